@@ -1,0 +1,225 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { ConfigInvalid } from './errors.js';
+
+/**
+ * Service configuration: environment variables, validated once at start-up and frozen.
+ * Nothing past start-up reads `process.env` for these. The names are a stable interface
+ * (ARCHITECTURE.md, `.env.example`, the manifests and compose file all use them).
+ */
+
+export type ExecutorKind = 'local' | 'kubernetes';
+export type Role = 'serve' | 'work' | 'start' | 'cli';
+
+export interface GithubConfig {
+  appId: string | undefined;
+  /** PEM. Never logged: the logger redacts `privateKey` keys, and this object has a custom inspect. */
+  privateKey: string | undefined;
+  /** Every accepted webhook secret; the first one is the current one. */
+  webhookSecrets: readonly string[];
+  /** REST base URL, for GitHub Enterprise Server (`https://ghe.example/api/v3`) and tests. */
+  apiUrl: string;
+}
+
+export interface Config {
+  port: number;
+  host: string;
+  /** Unset: `shipgate start` launches an embedded redis-server. */
+  redisUrl: string | undefined;
+  /** BullMQ key prefix; tests use a fresh one each. @defaultValue `shipgate` */
+  queuePrefix: string;
+  /** Working folder for the embedded Redis, checkouts and caches. @defaultValue `./.shipgate` */
+  dataDir: string;
+  github: GithubConfig;
+  /** Clone URL (`https://…`, `file://…`) or `owner/name` on the configured GitHub. */
+  envRepo: string | undefined;
+  slack: { botToken: string | undefined; signingSecret: string | undefined; apiUrl: string };
+  argocd: {
+    server: string | undefined;
+    token: string | undefined;
+    insecure: boolean;
+    caFile: string | undefined;
+  };
+  kubeconfig: string | undefined;
+  executor: ExecutorKind;
+  /** Namespace the Kubernetes executor runs gate Jobs in. @defaultValue `shipgate-gates` */
+  gatesNamespace: string;
+  apiToken: string | undefined;
+  logLevel: string;
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+type Env = Record<string, string | undefined>;
+
+function optional(env: Env, name: string): string | undefined {
+  const value = env[name];
+  return value === undefined || value.trim() === '' ? undefined : value.trim();
+}
+
+function parseUrl(name: string, value: string, protocols: string[]): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw ConfigInvalid(name, `not a valid URL (got ${JSON.stringify(redactUrl(value))})`);
+  }
+  if (!protocols.includes(url.protocol)) {
+    throw ConfigInvalid(name, `must use ${protocols.join(' or ')} (got ${url.protocol})`);
+  }
+  return value.replace(/\/+$/, '');
+}
+
+/** Keeps credentials in a URL out of error messages. */
+function redactUrl(value: string): string {
+  return value.replace(/\/\/[^@/]*@/, '//***@');
+}
+
+function parsePort(env: Env): number {
+  const raw = optional(env, 'PORT') ?? '3000';
+  const port = Number(raw);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw ConfigInvalid('PORT', `must be an integer from 0 to 65535 (got ${JSON.stringify(raw)})`);
+  }
+  return port;
+}
+
+function parseWebhookSecrets(env: Env): string[] {
+  const raw = optional(env, 'GITHUB_WEBHOOK_SECRET');
+  if (raw === undefined) {
+    throw ConfigInvalid(
+      'GITHUB_WEBHOOK_SECRET',
+      'is required: Shipgate has no default webhook secret (set the secret you gave the GitHub App; a comma-separated list rotates secrets)',
+    );
+  }
+  const secrets = raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
+  if (secrets.length === 0) throw ConfigInvalid('GITHUB_WEBHOOK_SECRET', 'holds no secret');
+  return secrets;
+}
+
+function readPrivateKey(env: Env): string | undefined {
+  const inline = optional(env, 'GITHUB_PRIVATE_KEY');
+  const file = optional(env, 'GITHUB_PRIVATE_KEY_PATH');
+  if (inline !== undefined && file !== undefined) {
+    throw ConfigInvalid(
+      'GITHUB_PRIVATE_KEY',
+      'set either GITHUB_PRIVATE_KEY or GITHUB_PRIVATE_KEY_PATH, not both',
+    );
+  }
+  let pem: string | undefined;
+  let variable = 'GITHUB_PRIVATE_KEY';
+  if (inline !== undefined) {
+    // Many secret stores cannot hold newlines, so accept the key with literal "\n" too.
+    pem = inline.replace(/\\n/g, '\n');
+  } else if (file !== undefined) {
+    variable = 'GITHUB_PRIVATE_KEY_PATH';
+    try {
+      pem = readFileSync(file, 'utf8');
+    } catch (err) {
+      throw ConfigInvalid(variable, `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
+    }
+  }
+  if (pem !== undefined && !/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(pem)) {
+    // Say what is wrong without echoing any of the value.
+    throw ConfigInvalid(variable, 'is not a PEM private key (expected -----BEGIN RSA PRIVATE KEY-----)');
+  }
+  return pem;
+}
+
+function parseEnum<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T): T {
+  const raw = optional(env, name) ?? fallback;
+  if (!(allowed as readonly string[]).includes(raw)) {
+    throw ConfigInvalid(name, `must be one of ${allowed.join(', ')} (got ${JSON.stringify(raw)})`);
+  }
+  return raw as T;
+}
+
+function parseBoolean(env: Env, name: string): boolean {
+  const raw = optional(env, name);
+  if (raw === undefined) return false;
+  if (['1', 'true', 'yes'].includes(raw.toLowerCase())) return true;
+  if (['0', 'false', 'no'].includes(raw.toLowerCase())) return false;
+  throw ConfigInvalid(name, `must be true or false (got ${JSON.stringify(raw)})`);
+}
+
+function parseEnvRepo(env: Env): string | undefined {
+  const raw = optional(env, 'ENV_REPO');
+  if (raw === undefined) return undefined;
+  if (/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/.test(raw)) return raw;
+  if (/^(https?|file|ssh):\/\//.test(raw)) return raw;
+  throw ConfigInvalid('ENV_REPO', 'must be owner/name, an https:// or file:// clone URL');
+}
+
+const ROLE_NEEDS_GITHUB_APP: Record<Role, boolean> = { serve: false, work: true, start: true, cli: false };
+
+/**
+ * Reads and validates the environment. Throws `SHIPGATE_E_CONFIG_INVALID` with one line that
+ * names the variable. `role` decides which values are required: `serve` only verifies and
+ * enqueues, so it needs no GitHub App key; workers do.
+ */
+export function loadConfig(env: Env = process.env, role: Role = 'start'): Readonly<Config> {
+  const github: GithubConfig = {
+    appId: optional(env, 'GITHUB_APP_ID'),
+    privateKey: readPrivateKey(env),
+    webhookSecrets: Object.freeze(parseWebhookSecrets(env)),
+    apiUrl: parseUrl('GITHUB_API_URL', optional(env, 'GITHUB_API_URL') ?? 'https://api.github.com', [
+      'https:',
+      'http:',
+    ]),
+  };
+  if (github.appId !== undefined && !/^\d+$/.test(github.appId)) {
+    throw ConfigInvalid('GITHUB_APP_ID', `must be the numeric App ID (got ${JSON.stringify(github.appId)})`);
+  }
+  if (ROLE_NEEDS_GITHUB_APP[role]) {
+    if (github.appId === undefined) throw ConfigInvalid('GITHUB_APP_ID', `is required for shipgate ${role}`);
+    if (github.privateKey === undefined) {
+      throw ConfigInvalid(
+        'GITHUB_PRIVATE_KEY',
+        `or GITHUB_PRIVATE_KEY_PATH is required for shipgate ${role}`,
+      );
+    }
+  }
+  Object.defineProperty(github, Symbol.for('nodejs.util.inspect.custom'), {
+    value: () => ({ ...github, privateKey: github.privateKey === undefined ? undefined : '[redacted]' }),
+    enumerable: false,
+  });
+
+  const redisRaw = optional(env, 'REDIS_URL');
+  const argocdServer = optional(env, 'ARGOCD_SERVER');
+  const config: Config = {
+    port: parsePort(env),
+    host: optional(env, 'HOST') ?? '0.0.0.0',
+    redisUrl: redisRaw === undefined ? undefined : parseUrl('REDIS_URL', redisRaw, ['redis:', 'rediss:']),
+    queuePrefix: optional(env, 'SHIPGATE_QUEUE_PREFIX') ?? 'shipgate',
+    dataDir: path.resolve(optional(env, 'SHIPGATE_DATA_DIR') ?? '.shipgate'),
+    github: Object.freeze(github),
+    envRepo: parseEnvRepo(env),
+    slack: Object.freeze({
+      botToken: optional(env, 'SLACK_BOT_TOKEN'),
+      signingSecret: optional(env, 'SLACK_SIGNING_SECRET'),
+      apiUrl: parseUrl('SLACK_API_URL', optional(env, 'SLACK_API_URL') ?? 'https://slack.com/api', [
+        'https:',
+        'http:',
+      ]),
+    }),
+    argocd: Object.freeze({
+      server:
+        argocdServer === undefined ? undefined : parseUrl('ARGOCD_SERVER', argocdServer, ['https:', 'http:']),
+      token: optional(env, 'ARGOCD_TOKEN'),
+      insecure: parseBoolean(env, 'ARGOCD_INSECURE'),
+      caFile: optional(env, 'ARGOCD_CA_FILE'),
+    }),
+    kubeconfig: optional(env, 'KUBECONFIG'),
+    executor: parseEnum(env, 'SHIPGATE_EXECUTOR', ['local', 'kubernetes'] as const, 'local'),
+    gatesNamespace: optional(env, 'SHIPGATE_GATES_NAMESPACE') ?? 'shipgate-gates',
+    apiToken: optional(env, 'SHIPGATE_API_TOKEN'),
+    logLevel: parseEnum(env, 'LOG_LEVEL', LOG_LEVELS, 'info'),
+  };
+  if (config.apiToken !== undefined && config.apiToken.length < 16) {
+    throw ConfigInvalid('SHIPGATE_API_TOKEN', 'must be at least 16 characters');
+  }
+  return Object.freeze(config);
+}

@@ -1,0 +1,39 @@
+import { pino, type Logger, type DestinationStream } from 'pino';
+
+export type { Logger } from 'pino';
+
+/**
+ * Paths pino censors wherever they appear. Secrets should never reach a log call in the
+ * first place; this is the second line of defence for headers and config objects.
+ */
+export const REDACT_PATHS = [
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'req.headers["x-hub-signature-256"]',
+  'req.headers["x-hub-signature"]',
+  'req.headers["x-slack-signature"]',
+  'headers.authorization',
+  '*.authorization',
+  '*.token',
+  '*.accessToken',
+  '*.privateKey',
+  '*.secret',
+  '*.webhookSecrets',
+  '*.signingSecret',
+  '*.botToken',
+  'token',
+  'privateKey',
+  'password',
+];
+
+export function createLogger(level: string, destination?: DestinationStream): Logger {
+  return pino(
+    {
+      level,
+      redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+      base: { service: 'shipgate' },
+      timestamp: pino.stdTimeFunctions.isoTime,
+    },
+    destination,
+  );
+}
