@@ -141,9 +141,115 @@ export const NotFound = defineError(
 // ── runs ────────────────────────────────────────────────────────────────────
 
 // ── executors and gates ─────────────────────────────────────────────────────
+export const ExecutionSpecInvalid = defineError(
+  'SHIPGATE_E_EXECUTION_SPEC_INVALID',
+  400,
+  false,
+  (reason: string) => `invalid execution spec: ${reason}`,
+);
+/** Cloning the source failed: network, auth, or the sha is not on the remote. */
+export const CheckoutFailed = defineError(
+  'SHIPGATE_E_CHECKOUT_FAILED',
+  502,
+  true,
+  (repo: string, sha: string, reason: string) => `cannot check out ${repo} at ${sha}: ${reason}`,
+);
+/** The executor itself failed (spawn, temp dir, Kubernetes API) — not the gate command. */
+export const ExecutorFailed = defineError(
+  'SHIPGATE_E_EXECUTOR_FAILED',
+  503,
+  true,
+  (executor: string, reason: string) => `${executor} executor failed: ${reason}`,
+);
+export const ReportInvalid = defineError(
+  'SHIPGATE_E_REPORT_INVALID',
+  422,
+  false,
+  (report: string, reason: string) => `${report} report is invalid: ${reason}`,
+);
+export const ReportTooLarge = defineError(
+  'SHIPGATE_E_REPORT_TOO_LARGE',
+  413,
+  false,
+  (report: string, limitBytes: number) => `${report} report is larger than ${limitBytes} bytes`,
+);
 
 // ── gitops writer ───────────────────────────────────────────────────────────
 
 // ── argo cd and deploy ──────────────────────────────────────────────────────
+/** Network error, timeout or 5xx from Argo CD, after the client's own bounded retries. */
+export const ArgoCdUnavailable = defineError(
+  'SHIPGATE_E_ARGOCD_UNAVAILABLE',
+  503,
+  true,
+  (operation: string, reason: string) => `Argo CD is unavailable (${operation}): ${reason}`,
+);
+/** 401/403: a bad or under-privileged ARGOCD_TOKEN. Retrying will not help. */
+export const ArgoCdUnauthorized = defineError(
+  'SHIPGATE_E_ARGOCD_UNAUTHORIZED',
+  502,
+  false,
+  (operation: string, status: number) =>
+    `Argo CD refused ${operation} (HTTP ${status}): check ARGOCD_TOKEN and the account's RBAC`,
+);
+export const ArgoCdNotFound = defineError(
+  'SHIPGATE_E_ARGOCD_NOT_FOUND',
+  404,
+  false,
+  (what: string) => `Argo CD has no ${what}`,
+);
+/** Any other 4xx: Argo CD understood and said no (invalid revision, unknown action, …). */
+export const ArgoCdRejected = defineError(
+  'SHIPGATE_E_ARGOCD_REJECTED',
+  502,
+  false,
+  (operation: string, status: number, message: string) =>
+    `Argo CD rejected ${operation} (HTTP ${status}): ${message}`,
+);
+/** Another sync (not ours) is running; it will end, so the caller may try again. */
+export const ArgoCdOperationInProgress = defineError(
+  'SHIPGATE_E_ARGOCD_OPERATION_IN_PROGRESS',
+  409,
+  true,
+  (application: string) => `another operation is already in progress on Argo CD application ${application}`,
+);
+export const ArgoCdResponseInvalid = defineError(
+  'SHIPGATE_E_ARGOCD_RESPONSE_INVALID',
+  502,
+  false,
+  (operation: string, reason: string) => `Argo CD answered ${operation} with an unexpected body: ${reason}`,
+);
+export const KubeWatchFailed = defineError(
+  'SHIPGATE_E_KUBE_WATCH_FAILED',
+  503,
+  true,
+  (what: string, reason: string) => `cannot watch ${what} through the Kubernetes API: ${reason}`,
+);
+export const DeployInputInvalid = defineError(
+  'SHIPGATE_E_DEPLOY_INPUT_INVALID',
+  400,
+  false,
+  (reason: string) => `invalid deploy input: ${reason}`,
+);
+/** Sync to the new (or revert) revision did not finish in time: retrying the job re-checks it. */
+export const DeploySyncTimeout = defineError(
+  'SHIPGATE_E_DEPLOY_SYNC_TIMEOUT',
+  504,
+  true,
+  (application: string, revision: string) =>
+    `Argo CD application ${application} did not sync to ${revision} in time`,
+);
+export const DeployCancelled = defineError(
+  'SHIPGATE_E_DEPLOY_CANCELLED',
+  499,
+  true,
+  () => 'the deploy was cancelled (worker shutting down); a retry resumes where it stopped',
+);
+export const RollbackTargetNotFound = defineError(
+  'SHIPGATE_E_ROLLBACK_TARGET_NOT_FOUND',
+  404,
+  false,
+  (reason: string) => `no commit to roll back to: ${reason}`,
+);
 
 // ── slack and approvals ─────────────────────────────────────────────────────
