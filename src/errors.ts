@@ -99,6 +99,12 @@ export const RedisNotInstalled = defineError(
     'REDIS_URL is not set and no redis-server is on PATH. Install one (apt-get install redis-server, ' +
     'brew install redis, or docker run -p 6379:6379 redis:7) or set REDIS_URL.',
 );
+export const RedisStartFailed = defineError(
+  'SHIPGATE_E_REDIS_START_FAILED',
+  500,
+  false,
+  (reason: string) => `the embedded redis-server did not start: ${reason}`,
+);
 
 // ── webhooks (ingress) ──────────────────────────────────────────────────────
 export const WebhookSignatureInvalid = defineError(
@@ -119,6 +125,31 @@ export const WebhookPayloadInvalid = defineError(
   false,
   (reason: string) => `invalid webhook payload: ${reason}`,
 );
+export const WebhookBodyTooLarge = defineError(
+  'SHIPGATE_E_WEBHOOK_BODY_TOO_LARGE',
+  413,
+  false,
+  (limitBytes: number) => `webhook body is larger than ${limitBytes} bytes`,
+);
+export const WebhookContentTypeUnsupported = defineError(
+  'SHIPGATE_E_WEBHOOK_CONTENT_TYPE',
+  415,
+  false,
+  () => 'content type must be application/json or application/x-www-form-urlencoded',
+);
+export const WebhookEnqueueTimeout = defineError(
+  'SHIPGATE_E_WEBHOOK_ENQUEUE_TIMEOUT',
+  503,
+  true,
+  (timeoutMs: number) =>
+    `the webhook was not queued within ${timeoutMs} ms; GitHub will record a failed delivery`,
+);
+export const RedeliveryRequestFailed = defineError(
+  'SHIPGATE_E_REDELIVERY_REQUEST_FAILED',
+  502,
+  true,
+  (what: string, status: number | string) => `GitHub ${what} failed (${status})`,
+);
 
 // ── http api ────────────────────────────────────────────────────────────────
 export const Unauthorized = defineError(
@@ -133,8 +164,86 @@ export const NotFound = defineError(
   false,
   (what: string) => `${what} not found`,
 );
+export const ApiTokenNotConfigured = defineError(
+  'SHIPGATE_E_API_TOKEN_NOT_CONFIGURED',
+  503,
+  false,
+  () => 'the HTTP API is disabled: set SHIPGATE_API_TOKEN to enable it',
+);
+export const RateLimited = defineError(
+  'SHIPGATE_E_RATE_LIMITED',
+  429,
+  true,
+  (retryAfterSeconds: number) => `too many requests; retry in ${retryAfterSeconds} s`,
+);
+export const BadRequest = defineError('SHIPGATE_E_BAD_REQUEST', 400, false, (reason: string) => reason);
+export const InternalError = defineError('SHIPGATE_E_INTERNAL', 500, true, () => 'internal error');
 
 // ── github ──────────────────────────────────────────────────────────────────
+/** 5xx, network errors and timeouts: GitHub (or the path to it) is having a bad moment. */
+export const GithubUnavailable = defineError(
+  'SHIPGATE_E_GITHUB_UNAVAILABLE',
+  502,
+  true,
+  (operation: string, reason: string) => `GitHub API unavailable during ${operation}: ${reason}`,
+);
+/** Primary or secondary rate limit that outlasted the client's bounded waiting. */
+export const GithubRateLimited = defineError(
+  'SHIPGATE_E_GITHUB_RATE_LIMITED',
+  503,
+  true,
+  (operation: string, reason: string) => `GitHub rate limit during ${operation}: ${reason}`,
+);
+/** 401, or a 403 that is not a rate limit: wrong App id/key, uninstalled App, missing permission. */
+export const GithubAuthFailed = defineError(
+  'SHIPGATE_E_GITHUB_AUTH',
+  502,
+  false,
+  (operation: string, status: number, message: string) =>
+    `GitHub refused ${operation} (${status}): ${message}. Check GITHUB_APP_ID, the private key, ` +
+    `that the App is installed on the repository, and the App's permissions`,
+);
+export const GithubNotFound = defineError(
+  'SHIPGATE_E_GITHUB_NOT_FOUND',
+  502,
+  false,
+  (operation: string, message: string) => `GitHub answered 404 to ${operation}: ${message}`,
+);
+/** 400, 409, 422 and other 4xx: the request itself is wrong; repeating it cannot help. */
+export const GithubRequestRejected = defineError(
+  'SHIPGATE_E_GITHUB_REJECTED',
+  502,
+  false,
+  (operation: string, status: number, message: string) =>
+    `GitHub rejected ${operation} (${status}): ${message}`,
+);
+/** A 2xx whose body is not what GitHub documents (a proxy's HTML page, a truncated body). */
+export const GithubResponseInvalid = defineError(
+  'SHIPGATE_E_GITHUB_RESPONSE_INVALID',
+  502,
+  true,
+  (operation: string, reason: string) => `unexpected GitHub response to ${operation}: ${reason}`,
+);
+export const GithubFileTooLarge = defineError(
+  'SHIPGATE_E_GITHUB_FILE_TOO_LARGE',
+  413,
+  false,
+  (path: string, size: number, maxBytes: number) =>
+    `${path} is ${size} bytes, over the limit of ${maxBytes} bytes`,
+);
+export const GithubFileUnreadable = defineError(
+  'SHIPGATE_E_GITHUB_FILE_UNREADABLE',
+  422,
+  false,
+  (path: string, reason: string) => `${path} cannot be read: ${reason}`,
+);
+/** Shipgate built a request GitHub would refuse (for example an annotation without a path). */
+export const GithubInvalidInput = defineError(
+  'SHIPGATE_E_GITHUB_INVALID_INPUT',
+  500,
+  false,
+  (operation: string, reason: string) => `invalid input for ${operation}: ${reason}`,
+);
 
 // ── pipeline (.shipgate.yml) and policy ─────────────────────────────────────
 
