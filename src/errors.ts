@@ -248,6 +248,36 @@ export const GithubInvalidInput = defineError(
 // ── pipeline (.shipgate.yml) and policy ─────────────────────────────────────
 
 // ── runs ────────────────────────────────────────────────────────────────────
+export const RunNotFound = defineError(
+  'SHIPGATE_E_RUN_NOT_FOUND',
+  404,
+  false,
+  (runId: string) => `run ${runId} not found (unknown, or expired after the retention period)`,
+);
+export const RunInputInvalid = defineError(
+  'SHIPGATE_E_RUN_INPUT_INVALID',
+  400,
+  false,
+  (reason: string) => `invalid run input: ${reason}`,
+);
+export const RunsQueryInvalid = defineError(
+  'SHIPGATE_E_RUNS_QUERY_INVALID',
+  400,
+  false,
+  (reason: string) => `invalid runs query: ${reason}`,
+);
+export const RunRecordCorrupt = defineError(
+  'SHIPGATE_E_RUN_RECORD_CORRUPT',
+  500,
+  false,
+  (runId: string, reason: string) => `stored run ${runId} does not parse: ${reason}`,
+);
+export const RunUpdateConflict = defineError(
+  'SHIPGATE_E_RUN_UPDATE_CONFLICT',
+  409,
+  true,
+  (runId: string, attempts: number) => `run ${runId} kept changing; gave up after ${attempts} attempts`,
+);
 
 // ── executors and gates ─────────────────────────────────────────────────────
 export const ExecutionSpecInvalid = defineError(
