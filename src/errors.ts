@@ -314,6 +314,98 @@ export const ReportTooLarge = defineError(
 );
 
 // ── gitops writer ───────────────────────────────────────────────────────────
+export const GitCommandFailed = defineError(
+  'SHIPGATE_E_GIT_COMMAND_FAILED',
+  502,
+  true,
+  (command: string, reason: string) => `git ${command} failed: ${reason}`,
+);
+export const GitTimeout = defineError(
+  'SHIPGATE_E_GIT_TIMEOUT',
+  504,
+  true,
+  (command: string, ms: number) => `git ${command} timed out after ${ms} ms`,
+);
+export const GitAuthFailed = defineError(
+  'SHIPGATE_E_GIT_AUTH_FAILED',
+  502,
+  false,
+  (remote: string) => `the env repo ${remote} refused the credentials (check the GitHub App's access)`,
+);
+export const GitopsPathUnsafe = defineError(
+  'SHIPGATE_E_GITOPS_PATH_UNSAFE',
+  400,
+  false,
+  (path: string, reason: string) => `unsafe path ${JSON.stringify(path)}: ${reason}`,
+);
+export const GitopsSourceTooLarge = defineError(
+  'SHIPGATE_E_GITOPS_SOURCE_TOO_LARGE',
+  413,
+  false,
+  (what: string, limit: string) => `${what} exceeds the limit of ${limit}`,
+);
+export const GitopsRenderFailed = defineError(
+  'SHIPGATE_E_GITOPS_RENDER_FAILED',
+  422,
+  false,
+  (source: string, reason: string) => `rendering ${source} failed: ${reason}`,
+);
+export const GitopsRenderTimeout = defineError(
+  'SHIPGATE_E_GITOPS_RENDER_TIMEOUT',
+  504,
+  true,
+  (source: string, ms: number) => `rendering ${source} timed out after ${ms} ms`,
+);
+export const GitopsKustomizeMissing = defineError(
+  'SHIPGATE_E_GITOPS_KUSTOMIZE_MISSING',
+  500,
+  false,
+  () => 'neither kustomize nor kubectl is on PATH; install one of them to render kustomize overlays',
+);
+export const GitopsManifestsInvalid = defineError(
+  'SHIPGATE_E_GITOPS_MANIFESTS_INVALID',
+  422,
+  false,
+  (count: number, first: string) => `${count} manifest error(s); first: ${first}`,
+);
+export const GitopsPushConflict = defineError(
+  'SHIPGATE_E_GITOPS_PUSH_CONFLICT',
+  409,
+  true,
+  (branch: string, attempts: number) =>
+    `push to ${branch} was still rejected as non-fast-forward after ${attempts} attempts`,
+);
+export const GitopsPushRefused = defineError(
+  'SHIPGATE_E_GITOPS_PUSH_REFUSED',
+  403,
+  false,
+  (branch: string, reason: string) =>
+    `the env repo refused the push to ${branch}: ${reason} (a protected branch needs PR mode)`,
+);
+export const GitopsPullRequestClosed = defineError(
+  'SHIPGATE_E_GITOPS_PR_CLOSED',
+  409,
+  false,
+  (number: number) => `env-repo pull request #${number} was closed without merging`,
+);
+export const GitopsPullRequestTimeout = defineError(
+  'SHIPGATE_E_GITOPS_PR_TIMEOUT',
+  504,
+  true,
+  (number: number, ms: number) => `env-repo pull request #${number} was not merged within ${ms} ms`,
+);
+export const GitopsRevertTargetMissing = defineError(
+  'SHIPGATE_E_GITOPS_REVERT_TARGET_MISSING',
+  404,
+  false,
+  (what: string) => `cannot revert: ${what}`,
+);
+export const GitopsRequestInvalid = defineError(
+  'SHIPGATE_E_GITOPS_REQUEST_INVALID',
+  400,
+  false,
+  (reason: string) => `invalid gitops request: ${reason}`,
+);
 
 // ── argo cd and deploy ──────────────────────────────────────────────────────
 /** Network error, timeout or 5xx from Argo CD, after the client's own bounded retries. */
