@@ -444,6 +444,14 @@ export const ArgoCdOperationInProgress = defineError(
   true,
   (application: string) => `another operation is already in progress on Argo CD application ${application}`,
 );
+/** The TLS handshake failed (unknown CA, wrong host name): a configuration problem, not an outage. */
+export const ArgoCdTlsFailed = defineError(
+  'SHIPGATE_E_ARGOCD_TLS',
+  502,
+  false,
+  (reason: string) =>
+    `TLS to Argo CD failed: ${reason} (set ARGOCD_CA_FILE to the server's CA; ARGOCD_INSECURE=true only for development)`,
+);
 export const ArgoCdResponseInvalid = defineError(
   'SHIPGATE_E_ARGOCD_RESPONSE_INVALID',
   502,
@@ -484,3 +492,71 @@ export const RollbackTargetNotFound = defineError(
 );
 
 // ── slack and approvals ─────────────────────────────────────────────────────
+export const SlackSignatureInvalid = defineError(
+  'SHIPGATE_E_SLACK_SIGNATURE',
+  401,
+  false,
+  (reason: string) => `missing or invalid X-Slack-Signature: ${reason}`,
+);
+export const SlackTimestampStale = defineError(
+  'SHIPGATE_E_SLACK_TIMESTAMP',
+  401,
+  false,
+  () => 'X-Slack-Request-Timestamp is missing or outside the 5-minute window',
+);
+export const SlackRequestReplayed = defineError(
+  'SHIPGATE_E_SLACK_REPLAY',
+  409,
+  false,
+  () => 'this signed Slack request was already received',
+);
+export const SlackPayloadInvalid = defineError(
+  'SHIPGATE_E_SLACK_PAYLOAD_INVALID',
+  400,
+  false,
+  (reason: string) => `invalid Slack interaction payload: ${reason}`,
+);
+export const SlackTeamNotAllowed = defineError(
+  'SHIPGATE_E_SLACK_TEAM',
+  403,
+  false,
+  () => 'the Slack workspace of this request is not allowed',
+);
+export const SlackEnqueueFailed = defineError(
+  'SHIPGATE_E_SLACK_ENQUEUE',
+  503,
+  true,
+  (reason: string) => `could not queue the Slack interaction: ${reason}`,
+);
+/** A Slack Web API call that may succeed later: network error, 5xx, timeout, rate limit. */
+export const SlackApiUnavailable = defineError(
+  'SHIPGATE_E_SLACK_UNAVAILABLE',
+  502,
+  true,
+  (method: string, reason: string) => `Slack ${method} failed: ${reason}`,
+);
+/** Slack answered `{ ok: false, error }` for a reason retrying will not fix (channel_not_found, invalid_auth…). */
+export const SlackApiRejected = defineError(
+  'SHIPGATE_E_SLACK_REJECTED',
+  502,
+  false,
+  (method: string, error: string) => `Slack ${method} answered ${error}`,
+);
+export const SlackPostInProgress = defineError(
+  'SHIPGATE_E_SLACK_POST_IN_PROGRESS',
+  409,
+  true,
+  (key: string) => `another attempt is posting Slack message ${key}; try again shortly`,
+);
+export const ApprovalValueInvalid = defineError(
+  'SHIPGATE_E_APPROVAL_VALUE_INVALID',
+  400,
+  false,
+  (reason: string) => `invalid approval button value: ${reason}`,
+);
+export const ApprovalRequestClosed = defineError(
+  'SHIPGATE_E_APPROVAL_CLOSED',
+  409,
+  false,
+  (runId: string, env: string, status: string) => `approval for run ${runId} to ${env} is already ${status}`,
+);
