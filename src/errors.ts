@@ -119,6 +119,12 @@ export const WebhookHeaderMissing = defineError(
   false,
   (header: string) => `missing ${header} header`,
 );
+export const WebhookHeaderInvalid = defineError(
+  'SHIPGATE_E_WEBHOOK_HEADER_INVALID',
+  400,
+  false,
+  (header: string) => `malformed ${header} header`,
+);
 export const WebhookPayloadInvalid = defineError(
   'SHIPGATE_E_WEBHOOK_PAYLOAD_INVALID',
   400,
@@ -442,7 +448,7 @@ export const ArgoCdOperationInProgress = defineError(
   'SHIPGATE_E_ARGOCD_OPERATION_IN_PROGRESS',
   409,
   true,
-  (application: string) => `another operation is already in progress on Argo CD application ${application}`,
+  (operation: string) => `${operation}: another operation is already in progress`,
 );
 /** The TLS handshake failed (unknown CA, wrong host name): a configuration problem, not an outage. */
 export const ArgoCdTlsFailed = defineError(
