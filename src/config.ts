@@ -48,6 +48,39 @@ export interface Config {
   logLevel: string;
 }
 
+/**
+ * Every environment variable Shipgate reads, with a one-line description. The compose file,
+ * `.env.example` and the manifests are checked against this list in tests, so they cannot
+ * name a variable the code does not know.
+ */
+export const CONFIG_VARIABLES = {
+  PORT: 'HTTP port. Default 3000.',
+  HOST: 'Listen address. Default 0.0.0.0.',
+  REDIS_URL: 'redis:// or rediss:// URL. Unset: `shipgate start` runs an embedded redis-server.',
+  SHIPGATE_QUEUE_PREFIX: 'BullMQ key prefix. Default shipgate.',
+  SHIPGATE_DATA_DIR: 'Working folder (embedded Redis data, checkouts). Default ./.shipgate.',
+  GITHUB_APP_ID: 'Numeric GitHub App ID. Required for work and start.',
+  GITHUB_PRIVATE_KEY: 'GitHub App private key (PEM; literal \\n accepted).',
+  GITHUB_PRIVATE_KEY_PATH: 'Path to the GitHub App private key file (instead of GITHUB_PRIVATE_KEY).',
+  GITHUB_WEBHOOK_SECRET: 'Webhook secret; required. A comma-separated list rotates secrets.',
+  GITHUB_API_URL: 'GitHub REST base URL. Default https://api.github.com (GHES: https://HOST/api/v3).',
+  ENV_REPO: 'Environment repo: owner/name, https:// or file:// clone URL.',
+  SLACK_BOT_TOKEN: 'Slack bot token (xoxb-…).',
+  SLACK_SIGNING_SECRET: 'Slack signing secret for /slack/interactions.',
+  SLACK_API_URL: 'Slack Web API base URL. Default https://slack.com/api.',
+  ARGOCD_SERVER: 'Argo CD server URL, e.g. https://argocd.example.com.',
+  ARGOCD_TOKEN: 'Argo CD API token (project-scoped account).',
+  ARGOCD_INSECURE: 'true to skip TLS verification of Argo CD (development only).',
+  ARGOCD_CA_FILE: 'PEM CA bundle for Argo CD.',
+  KUBECONFIG: 'Kubeconfig path; unset in a cluster means in-cluster config.',
+  SHIPGATE_EXECUTOR: 'local (default) or kubernetes: where gates run.',
+  SHIPGATE_GATES_NAMESPACE: 'Namespace for gate Jobs with the kubernetes executor. Default shipgate-gates.',
+  SHIPGATE_API_TOKEN: 'Bearer token for the HTTP API and CLI (at least 16 characters).',
+  LOG_LEVEL: 'fatal, error, warn, info (default), debug, trace or silent.',
+} as const;
+
+export type ConfigVariable = keyof typeof CONFIG_VARIABLES;
+
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 type Env = Record<string, string | undefined>;
