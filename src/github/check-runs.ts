@@ -1,0 +1,207 @@
+import type { Octokit } from '@octokit/core';
+import { callGithub, parseGithubResponse } from './github-error.js';
+import { findOrCreate, sleep } from './find-or-create.js';
+import { retryPolicyOf } from './retry-policy.js';
+import { isRetryable } from '../errors.js';
+import { CheckRunListSchema, CheckRunSchema, type CheckRun } from './schema.js';
+import {
+  ANNOTATIONS_PER_REQUEST,
+  chunk,
+  prepareAnnotations,
+  truncateOutputText,
+  type CheckAnnotation,
+  type CheckConclusion,
+} from './check-run-output.js';
+
+export type { CheckAnnotation, CheckConclusion } from './check-run-output.js';
+export type { CheckRun } from './schema.js';
+
+export interface RepoTarget {
+  owner: string;
+  repo: string;
+  /** The webhook delivery that caused this call, sent as `x-github-delivery` for correlation. */
+  deliveryId?: string;
+}
+
+const PAGE_SIZE = 100;
+/** 1,000 check runs of one name on one commit is far past any legitimate use. */
+const MAX_PAGES = 10;
+
+export function correlation(deliveryId: string | undefined): { headers?: Record<string, string> } {
+  return deliveryId ? { headers: { 'x-github-delivery': deliveryId } } : {};
+}
+
+/** Check runs on a commit, all of them (not only the latest per name), optionally of one name. */
+export async function listCheckRunsForRef(
+  octokit: Octokit,
+  target: RepoTarget & { ref: string; checkName?: string },
+): Promise<CheckRun[]> {
+  const { owner, repo, ref, checkName, deliveryId } = target;
+  const op = 'GET /repos/{owner}/{repo}/commits/{ref}/check-runs';
+  const runs: CheckRun[] = [];
+  for (let page = 1; page <= MAX_PAGES; page++) {
+    const { data } = await callGithub(op, () =>
+      octokit.request(op, {
+        owner,
+        repo,
+        ref,
+        ...(checkName ? { check_name: checkName } : {}),
+        filter: 'all',
+        per_page: PAGE_SIZE,
+        page,
+        ...correlation(deliveryId),
+      }),
+    );
+    const parsed = parseGithubResponse(op, CheckRunListSchema, data);
+    runs.push(...parsed.check_runs);
+    if (parsed.check_runs.length < PAGE_SIZE) break;
+  }
+  return runs;
+}
+
+export async function getCheckRun(
+  octokit: Octokit,
+  target: RepoTarget & { checkRunId: number },
+): Promise<CheckRun> {
+  const { owner, repo, checkRunId, deliveryId } = target;
+  const op = 'GET /repos/{owner}/{repo}/check-runs/{check_run_id}';
+  const { data } = await callGithub(op, () =>
+    octokit.request(op, { owner, repo, check_run_id: checkRunId, ...correlation(deliveryId) }),
+  );
+  return parseGithubResponse(op, CheckRunSchema, data);
+}
+
+/**
+ * The check run `name` with `externalId` on `headSha`, created `queued` if it does not
+ * exist yet. Safe to call again after a crash or a retried job: it never makes a second one.
+ */
+export async function ensureCheckRun(
+  octokit: Octokit,
+  target: RepoTarget & { name: string; headSha: string; externalId: string; detailsUrl?: string },
+): Promise<{ id: number; created: boolean }> {
+  const { owner, repo, name, headSha, externalId, detailsUrl, deliveryId } = target;
+  const op = 'POST /repos/{owner}/{repo}/check-runs';
+  const { value, created } = await findOrCreate(
+    octokit,
+    async () =>
+      (await listCheckRunsForRef(octokit, { owner, repo, ref: headSha, checkName: name, deliveryId })).find(
+        (run) => run.name === name && run.external_id === externalId && run.head_sha === headSha,
+      ),
+    async () => {
+      const { data } = await callGithub(op, () =>
+        octokit.request(op, {
+          owner,
+          repo,
+          name,
+          head_sha: headSha,
+          external_id: externalId,
+          status: 'queued',
+          ...(detailsUrl ? { details_url: detailsUrl } : {}),
+          ...correlation(deliveryId),
+          // A POST that failed may have been applied: findOrCreate looks before trying again.
+          request: { retries: 0 },
+        }),
+      );
+      return parseGithubResponse(op, CheckRunSchema, data);
+    },
+  );
+  return { id: value.id, created };
+}
+
+/** Marks the check run `in_progress`. Repeating it is harmless. */
+export async function startCheckRun(
+  octokit: Octokit,
+  target: RepoTarget & { checkRunId: number; startedAt?: Date },
+): Promise<void> {
+  const { owner, repo, checkRunId, startedAt = new Date(), deliveryId } = target;
+  const op = 'PATCH /repos/{owner}/{repo}/check-runs/{check_run_id}';
+  await callGithub(op, () =>
+    octokit.request(op, {
+      owner,
+      repo,
+      check_run_id: checkRunId,
+      status: 'in_progress',
+      started_at: startedAt.toISOString(),
+      ...correlation(deliveryId),
+    }),
+  );
+}
+
+export interface CheckRunCompletion {
+  conclusion: CheckConclusion;
+  title: string;
+  /** Markdown; cut to 65,535 characters. */
+  summary: string;
+  /** Markdown; cut to 65,535 characters. */
+  text?: string;
+  annotations?: readonly CheckAnnotation[];
+  completedAt?: Date;
+}
+
+/**
+ * Completes a check run and attaches its annotations, 50 per request (GitHub's limit): the
+ * first batch rides on the completing PATCH, later batches are further PATCHes carrying the
+ * same output. GitHub appends annotations on every update, so a retried completion resumes
+ * after the `annotations_count` already stored instead of sending them twice.
+ */
+export async function completeCheckRun(
+  octokit: Octokit,
+  target: RepoTarget & { checkRunId: number } & CheckRunCompletion,
+): Promise<{ annotationsAttached: number; annotationsDropped: number; requests: number }> {
+  const { owner, repo, checkRunId, conclusion, deliveryId, completedAt = new Date() } = target;
+  const { annotations, dropped } = prepareAnnotations(target.annotations ?? []);
+  const summary =
+    dropped > 0
+      ? `${target.summary}\n\n_${dropped} more annotations were not attached (limit ${annotations.length})._`
+      : target.summary;
+  const output = {
+    title: truncateOutputText(target.title),
+    summary: truncateOutputText(summary),
+    ...(target.text !== undefined ? { text: truncateOutputText(target.text) } : {}),
+  };
+
+  const op = 'PATCH /repos/{owner}/{repo}/check-runs/{check_run_id}';
+  const patch = (body: Record<string, unknown>) =>
+    callGithub(op, () =>
+      octokit.request(op, {
+        owner,
+        repo,
+        check_run_id: checkRunId,
+        ...body,
+        ...correlation(deliveryId),
+        // An update that failed may have been applied (and its annotations appended), so
+        // it is not repeated blindly: the loop below re-reads the check run and resumes.
+        request: { retries: 0 },
+      }),
+    );
+
+  const { retries, retryAfterBaseMs } = retryPolicyOf(octokit);
+  let requests = 0;
+  for (let attempt = 0; ; attempt++) {
+    const current = await getCheckRun(octokit, { owner, repo, checkRunId, deliveryId });
+    const alreadyCompleted = current.status === 'completed' && current.conclusion === conclusion;
+    const alreadySent = alreadyCompleted ? (current.output?.annotations_count ?? 0) : 0;
+    const batches = chunk(annotations.slice(alreadySent), ANNOTATIONS_PER_REQUEST);
+    try {
+      if (!alreadyCompleted) {
+        const first = batches.shift() ?? [];
+        await patch({
+          status: 'completed',
+          conclusion,
+          completed_at: completedAt.toISOString(),
+          output: { ...output, annotations: first },
+        });
+        requests++;
+      }
+      for (const batch of batches) {
+        await patch({ output: { ...output, annotations: batch } });
+        requests++;
+      }
+      break;
+    } catch (err) {
+      if (!isRetryable(err) || attempt >= retries) throw err;
+      await sleep((attempt + 1) ** 2 * retryAfterBaseMs);
+    }
+  }
+  return { annotationsAttached: annotations.length, annotationsDropped: dropped, requests };
+}

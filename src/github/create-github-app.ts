@@ -1,0 +1,181 @@
+import { App } from '@octokit/app';
+import { Octokit as OctokitCore } from '@octokit/core';
+import { retry } from '@octokit/plugin-retry';
+import { throttling } from '@octokit/plugin-throttling';
+import type { ThrottlingOptions } from '@octokit/plugin-throttling';
+import type { Logger } from '../logger.js';
+import { callGithub, scrubSecrets } from './github-error.js';
+import { fetchWithTimeout } from './fetch-with-timeout.js';
+import { retryPolicyPlugin } from './retry-policy.js';
+
+/** Octokit with the plugins Shipgate relies on; `forInstallation` returns instances of it. */
+export const ShipgateOctokit = OctokitCore.plugin(retry, throttling, retryPolicyPlugin);
+export type GithubOctokit = InstanceType<typeof ShipgateOctokit>;
+
+export interface GithubAppOptions {
+  appId: string | number;
+  /** PEM (PKCS#1 or PKCS#8). Never logged. */
+  privateKey: string;
+  /** REST base URL: `https://api.github.com`, `https://ghe.example/api/v3`, or a test stand-in. */
+  apiUrl: string;
+  logger: Logger;
+  /** Deadline for each HTTP attempt, body included. @defaultValue 10_000 */
+  requestTimeoutMs?: number;
+  /** Retries for 5xx, network errors and timeouts. @defaultValue 3 */
+  retries?: number;
+  /** Unit of the quadratic retry backoff and of GitHub's `retry-after`. Tests shrink it. @defaultValue 1000 */
+  retryAfterBaseMs?: number;
+  /** How often one request may wait out a rate limit before failing as retryable. @defaultValue 2 */
+  maxRateLimitRetries?: number;
+  /** Longest single rate-limit wait; longer waits fail fast so the job backs off instead of holding a worker. @defaultValue 60 */
+  maxRateLimitWaitSeconds?: number;
+  /**
+   * Keep at least one second between content-creating requests, as GitHub asks of
+   * integrators (it avoids secondary rate limits). Tests turn it off. @defaultValue true
+   */
+  spaceWrites?: boolean;
+  /** @defaultValue `shipgate` */
+  userAgent?: string;
+}
+
+export interface InstallationToken {
+  /** Secret: for git over HTTPS only (via GIT_ASKPASS or a credential helper). Never log it. */
+  token: string;
+  /** ISO 8601. GitHub tokens live one hour; @octokit/auth-app re-mints after 59 minutes. */
+  expiresAt: string;
+}
+
+export interface GithubApp {
+  /** The App-authenticated (JWT) Octokit, for `/app/...` routes. */
+  readonly appOctokit: GithubOctokit;
+  /** An installation-authenticated Octokit. Tokens are minted on first use and cached by the App. */
+  forInstallation(installationId: number): Promise<GithubOctokit>;
+  /** A token for git over HTTPS, optionally narrowed to some repository names (no owner). */
+  getInstallationToken(
+    installationId: number,
+    options?: { repositories?: string[] },
+  ): Promise<InstallationToken>;
+  /** `GET /repos/{owner}/{repo}/installation`: which installation covers a repository. */
+  findRepoInstallation(owner: string, repo: string): Promise<number>;
+}
+
+/** A Bottleneck.Group stand-in that never waits, for `spaceWrites: false`. */
+const unthrottledGroup = {
+  key: () => ({
+    schedule: <A extends unknown[], R>(_opts: unknown, fn: (...args: A) => R, ...args: A): R => fn(...args),
+  }),
+};
+
+export function createGithubApp(options: GithubAppOptions): GithubApp {
+  const {
+    appId,
+    privateKey,
+    apiUrl,
+    requestTimeoutMs = 10_000,
+    retries = 3,
+    retryAfterBaseMs = 1000,
+    maxRateLimitRetries = 2,
+    maxRateLimitWaitSeconds = 60,
+    spaceWrites = true,
+    userAgent = 'shipgate',
+  } = options;
+  const logger = options.logger.child({ component: 'github' });
+
+  const waitOnLimit =
+    (kind: string) =>
+    (retryAfter: number, request: { method?: string; url?: string }, _o: unknown, retryCount: number) => {
+      const retry = retryCount < maxRateLimitRetries && retryAfter <= maxRateLimitWaitSeconds;
+      logger.warn(
+        { kind, retryAfter, retryCount, method: request.method, route: request.url, retry },
+        'GitHub rate limit',
+      );
+      return retry;
+    };
+
+  const Octokit = ShipgateOctokit.defaults({
+    baseUrl: apiUrl.replace(/\/+$/, ''),
+    userAgent,
+    request: { fetch: fetchWithTimeout(requestTimeoutMs) },
+    retry: { retries, retryAfterBaseValue: retryAfterBaseMs },
+    throttle: {
+      retryAfterBaseValue: retryAfterBaseMs,
+      onRateLimit: waitOnLimit('primary'),
+      onSecondaryRateLimit: waitOnLimit('secondary'),
+      // The plugin only calls `group.key(id).schedule(...)`; the cast is for its Bottleneck type.
+      ...((spaceWrites ? {} : { write: unthrottledGroup, notifications: unthrottledGroup }) as Pick<
+        ThrottlingOptions,
+        'write'
+      >),
+    },
+    log: octokitLog(logger),
+  });
+
+  const app = new App({ appId, privateKey, Octokit, log: octokitLog(logger) });
+  const appOctokit = app.octokit as GithubOctokit;
+  logRequests(appOctokit, logger);
+
+  return {
+    appOctokit,
+    async forInstallation(installationId) {
+      const octokit = (await app.getInstallationOctokit(installationId)) as GithubOctokit;
+      logRequests(octokit, logger);
+      return octokit;
+    },
+    async getInstallationToken(installationId, { repositories } = {}) {
+      const auth = (await callGithub('POST /app/installations/{installation_id}/access_tokens', () =>
+        app.octokit.auth({
+          type: 'installation',
+          installationId,
+          ...(repositories ? { repositoryNames: repositories } : {}),
+        }),
+      )) as { token: string; expiresAt: string };
+      return { token: auth.token, expiresAt: auth.expiresAt };
+    },
+    async findRepoInstallation(owner, repo) {
+      const { data } = await callGithub('GET /repos/{owner}/{repo}/installation', () =>
+        appOctokit.request('GET /repos/{owner}/{repo}/installation', { owner, repo }),
+      );
+      return data.id;
+    },
+  };
+}
+
+/** Octokit's logger interface on top of pino; only the message travels, never the extra object. */
+function octokitLog(logger: Logger) {
+  const at =
+    (level: 'debug' | 'info' | 'warn' | 'error') =>
+    (message: unknown): void => {
+      logger[level](scrubSecrets(String(message)));
+    };
+  return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
+}
+
+/** One debug line per HTTP exchange: method, route, status, time, GitHub's request id. No headers. */
+function logRequests(octokit: GithubOctokit, logger: Logger): void {
+  octokit.hook.wrap('request', async (request, options) => {
+    const started = performance.now();
+    const route = `${options.method} ${String(options.url)}`;
+    const delivery = (options.headers as Record<string, unknown>)['x-github-delivery'];
+    try {
+      const response = await request(options);
+      logger.debug(
+        {
+          route,
+          status: response.status,
+          ms: Math.round(performance.now() - started),
+          githubRequestId: response.headers['x-github-request-id'],
+          delivery,
+        },
+        'github request',
+      );
+      return response;
+    } catch (err) {
+      const status = (err as { status?: number }).status;
+      logger.debug(
+        { route, status, ms: Math.round(performance.now() - started), delivery },
+        'github request failed',
+      );
+      throw err;
+    }
+  });
+}
