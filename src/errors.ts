@@ -252,6 +252,52 @@ export const GithubInvalidInput = defineError(
 );
 
 // ── pipeline (.shipgate.yml) and policy ─────────────────────────────────────
+/** Untrusted YAML refused by `parseYamlSafely` (syntax, size, alias bomb). `details.issues` holds the list. */
+export const YamlInvalid = defineError(
+  'SHIPGATE_E_YAML_INVALID',
+  422,
+  false,
+  (what: string, reason: string) => `${what} is not acceptable YAML: ${reason}`,
+);
+/** `.shipgate.yml` failed validation; `details.issues` holds the `ConfigIssue[]`. */
+export const PipelineConfigInvalid = defineError(
+  'SHIPGATE_E_PIPELINE_CONFIG_INVALID',
+  422,
+  false,
+  (file: string, problems: number) => `${file} is invalid (${problems} problem${problems === 1 ? '' : 's'})`,
+);
+/** The env repo's policy file failed validation; `details.issues` holds the `ConfigIssue[]`. */
+export const PolicyInvalid = defineError(
+  'SHIPGATE_E_POLICY_INVALID',
+  500,
+  false,
+  (file: string, commit: string, problems: number) =>
+    `the platform policy ${file} at ${commit.slice(0, 12)} is invalid (${problems} problem${problems === 1 ? '' : 's'})`,
+);
+export const PolicyMissing = defineError(
+  'SHIPGATE_E_POLICY_MISSING',
+  500,
+  false,
+  (file: string, commit: string) => `the environment repo has no ${file} at ${commit.slice(0, 12)}`,
+);
+export const PolicyEnvironmentUnknown = defineError(
+  'SHIPGATE_E_POLICY_ENVIRONMENT_UNKNOWN',
+  404,
+  false,
+  (environment: string) => `the platform policy has no environment "${environment}"`,
+);
+export const CommitShaInvalid = defineError(
+  'SHIPGATE_E_COMMIT_SHA_INVALID',
+  400,
+  false,
+  (value: string) => `not a full git commit sha: ${JSON.stringify(value.slice(0, 80))}`,
+);
+export const ImageTagInvalid = defineError(
+  'SHIPGATE_E_IMAGE_TAG_INVALID',
+  422,
+  false,
+  (tag: string, reason: string) => `cannot make an image tag from ${JSON.stringify(tag.slice(0, 140))}: ${reason}`,
+);
 
 // ── runs ────────────────────────────────────────────────────────────────────
 export const RunNotFound = defineError(
