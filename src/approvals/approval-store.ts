@@ -1,0 +1,390 @@
+import type { Redis } from 'ioredis';
+import { z } from 'zod';
+import { newApprovalNonce } from './button-value.js';
+import type {
+  ApprovalDecision,
+  ApprovalMessageContent,
+  ApprovalRequest,
+  ApprovalRule,
+  ApprovalStatus,
+  ApprovalVote,
+} from './types.js';
+
+/**
+ * Approval requests in Redis. Every state change is one Lua script, so a request leaves `open`
+ * exactly once however many clicks, Slack retries or workers race on it.
+ *
+ * Keys (all under `prefix`, components URI-encoded):
+ * - `{prefix}:approval:{runId}:{env}`            hash: the request
+ * - `{prefix}:approval:{runId}:{env}:votes`      hash: userId → {"d","at","n"}
+ * - `{prefix}:approval:{runId}:{env}:notice:{u}` string: throttles ephemeral replies to one user
+ * - `{prefix}:approval-current:{app}:{env}`      string: key of the newest request (supersedes older ones)
+ *
+ * The scripts build the previous request's key from the pointer's value, so they assume one Redis
+ * (or Sentinel), not Redis Cluster, as BullMQ does without hash tags.
+ */
+
+export type RecordOutcome =
+  'approved' | 'rejected' | 'recorded' | 'duplicate' | 'expired' | 'closed' | 'unknown';
+
+export interface RecordClickResult {
+  outcome: RecordOutcome;
+  /** Status after this click; `undefined` for `unknown` (nothing is revealed about other runs). */
+  status: ApprovalStatus | undefined;
+  /** True only for the one call that moved the request out of `open`. */
+  decided: boolean;
+  /** Distinct approvers so far, oldest first. */
+  approvers: ApprovalVote[];
+  /** The rejecting vote, when the request is rejected. */
+  rejectedBy?: ApprovalVote;
+}
+
+export interface OpenRequestInput {
+  runId: string;
+  env: string;
+  /** App name; a newer request for the same app and environment supersedes an open older one. */
+  app: string;
+  /** @defaultValue a fresh 128-bit random nonce */
+  nonce?: string;
+  releaserSlackId?: string;
+  rule: ApprovalRule;
+  expiresAt: Date;
+  channel: string;
+  messageTs?: string;
+  content?: ApprovalMessageContent;
+}
+
+export interface OpenRequestResult {
+  /** False when a request for this run and environment already existed (it is returned unchanged). */
+  created: boolean;
+  request: ApprovalRequest;
+  /** Run id of an open request for the same app and environment that this one superseded. */
+  supersededRunId?: string;
+}
+
+export type RecordClickInput = {
+  runId: string;
+  env: string;
+  userId: string;
+  userName?: string;
+  decision: ApprovalDecision;
+  now: Date;
+} & (
+  | { via: 'slack'; nonce: string }
+  /** The authenticated HTTP API and CLI fallback: no button, so no nonce to check. */
+  | { via: 'api' }
+);
+
+export interface ApprovalStoreOptions {
+  /** How long a request and its votes are kept after it expires, for audit. @defaultValue 30 days */
+  retentionMs?: number;
+}
+
+const OPEN_SCRIPT = `
+local status = redis.call('HGET', KEYS[1], 'status')
+if status then return {'existing', status, ''} end
+local now = ARGV[1]
+local superseded = ''
+local prevKey = redis.call('GET', KEYS[3])
+if prevKey and prevKey ~= KEYS[1] and redis.call('HGET', prevKey, 'status') == 'open' then
+  redis.call('HSET', prevKey, 'status', 'superseded', 'decidedAt', now, 'decidedBy', ARGV[2])
+  redis.call('HINCRBY', prevKey, 'version', 1)
+  superseded = redis.call('HGET', prevKey, 'runId')
+end
+redis.call('HSET', KEYS[1],
+  'runId', ARGV[2], 'env', ARGV[3], 'app', ARGV[4], 'nonce', ARGV[5], 'releaserSlackId', ARGV[6],
+  'rule', ARGV[7], 'required', ARGV[8], 'createdAt', now, 'expiresAt', ARGV[9], 'channel', ARGV[10],
+  'messageTs', ARGV[11], 'content', ARGV[12], 'retainUntil', ARGV[13],
+  'status', 'open', 'approvals', 0, 'version', 1, 'renderedVersion', 0)
+redis.call('PEXPIREAT', KEYS[1], ARGV[13])
+redis.call('SET', KEYS[3], KEYS[1])
+redis.call('PEXPIREAT', KEYS[3], ARGV[13])
+return {'created', 'open', superseded}
+`;
+
+const RECORD_SCRIPT = `
+local h = redis.call('HMGET', KEYS[1], 'status', 'nonce', 'expiresAt', 'required', 'retainUntil')
+local status = h[1]
+if not status then return {'unknown', '', '0'} end
+if ARGV[1] == '1' and h[2] ~= ARGV[2] then return {'unknown', '', '0'} end
+local user, decision, now = ARGV[3], ARGV[4], ARGV[5]
+local prior = redis.call('HGET', KEYS[2], user)
+local priorDecision = nil
+if prior then priorDecision = cjson.decode(prior).d end
+local function finish(outcome, st, decided)
+  local out = {outcome, st, decided}
+  local votes = redis.call('HGETALL', KEYS[2])
+  for i = 1, #votes do out[#out + 1] = votes[i] end
+  return out
+end
+if status ~= 'open' then
+  if priorDecision == decision then return finish('duplicate', status, '0') end
+  if status == 'expired' then return finish('expired', status, '0') end
+  return finish('closed', status, '0')
+end
+if tonumber(now) >= tonumber(h[3]) then
+  redis.call('HSET', KEYS[1], 'status', 'expired', 'decidedAt', now)
+  redis.call('HINCRBY', KEYS[1], 'version', 1)
+  return finish('expired', 'expired', '1')
+end
+if priorDecision == decision then return finish('duplicate', 'open', '0') end
+redis.call('HSET', KEYS[2], user, cjson.encode({d = decision, at = tonumber(now), n = ARGV[6]}))
+redis.call('PEXPIREAT', KEYS[2], h[5])
+redis.call('HINCRBY', KEYS[1], 'version', 1)
+if decision == 'reject' then
+  redis.call('HSET', KEYS[1], 'status', 'rejected', 'decidedAt', now, 'decidedBy', user)
+  return finish('rejected', 'rejected', '1')
+end
+local approvals = redis.call('HINCRBY', KEYS[1], 'approvals', 1)
+if approvals >= tonumber(h[4]) then
+  redis.call('HSET', KEYS[1], 'status', 'approved', 'decidedAt', now, 'decidedBy', user)
+  return finish('approved', 'approved', '1')
+end
+return finish('recorded', 'open', '0')
+`;
+
+/** Moves an open request to ARGV[1] ('expired' needs expiresAt <= now). Returns 1 when it moved. */
+const CLOSE_SCRIPT = `
+local h = redis.call('HMGET', KEYS[1], 'status', 'expiresAt')
+if h[1] ~= 'open' then return 0 end
+if ARGV[1] == 'expired' and tonumber(ARGV[2]) < tonumber(h[2]) then return 0 end
+redis.call('HSET', KEYS[1], 'status', ARGV[1], 'decidedAt', ARGV[2], 'decidedBy', ARGV[3])
+redis.call('HINCRBY', KEYS[1], 'version', 1)
+return 1
+`;
+
+const ATTACH_SCRIPT = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[1], 'channel', ARGV[1], 'messageTs', ARGV[2])
+return 1
+`;
+
+const MARK_RENDERED_SCRIPT = `
+local rendered = tonumber(redis.call('HGET', KEYS[1], 'renderedVersion') or '-1')
+if tonumber(ARGV[1]) > rendered then
+  redis.call('HSET', KEYS[1], 'renderedVersion', ARGV[1])
+  return 1
+end
+return 0
+`;
+
+const ruleSchema = z.object({
+  approvers: z.object({ users: z.array(z.string()), userGroups: z.array(z.string()) }),
+  required: z.number().int().min(1),
+  releaserMayApprove: z.boolean(),
+  expiresAfterHours: z.number().positive(),
+  channel: z.string().min(1),
+});
+const voteSchema = z.object({ d: z.enum(['approve', 'reject']), at: z.number(), n: z.string().optional() });
+const statusSchema = z.enum(['open', 'approved', 'rejected', 'expired', 'superseded']);
+const millis = z.string().regex(/^\d+$/).transform(Number);
+const requestHashSchema = z.object({
+  runId: z.string(),
+  env: z.string(),
+  app: z.string(),
+  nonce: z.string(),
+  releaserSlackId: z.string(),
+  rule: z.string(),
+  status: statusSchema,
+  createdAt: millis,
+  expiresAt: millis,
+  channel: z.string(),
+  messageTs: z.string(),
+  content: z.string(),
+  decidedAt: millis.optional(),
+  decidedBy: z.string().optional(),
+  version: millis,
+  renderedVersion: millis,
+});
+
+export class ApprovalStore {
+  private readonly retentionMs: number;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix: string,
+    options: ApprovalStoreOptions = {},
+  ) {
+    this.retentionMs = options.retentionMs ?? 30 * 24 * 3600 * 1000;
+  }
+
+  private requestKey(runId: string, env: string): string {
+    return `${this.prefix}:approval:${encodeURIComponent(runId)}:${encodeURIComponent(env)}`;
+  }
+
+  private currentKey(app: string, env: string): string {
+    return `${this.prefix}:approval-current:${encodeURIComponent(app)}:${encodeURIComponent(env)}`;
+  }
+
+  /**
+   * Opens a request, or returns the existing one for this run and environment unchanged (so a
+   * retried job reuses the nonce it already put on buttons). Supersedes an open request of an
+   * older run of the same app and environment.
+   */
+  async openRequest(input: OpenRequestInput, now: Date = new Date()): Promise<OpenRequestResult> {
+    if (!Number.isInteger(input.rule.required) || input.rule.required < 1) {
+      throw new RangeError('rule.required must be a positive integer');
+    }
+    const key = this.requestKey(input.runId, input.env);
+    const retainUntil = input.expiresAt.getTime() + this.retentionMs;
+    const [result, , superseded] = (await this.redis.eval(
+      OPEN_SCRIPT,
+      3,
+      key,
+      `${key}:votes`,
+      this.currentKey(input.app, input.env),
+      String(now.getTime()),
+      input.runId,
+      input.env,
+      input.app,
+      input.nonce ?? newApprovalNonce(),
+      input.releaserSlackId ?? '',
+      JSON.stringify(input.rule),
+      String(input.rule.required),
+      String(input.expiresAt.getTime()),
+      input.channel,
+      input.messageTs ?? '',
+      input.content === undefined ? '' : JSON.stringify(input.content),
+      String(retainUntil),
+    )) as [string, string, string];
+    const request = await this.getRequest(input.runId, input.env);
+    if (request === undefined) throw new Error(`approval request ${key} vanished after it was opened`);
+    return {
+      created: result === 'created',
+      request,
+      ...(superseded ? { supersededRunId: superseded } : {}),
+    };
+  }
+
+  /** Records one click (already authorized by the caller). See `RecordOutcome`. */
+  async recordClick(input: RecordClickInput): Promise<RecordClickResult> {
+    const key = this.requestKey(input.runId, input.env);
+    const reply = (await this.redis.eval(
+      RECORD_SCRIPT,
+      2,
+      key,
+      `${key}:votes`,
+      input.via === 'slack' ? '1' : '0',
+      input.via === 'slack' ? input.nonce : '',
+      input.userId,
+      input.decision,
+      String(input.now.getTime()),
+      input.userName ?? '',
+    )) as string[];
+    const [outcome, status, decided, ...flatVotes] = reply;
+    const votes = parseVotes(flatVotes);
+    const rejectedBy = votes.find((v) => v.decision === 'reject');
+    return {
+      outcome: outcome as RecordOutcome,
+      status: status === '' || status === undefined ? undefined : statusSchema.parse(status),
+      decided: decided === '1',
+      approvers: votes.filter((v) => v.decision === 'approve'),
+      ...(rejectedBy ? { rejectedBy } : {}),
+    };
+  }
+
+  async getRequest(runId: string, env: string): Promise<ApprovalRequest | undefined> {
+    const key = this.requestKey(runId, env);
+    const [hash, votes] = (await this.redis
+      .multi()
+      .hgetall(key)
+      .hgetall(`${key}:votes`)
+      .exec()
+      .then((replies) =>
+        replies?.map(([err, value]) => {
+          if (err) throw err;
+          return value;
+        }),
+      )) as [Record<string, string>, Record<string, string>];
+    if (Object.keys(hash).length === 0) return undefined;
+    const h = requestHashSchema.parse(hash);
+    return {
+      runId: h.runId,
+      env: h.env,
+      app: h.app,
+      nonce: h.nonce,
+      ...(h.releaserSlackId ? { releaserSlackId: h.releaserSlackId } : {}),
+      rule: ruleSchema.parse(JSON.parse(h.rule)),
+      status: h.status,
+      createdAt: new Date(h.createdAt),
+      expiresAt: new Date(h.expiresAt),
+      channel: h.channel,
+      ...(h.messageTs ? { messageTs: h.messageTs } : {}),
+      ...(h.content ? { content: JSON.parse(h.content) as ApprovalMessageContent } : {}),
+      ...(h.decidedAt !== undefined ? { decidedAt: new Date(h.decidedAt) } : {}),
+      ...(h.decidedBy ? { decidedBy: h.decidedBy } : {}),
+      version: h.version,
+      renderedVersion: h.renderedVersion,
+      votes: parseVotes(Object.entries(votes).flat()),
+    };
+  }
+
+  /** Records where the approval message was posted. */
+  async attachMessage(runId: string, env: string, channel: string, messageTs: string): Promise<boolean> {
+    const moved = await this.redis.eval(ATTACH_SCRIPT, 1, this.requestKey(runId, env), channel, messageTs);
+    return moved === 1;
+  }
+
+  /**
+   * Expires the request if it is open and past `expiresAt`. True only for the call that expired it,
+   * so a scheduled expiry job and a late click cannot both act on it.
+   */
+  async expire(runId: string, env: string, now: Date = new Date()): Promise<boolean> {
+    const moved = await this.redis.eval(
+      CLOSE_SCRIPT,
+      1,
+      this.requestKey(runId, env),
+      'expired',
+      String(now.getTime()),
+      '',
+    );
+    return moved === 1;
+  }
+
+  /** Closes an open request because a newer run replaced it (or the run was cancelled). */
+  async supersede(runId: string, env: string, byRunId: string, now: Date = new Date()): Promise<boolean> {
+    const moved = await this.redis.eval(
+      CLOSE_SCRIPT,
+      1,
+      this.requestKey(runId, env),
+      'superseded',
+      String(now.getTime()),
+      byRunId,
+    );
+    return moved === 1;
+  }
+
+  /**
+   * Notes that Slack shows `version` of the request. True when that is newer than what was shown,
+   * so callers skip redundant `chat.update`s under a flood of clicks.
+   */
+  async markRendered(runId: string, env: string, version: number): Promise<boolean> {
+    const moved = await this.redis.eval(
+      MARK_RENDERED_SCRIPT,
+      1,
+      this.requestKey(runId, env),
+      String(version),
+    );
+    return moved === 1;
+  }
+
+  /** True at most once per `ttlSeconds` per user and request: bounds ephemeral replies to a flood of clicks. */
+  async claimNotice(runId: string, env: string, userId: string, ttlSeconds = 60): Promise<boolean> {
+    const key = `${this.requestKey(runId, env)}:notice:${encodeURIComponent(userId)}`;
+    return (await this.redis.set(key, '1', 'EX', ttlSeconds, 'NX')) === 'OK';
+  }
+}
+
+function parseVotes(flat: string[]): ApprovalVote[] {
+  const votes: ApprovalVote[] = [];
+  for (let i = 0; i + 1 < flat.length; i += 2) {
+    const vote = voteSchema.parse(JSON.parse(flat[i + 1] as string));
+    votes.push({
+      userId: flat[i] as string,
+      ...(vote.n ? { userName: vote.n } : {}),
+      decision: vote.d,
+      at: new Date(vote.at),
+    });
+  }
+  return votes.sort((a, b) => a.at.getTime() - b.at.getTime());
+}
