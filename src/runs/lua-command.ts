@@ -1,0 +1,16 @@
+import type { Redis } from 'ioredis';
+
+export type LuaCommand = (...keysThenArgs: (string | number)[]) => Promise<unknown>;
+
+/**
+ * Registers `lua` on `redis` as a custom command (ioredis sends EVALSHA and falls back to
+ * EVAL after a NOSCRIPT, e.g. after a Redis restart) and returns it bound to the client.
+ * Names carry a version suffix so two Shipgate builds sharing a connection cannot clash.
+ */
+export function defineLuaCommand(redis: Redis, name: string, numberOfKeys: number, lua: string): LuaCommand {
+  const commands = redis as unknown as Record<string, LuaCommand | undefined>;
+  if (typeof commands[name] !== 'function') redis.defineCommand(name, { numberOfKeys, lua });
+  const command = commands[name];
+  if (typeof command !== 'function') throw new Error(`ioredis did not define ${name}`);
+  return command.bind(redis);
+}
