@@ -1,0 +1,44 @@
+import type { FastifyInstance } from 'fastify';
+import type { Redis } from 'ioredis';
+import type { Metrics } from '../metrics/create-metrics.js';
+
+/** Bound on the readiness ping: a probe must answer well inside the kubelet's timeout. */
+const READY_TIMEOUT_MS = 1000;
+
+async function pingWithin(redis: Redis, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    const pong = await Promise.race([
+      redis.ping(),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error('timeout')), ms);
+      }),
+    ]);
+    return pong === 'PONG';
+  } catch {
+    return false;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * `/livez`: the process serves HTTP (no dependencies, so a Redis outage never restarts pods).
+ * `/readyz`: Redis answers a PING, so a webhook would be queued; 503 otherwise.
+ * `/metrics`: Prometheus text format from the process registry.
+ */
+export async function opsRoutes(
+  app: FastifyInstance,
+  options: { producer: Redis; metrics: Metrics },
+): Promise<void> {
+  const { producer, metrics } = options;
+  app.get('/livez', async () => ({ ok: true }));
+  app.get('/readyz', async (_request, reply) => {
+    const redis = await pingWithin(producer, READY_TIMEOUT_MS);
+    return reply.code(redis ? 200 : 503).send({ ok: redis, checks: { redis: redis ? 'ok' : 'unreachable' } });
+  });
+  app.get('/metrics', async (_request, reply) => {
+    const text = await metrics.registry.metrics();
+    return reply.type(metrics.registry.contentType).send(text);
+  });
+}
