@@ -38,6 +38,7 @@ const StoredRunSchema = z.object({
   reason: z.string().optional(),
   gates: z.string().optional(),
   approvals: z.string().optional(),
+  droppedEvents: z.coerce.number().int().optional(),
 });
 
 /** Turns the flat [field, value, …] array HGETALL returns inside Lua into an object. */

@@ -96,6 +96,8 @@ export interface Run {
   reason?: string;
   gates: GatesSummary;
   approvals: Approval[];
+  /** Events refused because the log reached its cap (`maxEventsPerRun`). */
+  droppedEvents?: number;
 }
 
 export const CreateRunInputSchema = z
