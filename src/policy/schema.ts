@@ -1,0 +1,321 @@
+import { z } from 'zod';
+import { isSameOrInside, relativePathSchema } from '../pipeline/safe-relative-path.js';
+import { dnsLabel } from '../pipeline/schema.js';
+import { matchRepoPatterns } from './repo-access.js';
+import { isValidTimeZone, parseLocalDateTime, zonedToInstant } from './zoned-time.js';
+
+/**
+ * The schema of the platform policy, `shipgate/policy.yml` in the environment repo, version 1.
+ * The platform team owns it; app repos can only narrow what it grants, never widen it.
+ */
+
+export const POLICY_VERSION = 1;
+export const POLICY_FILE_PATH = 'shipgate/policy.yml';
+/** The folder holding the policy: no grant may write into it (or an app could rewrite its rights). */
+export const POLICY_DIRECTORY = 'shipgate';
+export const WEEKDAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const;
+export type Weekday = (typeof WEEKDAYS)[number];
+
+const slackUserId = z
+  .string()
+  .regex(/^[UW][A-Z0-9]{2,30}$/, { message: 'must be a Slack user id such as U0123ABCD' });
+const slackUserGroupId = z
+  .string()
+  .regex(/^S[A-Z0-9]{2,30}$/, { message: 'must be a Slack user group id such as S0123ABCD' });
+const slackChannelId = z
+  .string()
+  .regex(/^[CG][A-Z0-9]{2,30}$/, { message: 'must be a Slack channel id such as C0123ABCD (not a #name)' });
+
+const repoPattern = z
+  .string()
+  .max(200)
+  .regex(/^!?[A-Za-z0-9_.*-]+\/[A-Za-z0-9_.*-]+$/, {
+    message: 'must be an owner/name pattern, with "*" wildcards and an optional leading "!"',
+  });
+const repoFullName = z
+  .string()
+  .max(200)
+  .regex(/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/, { message: 'must be an exact owner/name (no wildcards)' });
+const githubLogin = z
+  .string()
+  .regex(/^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})(?:\[bot\])?$/, { message: 'must be a GitHub login' });
+
+const timeZone = z.string().refine(isValidTimeZone, {
+  message: 'must be an IANA time zone name such as Europe/Berlin or UTC',
+  params: { expected: 'an IANA time zone name' },
+});
+const localDateTime = z.string().refine((v) => parseLocalDateTime(v) !== undefined, {
+  message: 'must be a local date and time, YYYY-MM-DD HH:MM (or YYYY-MM-DD for midnight)',
+  params: { expected: 'YYYY-MM-DD HH:MM' },
+});
+const timeOfDay = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, { message: 'must be a time of day, HH:MM' });
+
+const freezeWindowSchema = z
+  .strictObject({
+    start: localDateTime.optional().meta({ description: 'One-off window: local start, YYYY-MM-DD HH:MM.' }),
+    end: localDateTime.optional().meta({ description: 'One-off window: local end (exclusive).' }),
+    days: z
+      .array(z.enum(WEEKDAYS))
+      .min(1)
+      .optional()
+      .meta({ description: 'Weekly window: the days it starts on.' }),
+    from: timeOfDay.optional().meta({ description: 'Weekly window: local start time.' }),
+    to: timeOfDay
+      .optional()
+      .meta({ description: 'Weekly window: local end time. At or before "from", it ends the next day.' }),
+    timeZone: timeZone.meta({ description: 'IANA time zone the times are in.' }),
+    reason: z.string().trim().min(3).max(300),
+  })
+  .superRefine((w, ctx) => {
+    const oneOff = w.start !== undefined || w.end !== undefined;
+    const weekly = w.days !== undefined || w.from !== undefined || w.to !== undefined;
+    const expected = '{ start, end, timeZone, reason } or { days, from, to, timeZone, reason }';
+    if (oneOff === weekly) {
+      ctx.addIssue({
+        code: 'custom',
+        message: 'a freeze window is either one-off (start, end) or weekly (days, from, to)',
+        params: { expected },
+      });
+      return;
+    }
+    const missing = oneOff
+      ? (['start', 'end'] as const).filter((k) => w[k] === undefined)
+      : (['days', 'from', 'to'] as const).filter((k) => w[k] === undefined);
+    for (const key of missing) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [],
+        message: `this ${oneOff ? 'one-off' : 'weekly'} freeze window needs "${key}"`,
+        params: { expected },
+      });
+    }
+    if (oneOff && missing.length === 0) {
+      const start = zonedToInstant(parseLocalDateTime(w.start!)!, w.timeZone);
+      const end = zonedToInstant(parseLocalDateTime(w.end!)!, w.timeZone);
+      if (end <= start) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['end'],
+          message: '"end" must be after "start"',
+          params: { expected: 'a time after start' },
+        });
+      }
+    }
+  })
+  .transform((w) =>
+    w.start !== undefined
+      ? { kind: 'once' as const, start: w.start, end: w.end!, timeZone: w.timeZone, reason: w.reason }
+      : {
+          kind: 'weekly' as const,
+          days: w.days!,
+          from: w.from!,
+          to: w.to!,
+          timeZone: w.timeZone,
+          reason: w.reason,
+        },
+  );
+
+const approvalSchema = z
+  .strictObject({
+    approvers: z.strictObject({
+      users: z.array(slackUserId).max(200).default([]),
+      userGroups: z.array(slackUserGroupId).max(50).default([]),
+    }),
+    required: z.int().min(1).max(10).default(1).meta({ description: 'Distinct approvals needed.' }),
+    releaserMayApprove: z
+      .boolean()
+      .default(false)
+      .meta({ description: 'Whether the person who pushed the tag may approve their own release.' }),
+    expiresAfterHours: z
+      .number()
+      .min(1)
+      .max(24 * 14)
+      .default(24),
+    channel: slackChannelId
+      .optional()
+      .meta({ description: 'Where approval requests go. Default: notifications.channel.' }),
+  })
+  .superRefine((a, ctx) => {
+    if (a.approvers.users.length === 0 && a.approvers.userGroups.length === 0) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['approvers'],
+        message: 'no one could approve: list at least one user or user group',
+        params: { expected: 'approvers.users or approvers.userGroups' },
+      });
+    } else if (a.approvers.userGroups.length === 0 && new Set(a.approvers.users).size < a.required) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['required'],
+        message: `${a.required} approvals are required but only ${new Set(a.approvers.users).size} users may approve`,
+        params: { expected: `at most ${new Set(a.approvers.users).size}` },
+      });
+    }
+  });
+
+const environmentPolicySchema = z.strictObject({
+  namespace: dnsLabel.meta({ description: "The Kubernetes namespace of this environment's workloads." }),
+  mode: z
+    .enum(['direct', 'pr'])
+    .default('direct')
+    .meta({ description: 'Commit to the env repo directly, or open a pull request and wait for its merge.' }),
+  requireBlueGreen: z.boolean().default(true),
+  allowClusterScoped: z.boolean().default(false),
+  approval: approvalSchema
+    .optional()
+    .meta({ description: 'Without it, a release enters this environment without approval.' }),
+  freezeWindows: z.array(freezeWindowSchema).max(200).default([]),
+});
+
+const envRepoPath = relativePathSchema(
+  { allowDotSegments: false },
+  'Folder in the env repo that Shipgate writes for this app and environment.',
+);
+
+const grantSchema = z.strictObject({
+  app: dnsLabel,
+  environments: z.record(
+    dnsLabel,
+    z.strictObject({
+      path: envRepoPath,
+      namespace: dnsLabel
+        .optional()
+        .meta({ description: "Overrides the environment's namespace for this repo." }),
+    }),
+  ),
+});
+
+const hostPattern = z
+  .string()
+  .max(253)
+  .regex(/^(?:\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/, {
+    message: 'must be a lowercase host name, optionally starting with "*." for any subdomain',
+  });
+
+export const policySchema = z
+  .strictObject({
+    version: z.literal(POLICY_VERSION),
+    releaseTagPattern: z
+      .string()
+      .max(200)
+      .regex(/^[A-Za-z0-9._/*+-]+$/, { message: 'must be a tag pattern such as v* ("*" matches anything)' })
+      .refine((v) => !v.startsWith('refs/'), { message: 'must be a tag name pattern, without refs/tags/' })
+      .default('v*'),
+    forkPullRequests: z.enum(['none', 'checks-only']).default('none').meta({
+      description:
+        'none: pull requests from forks get no run at all. checks-only: static checks only (Trivy fs, manifest diff); the test command never runs.',
+    }),
+    notifications: z.strictObject({ channel: slackChannelId }).optional(),
+    zap: z
+      .strictObject({
+        pullRequestTargetHosts: z
+          .array(hostPattern)
+          .max(200)
+          .default([])
+          .meta({ description: 'Hosts an app may ask ZAP to scan on pull requests. Empty: none.' }),
+      })
+      .prefault({}),
+    repos: z.strictObject({
+      allow: z.array(repoPattern).max(1000).default([]),
+      grants: z.record(repoFullName, grantSchema).default({}),
+    }),
+    environments: z.record(dnsLabel, environmentPolicySchema),
+    freezeWindows: z
+      .array(freezeWindowSchema)
+      .max(200)
+      .default([])
+      .meta({ description: 'Freeze windows for every environment.' }),
+    identities: z
+      .record(githubLogin, slackUserId)
+      .default({})
+      .meta({ description: 'GitHub login → Slack user id, to recognise the releaser in Slack.' }),
+  })
+  .superRefine((policy, ctx) => {
+    const issue = (path: PropertyKey[], message: string, expected: string, onKey = false) =>
+      ctx.addIssue({ code: 'custom', path, message, params: { expected, onKey } });
+
+    for (const [name, env] of Object.entries(policy.environments)) {
+      if (env.approval && !env.approval.channel && !policy.notifications) {
+        issue(
+          ['environments', name, 'approval'],
+          `approvals for "${name}" have no channel: set approval.channel or notifications.channel`,
+          'a Slack channel id',
+        );
+      }
+    }
+
+    const seenRepos = new Map<string, string>();
+    const claimed: Array<{ repo: string; env: string; path: string }> = [];
+    for (const [repo, grant] of Object.entries(policy.repos.grants)) {
+      const lower = repo.toLowerCase();
+      const previous = seenRepos.get(lower);
+      if (previous !== undefined) {
+        issue(
+          ['repos', 'grants', repo],
+          `${repo} is granted twice (also as ${previous})`,
+          'one grant per repository',
+          true,
+        );
+        continue;
+      }
+      seenRepos.set(lower, repo);
+      const access = matchRepoPatterns(policy.repos.allow, repo);
+      if (!access.allowed) {
+        issue(
+          ['repos', 'grants', repo],
+          `${repo} has a grant but is not allowed: ${access.reason}`,
+          'a repository allowed by repos.allow',
+          true,
+        );
+      }
+      for (const [env, { path }] of Object.entries(grant.environments)) {
+        const at = ['repos', 'grants', repo, 'environments', env];
+        if (!Object.hasOwn(policy.environments, env)) {
+          issue(
+            at,
+            `environment "${env}" is not defined under environments`,
+            `one of: ${Object.keys(policy.environments).join(', ')}`,
+            true,
+          );
+        }
+        if (isSameOrInside(path, POLICY_DIRECTORY) || isSameOrInside(POLICY_DIRECTORY, path)) {
+          issue(
+            [...at, 'path'],
+            `"${path}" overlaps the policy folder "${POLICY_DIRECTORY}/"`,
+            'a path outside shipgate/',
+          );
+        }
+        const clash = claimed.find((c) => isSameOrInside(path, c.path) || isSameOrInside(c.path, path));
+        if (clash) {
+          issue(
+            [...at, 'path'],
+            `"${path}" overlaps "${clash.path}" (${clash.repo}, ${clash.env}): each app and environment needs its own folder`,
+            'a path that no other grant contains or is contained in',
+          );
+        }
+        claimed.push({ repo, env, path });
+      }
+    }
+
+    const seenLogins = new Set<string>();
+    for (const login of Object.keys(policy.identities)) {
+      if (seenLogins.has(login.toLowerCase())) {
+        issue(
+          ['identities', login],
+          `the GitHub login ${login} is mapped twice`,
+          'one entry per login',
+          true,
+        );
+      }
+      seenLogins.add(login.toLowerCase());
+    }
+  });
+
+export type Policy = z.output<typeof policySchema>;
+export type PolicyInput = z.input<typeof policySchema>;
+export type EnvironmentPolicy = Policy['environments'][string];
+export type ApprovalPolicy = NonNullable<EnvironmentPolicy['approval']>;
+export type FreezeWindow = EnvironmentPolicy['freezeWindows'][number];
+export type RepoGrant = Policy['repos']['grants'][string];
+export type DeployMode = EnvironmentPolicy['mode'];
+export type ForkPullRequestPolicy = Policy['forkPullRequests'];
