@@ -67,6 +67,8 @@ export interface TransitionInput {
   /**
    * Names this transition for replay: a second call with the same key (a retried job)
    * returns `{ ok: true, replayed: true }` with the current run instead of a mismatch.
+   * One key must name one transition (e.g. `<jobId>:to-gating`); the key is checked before
+   * the state, so reusing it for another transition would report a false replay.
    */
   eventKey?: string;
 }
@@ -103,7 +105,10 @@ export interface ListRunsQuery {
 export interface ListRunsPage {
   /** Newest first. */
   runs: Run[];
-  /** Pass back as `cursor` for the next page; null when there is nothing older. */
+  /**
+   * Pass back as `cursor` for the next page; null once the index is exhausted. A page can
+   * be short (or, rarely, empty) while the cursor is still non-null.
+   */
   nextCursor: string | null;
 }
 
@@ -337,7 +342,10 @@ export class RunStore {
     }
     const event = parse(
       EventInputSchema,
-      input.event ?? { type: 'state', message: `${from.join('|')} → ${to}${env ? ` (${env})` : ''}` },
+      input.event ?? {
+        type: 'state',
+        message: `${from.length === 1 ? `${from[0]} ` : ''}→ ${to}${env ? ` (${env})` : ''}`,
+      },
       'event',
     );
     const at = this.isoNow();
