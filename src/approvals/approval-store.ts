@@ -168,6 +168,11 @@ end
 return 0
 `;
 
+const RELEASE_LOCK_SCRIPT = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
+return 0
+`;
+
 const ruleSchema = z.object({
   approvers: z.object({ users: z.array(z.string()), userGroups: z.array(z.string()) }),
   required: z.number().int().min(1),
@@ -366,6 +371,16 @@ export class ApprovalStore {
       String(version),
     );
     return moved === 1;
+  }
+
+  /** A short lock so one worker at a time renders a request's message (see sync-approval-message.ts). */
+  async acquireRenderLock(runId: string, env: string, token: string, ttlMs = 15_000): Promise<boolean> {
+    const key = `${this.requestKey(runId, env)}:render-lock`;
+    return (await this.redis.set(key, token, 'PX', ttlMs, 'NX')) === 'OK';
+  }
+
+  async releaseRenderLock(runId: string, env: string, token: string): Promise<void> {
+    await this.redis.eval(RELEASE_LOCK_SCRIPT, 1, `${this.requestKey(runId, env)}:render-lock`, token);
   }
 
   /** True at most once per `ttlSeconds` per user and request: bounds ephemeral replies to a flood of clicks. */

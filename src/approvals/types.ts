@@ -100,3 +100,23 @@ export interface ApprovalRequest {
   renderedVersion: number;
   votes: ApprovalVote[];
 }
+
+/**
+ * One verified click on an approval button, as the interactions route hands it on (plain JSON, safe
+ * to store as job data: no tokens, no response_url).
+ */
+export interface ApprovalClick extends ApprovalButtonValue {
+  /** From the signed payload's `user.id`. */
+  userId: string;
+  userName?: string;
+  teamId?: string;
+  channelId?: string;
+  messageTs?: string;
+  threadTs?: string;
+  actionTs?: string;
+  /** `X-Slack-Retry-Num` (0 for a first delivery). */
+  retryNum: number;
+  retryReason?: string;
+  /** When Shipgate received it (ISO 8601). */
+  receivedAt: string;
+}
