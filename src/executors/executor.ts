@@ -63,6 +63,8 @@ export interface ContainerOptions {
   workingDir?: string | undefined;
   /** Some scanners (ZAP) write to their image's home directory. @defaultValue true */
   readOnlyRootFilesystem?: boolean | undefined;
+  /** Non-root uid the container runs as. @defaultValue the executor's `runAsUser` (65532) */
+  runAsUser?: number | undefined;
 }
 
 export interface ExecutionResult {
@@ -108,6 +110,7 @@ const specSchema = z.object({
         .refine((p) => path.posix.isAbsolute(p) && !p.split('/').includes('..'))
         .optional(),
       readOnlyRootFilesystem: z.boolean().optional(),
+      runAsUser: z.number().int().positive().optional(),
     })
     .optional(),
 });
