@@ -74,7 +74,8 @@ const SECRET_PATTERNS: [RegExp, string][] = [
   [/\b(?:gh[opsur]_[A-Za-z0-9_]{16,}|github_pat_[A-Za-z0-9_]{20,}|v1\.[0-9a-f]{40})\b/g, '[redacted]'],
   // JWTs (the App's bearer token).
   [/\beyJ[\w-]*\.[\w-]+\.[\w-]+/g, '[redacted]'],
-  [/\b(bearer|token|basic)\s+[^\s"',]+/gi, '$1 [redacted]'],
+  // A credential after an auth scheme; the length test keeps "a web token could not…" intact.
+  [/\b(bearer|token|basic)\s+[A-Za-z0-9._~+/=-]{20,}/gi, '$1 [redacted]'],
 ];
 
 /** Belt and braces: GitHub does not echo tokens, but proxies and test servers might. */
