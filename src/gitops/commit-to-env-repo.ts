@@ -1,0 +1,97 @@
+import { GitopsRequestInvalid } from '../errors.js';
+import {
+  formatCommitMessage,
+  parseTrailers,
+  releaseTrailerPairs,
+  trailerValue,
+  type ReleaseTrailers,
+} from './commit-message.js';
+import { writeFlatTree } from './edit-env-tree.js';
+import { assertSafeRelativePath } from './path-safety.js';
+import type { RenderedFile } from './types.js';
+import { writeEnvPath, type EnvRepoOptions, type WriteMode } from './write-env-path.js';
+
+/**
+ * Commits one environment's rendered manifests to the env repo, replacing exactly the
+ * granted path. Idempotent: the same run never makes two commits (an earlier attempt's commit
+ * is found by its `Shipgate-Run` trailer), and identical content makes none.
+ */
+
+export interface CommitToEnvRepoRequest {
+  /** Granted path, e.g. `apps/api/staging`. */
+  path: string;
+  app: string;
+  env: string;
+  files: readonly RenderedFile[];
+  trailers: ReleaseTrailers;
+  /** Subject line. @defaultValue `deploy <app> <tag-or-image> to <env>` */
+  subject?: string;
+  /** Free text between the subject and the trailers. */
+  body?: string;
+  /** @defaultValue `{ kind: 'direct' }` */
+  mode?: WriteMode;
+}
+
+export interface CommitToEnvRepoResult {
+  /**
+   * `committed`: a new commit was pushed. `unchanged`: the path already held these files.
+   * `reused`: this run's commit was already on the branch (a retried job). `merged`: PR mode.
+   */
+  status: 'committed' | 'unchanged' | 'reused' | 'merged';
+  /** The commit that now holds the files (the branch tip for `unchanged`, the merge commit in PR mode). */
+  commit: string | null;
+  attempts: number;
+  pullRequest?: { number: number; url?: string; branch: string };
+}
+
+/** `shipgate/<app>/<env>/<run>`, reduced to characters every git host accepts. */
+export function pullRequestBranch(app: string, env: string, runId: string): string {
+  const part = (s: string) =>
+    s
+      .toLowerCase()
+      .replace(/[^a-z0-9._-]+/g, '-')
+      .replace(/^[.-]+|[.-]+$/g, '')
+      .slice(0, 60) || 'x';
+  return `shipgate/${part(app)}/${part(env)}/${part(runId)}`;
+}
+
+export async function commitToEnvRepo(
+  options: EnvRepoOptions,
+  request: CommitToEnvRepoRequest,
+): Promise<CommitToEnvRepoResult> {
+  const path = assertSafeRelativePath(request.path, 'env repo path');
+  if (request.files.length === 0) {
+    // An empty render would delete the app from the environment; that is a revert's job.
+    throw GitopsRequestInvalid(`nothing was rendered for ${request.app} in ${request.env}`);
+  }
+  const runId = request.trailers.shipgateRun;
+  const message = formatCommitMessage({
+    subject:
+      request.subject ??
+      `deploy ${request.app} ${request.trailers.image.split(/[/]/).pop()} to ${request.env}`,
+    ...(request.body !== undefined ? { body: request.body } : {}),
+    trailers: releaseTrailerPairs(request.trailers),
+  });
+  const mode = request.mode ?? { kind: 'direct' };
+  const prBranch = mode.kind === 'pr' ? pullRequestBranch(request.app, request.env, runId) : undefined;
+
+  const outcome = await writeEnvPath<string>(options, path, mode, prBranch, async (ctx) => {
+    if (ctx.head) {
+      // A commit of this run on this path means an earlier attempt landed (maybe the job died
+      // after pushing): report it instead of committing again, even if newer commits followed.
+      const history = await ctx.repo.log(ctx.head, { path, maxCount: options.lookback ?? 50 });
+      const earlier = history.find((c) => trailerValue(parseTrailers(c.message), 'Shipgate-Run') === runId);
+      if (earlier) return { kind: 'done', result: earlier.sha };
+    }
+    return { kind: 'write', subtree: await writeFlatTree(ctx.repo, request.files), message };
+  });
+
+  if (outcome.status === 'done')
+    return { status: 'reused', commit: outcome.result, attempts: outcome.attempts };
+  return {
+    status: outcome.status,
+    commit: outcome.commit,
+    attempts: outcome.attempts,
+    ...(outcome.pullRequest ? { pullRequest: outcome.pullRequest } : {}),
+  };
+}
