@@ -1,0 +1,28 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parse } from 'yaml';
+import { ApplicationSchema, type Application } from '../../../src/argocd/schema.js';
+import {
+  AnalysisRunSchema,
+  RolloutSchema,
+  type AnalysisRun,
+  type Rollout,
+} from '../../../src/deploy/schema.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+export const SHARED_FIXTURES = path.resolve(here, '../../../../shared/fixtures');
+
+export function rolloutFixture(file: string): Rollout {
+  return RolloutSchema.parse(parse(readFileSync(path.join(SHARED_FIXTURES, 'rollouts', file), 'utf8')));
+}
+export function analysisRunFixture(file: string): AnalysisRun {
+  return AnalysisRunSchema.parse(parse(readFileSync(path.join(SHARED_FIXTURES, 'rollouts', file), 'utf8')));
+}
+export function applicationFixture(): Application {
+  return ApplicationSchema.parse(
+    JSON.parse(
+      readFileSync(path.join(SHARED_FIXTURES, 'argocd', 'application-velero-synced-healthy.json'), 'utf8'),
+    ),
+  );
+}
