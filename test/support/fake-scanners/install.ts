@@ -1,0 +1,57 @@
+import {
+  copyFileSync,
+  chmodSync,
+  existsSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+
+export interface FakeScannerBehaviour {
+  /** @defaultValue 'report' */
+  behaviour?: 'report' | 'crash' | 'no-report' | 'truncated' | 'huge' | 'hang';
+  /** Fixture report to write. */
+  fixture?: string;
+  exitCode?: number;
+  /** Size of a 'huge' report. @defaultValue 51 */
+  megabytes?: number;
+}
+
+export interface FakeScanners {
+  /** Put first on the executor's PATH. */
+  binDir: string;
+  configure(config: { trivy?: FakeScannerBehaviour; zap?: FakeScannerBehaviour }): void;
+  calls(): { tool: string; args: string[]; cwd: string; files: string[]; env: string[] }[];
+  cleanup(): void;
+}
+
+/** Copies the stand-in `trivy` and `zap-baseline.py` into a fresh bin directory. */
+export function installFakeScanners(): FakeScanners {
+  const binDir = mkdtempSync(path.join(tmpdir(), 'shipgate-fake-scanners-'));
+  for (const file of ['trivy', 'zap-baseline.py', 'fake-scanner.cjs']) {
+    copyFileSync(path.join(HERE, file), path.join(binDir, file));
+    chmodSync(path.join(binDir, file), 0o755);
+  }
+  const calls = path.join(binDir, 'calls.jsonl');
+  return {
+    binDir,
+    configure: (config) => {
+      writeFileSync(path.join(binDir, 'fake-scanner.json'), JSON.stringify(config));
+      rmSync(calls, { force: true });
+    },
+    calls: () =>
+      existsSync(calls)
+        ? readFileSync(calls, 'utf8')
+            .trim()
+            .split('\n')
+            .map((line) => JSON.parse(line) as ReturnType<FakeScanners['calls']>[number])
+        : [],
+    cleanup: () => rmSync(binDir, { recursive: true, force: true }),
+  };
+}
