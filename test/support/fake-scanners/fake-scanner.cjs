@@ -1,3 +1,5 @@
+/* global require, module, process, setInterval */
+/* eslint-disable @typescript-eslint/no-require-imports */
 /*
  * Shared body of the stand-in scanners. Trivy and ZAP cannot be installed here, so tests put
  * these on PATH: they parse the real command line, record the call, and write a real fixture
