@@ -19,12 +19,9 @@ export type ZapRisk = (typeof ZAP_RISKS)[number];
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
 /** A Kubernetes-style DNS label (RFC 1123): used in paths, namespaces and resource names. */
-export const dnsLabel = z
-  .string()
-  .max(63)
-  .regex(DNS_LABEL, {
-    message: 'must be a DNS label: lowercase letters, digits and "-", starting and ending alphanumeric',
-  });
+export const dnsLabel = z.string().max(63).regex(DNS_LABEL, {
+  message: 'must be a DNS label: lowercase letters, digits and "-", starting and ending alphanumeric',
+});
 
 // The grammar of distribution/reference, without IPv6 hosts.
 const DOMAIN_COMPONENT = '(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)';
@@ -120,12 +117,9 @@ const isoDate = z
     { message: 'is not a real calendar date', params: { expected: 'a real date, YYYY-MM-DD' } },
   );
 
-const onScannerMissing = z
-  .enum(['fail', 'neutral'])
-  .default('fail')
-  .meta({
-    description: 'When the scanner is missing or crashes: fail the gate (default) or report neutral.',
-  });
+const onScannerMissing = z.enum(['fail', 'neutral']).default('fail').meta({
+  description: 'When the scanner is missing or crashes: fail the gate (default) or report neutral.',
+});
 
 const trivySchema = z.strictObject({
   mode: z.enum(['image', 'fs']).default('image').meta({

@@ -142,6 +142,7 @@ function toConfigIssues(
         .map((branch) => branch.find((i) => i.code === 'invalid_type' && i.path.length === 0))
         .map((i) => (i && i.code === 'invalid_type' ? describeType(i.expected) : 'another form'))
         .join(' or ');
+      if (issue.input === undefined) return [make(path, `${name} is required`, expected)];
       return [make(path, `${name} must be ${expected}`, expected)];
     }
     case 'custom': {
