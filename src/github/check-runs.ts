@@ -1,5 +1,6 @@
 import type { Octokit } from '@octokit/core';
 import { callGithub, parseGithubResponse } from './github-error.js';
+import { correlation, type RepoTarget } from './repo-target.js';
 import { findOrCreate, sleep } from './find-or-create.js';
 import { retryPolicyOf } from './retry-policy.js';
 import { isRetryable } from '../errors.js';
@@ -15,21 +16,11 @@ import {
 
 export type { CheckAnnotation, CheckConclusion } from './check-run-output.js';
 export type { CheckRun } from './schema.js';
-
-export interface RepoTarget {
-  owner: string;
-  repo: string;
-  /** The webhook delivery that caused this call, sent as `x-github-delivery` for correlation. */
-  deliveryId?: string;
-}
+export type { RepoTarget } from './repo-target.js';
 
 const PAGE_SIZE = 100;
 /** 1,000 check runs of one name on one commit is far past any legitimate use. */
 const MAX_PAGES = 10;
-
-export function correlation(deliveryId: string | undefined): { headers?: Record<string, string> } {
-  return deliveryId ? { headers: { 'x-github-delivery': deliveryId } } : {};
-}
 
 /** Check runs on a commit, all of them (not only the latest per name), optionally of one name. */
 export async function listCheckRunsForRef(

@@ -2,7 +2,7 @@ import type { Octokit } from '@octokit/core';
 import { z } from 'zod';
 import { GithubFileTooLarge, GithubFileUnreadable, GithubNotFound } from '../errors.js';
 import { callGithub, parseGithubResponse } from './github-error.js';
-import { correlation, type RepoTarget } from './check-runs.js';
+import { correlation, type RepoTarget } from './repo-target.js';
 import { ContentEntrySchema, ContentFileSchema } from './schema.js';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });

@@ -2,7 +2,7 @@ import type { Octokit } from '@octokit/core';
 import { z } from 'zod';
 import { callGithub, parseGithubResponse } from './github-error.js';
 import { findOrCreate } from './find-or-create.js';
-import { correlation, type RepoTarget } from './check-runs.js';
+import { correlation, type RepoTarget } from './repo-target.js';
 import { DeploymentSchema, DeploymentStatusSchema, type Deployment } from './schema.js';
 
 /** The deployment payload key that ties a GitHub Deployment to one Shipgate run. */

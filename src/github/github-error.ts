@@ -39,6 +39,10 @@ export function toGithubError(operation: string, err: unknown): ShipgateError {
   if (status === 429 || (status === 403 && isRateLimit(headers, message))) {
     const retryAfter = headers['retry-after'];
     if (retryAfter) details.retryAfterSeconds = Number(retryAfter);
+    const reset = headers['x-ratelimit-reset'];
+    if (reset && headers['x-ratelimit-remaining'] === '0') {
+      details.rateLimitResetAt = new Date(Number(reset) * 1000).toISOString();
+    }
     return GithubRateLimited(operation, message, { details });
   }
   if (status === 401 || status === 403) return GithubAuthFailed(operation, status, message, { details });

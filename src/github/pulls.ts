@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { GithubRequestRejected } from '../errors.js';
 import { callGithub, parseGithubResponse } from './github-error.js';
 import { findOrCreate } from './find-or-create.js';
-import { correlation, type RepoTarget } from './check-runs.js';
+import { correlation, type RepoTarget } from './repo-target.js';
 import { PullRequestSchema, type PullRequest } from './schema.js';
 
 export interface PullRequestRef {

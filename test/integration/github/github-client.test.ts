@@ -309,6 +309,23 @@ describe('check runs', () => {
     expect(stored?.annotations.map((a) => a.message)).toEqual(annotations.map((a) => a.message));
   });
 
+  it('by default keeps a second between writes, as GitHub asks of integrators', async () => {
+    const { standIn, app } = await harness({ spaceWrites: true });
+    const octokit = await app.forInstallation(1);
+    const { id } = await ensureCheckRun(octokit, {
+      owner: OWNER,
+      repo: REPO,
+      name: 'shipgate/tests',
+      headSha: SHA,
+      externalId: 'run-1',
+    });
+    await startCheckRun(octokit, { owner: OWNER, repo: REPO, checkRunId: id });
+    const started = Date.now();
+    await startCheckRun(octokit, { owner: OWNER, repo: REPO, checkRunId: id });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(900);
+    expect(count(standIn, 'PATCH', /\/check-runs\/\d+$/)).toBe(2);
+  });
+
   it('refuses invalid annotations before calling GitHub', async () => {
     const { standIn, app } = await harness();
     const octokit = await app.forInstallation(1);
