@@ -65,6 +65,7 @@ export class ScratchRepo {
         'the env repo URL must not contain credentials; Shipgate passes tokens itself',
       );
     }
+    // eslint-disable-next-line no-control-regex -- stripping control characters is the point
     if (/[\x00-\x1f\x7f"\\]/.test(remote.url)) {
       throw GitopsRequestInvalid('the env repo URL contains control characters, quotes or backslashes');
     }

@@ -34,6 +34,7 @@ const TRAILER_KEY = /^[A-Za-z][A-Za-z0-9-]*$/;
 function oneLine(value: string, what: string): string {
   const cleaned = value
     .replace(/[\r\n\t\v\f]+/g, ' ')
+    // eslint-disable-next-line no-control-regex -- stripping control characters is the point
     .replace(/[\x00-\x1f\x7f]/g, '')
     .trim();
   if (cleaned === '') throw GitopsRequestInvalid(`${what} is empty`);
@@ -57,6 +58,7 @@ export function formatCommitMessage(message: CommitMessage): string {
   const lines = [subject, ''];
   const body = message.body
     ?.replace(/\r\n?/g, '\n')
+    // eslint-disable-next-line no-control-regex -- stripping control characters is the point
     .replace(/[\x00-\x08\x0b-\x1f\x7f]/g, '')
     .trim();
   if (body) {

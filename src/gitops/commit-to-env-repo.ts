@@ -7,6 +7,7 @@ import {
   type ReleaseTrailers,
 } from './commit-message.js';
 import { writeFlatTree } from './edit-env-tree.js';
+import type { ScratchRepo } from '../git/scratch-repo.js';
 import { assertSafeRelativePath } from './path-safety.js';
 import type { RenderedFile } from './types.js';
 import { writeEnvPath, type EnvRepoOptions, type WriteMode } from './write-env-path.js';
@@ -79,9 +80,15 @@ export async function commitToEnvRepo(
     if (ctx.head) {
       // A commit of this run on this path means an earlier attempt landed (maybe the job died
       // after pushing): report it instead of committing again, even if newer commits followed.
-      const history = await ctx.repo.log(ctx.head, { path, maxCount: options.lookback ?? 50 });
-      const earlier = history.find((c) => trailerValue(parseTrailers(c.message), 'Shipgate-Run') === runId);
-      if (earlier) return { kind: 'done', result: earlier.sha };
+      const earlier = await findRunCommit(
+        ctx.repo,
+        ctx.branch,
+        ctx.head,
+        path,
+        runId,
+        options.lookback ?? 50,
+      );
+      if (earlier) return { kind: 'done', result: earlier };
     }
     return { kind: 'write', subtree: await writeFlatTree(ctx.repo, request.files), message };
   });
@@ -94,4 +101,26 @@ export async function commitToEnvRepo(
     attempts: outcome.attempts,
     ...(outcome.pullRequest ? { pullRequest: outcome.pullRequest } : {}),
   };
+}
+
+/**
+ * This run's commit on `path` within the fetched history. Shallow history makes git see the
+ * oldest fetched commit as adding every path, so a match there is confirmed with its parent.
+ */
+async function findRunCommit(
+  repo: ScratchRepo,
+  branch: string,
+  head: string,
+  path: string,
+  runId: string,
+  lookback: number,
+): Promise<string | undefined> {
+  for (let deepened = false; ; deepened = true) {
+    const history = await repo.log(head, { path, maxCount: lookback });
+    const match = history.find((c) => trailerValue(parseTrailers(c.message), 'Shipgate-Run') === runId);
+    if (!match) return undefined;
+    if (match.parents.length > 0 || !(await repo.isShallowBoundary(match.sha))) return match.sha;
+    if (deepened) return undefined;
+    await repo.deepen(branch, 1);
+  }
 }
