@@ -36,6 +36,8 @@ export interface SlackClientOptions {
   requestTimeoutMs?: number;
   /** Retries for calls that are safe to repeat. @defaultValue 3 retries, 0.5 s doubling to 5 s, jittered */
   retryConfig?: RetryOptions;
+  /** How many 429s `chat.postMessage` waits out (Retry-After) before failing. @defaultValue 3 */
+  maxRateLimitWaits?: number;
 }
 
 export interface SlackMessageMetadata {
@@ -126,7 +128,7 @@ export function createSlackClient(options: SlackClientOptions): SlackClient {
     retryConfig: { retries: 0 },
     rejectRateLimitedCalls: true,
   });
-  const maxRateLimitWaits = (options.retryConfig ?? DEFAULT_RETRY).retries ?? 3;
+  const maxRateLimitWaits = options.maxRateLimitWaits ?? 3;
 
   async function call<S extends z.ZodType>(
     method: string,

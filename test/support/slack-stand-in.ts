@@ -87,10 +87,11 @@ export async function startSlackStandIn(options: SlackStandInOptions = {}): Prom
   const messages: StandInMessage[] = [];
   const ephemerals: StandInEphemeral[] = [];
   const injected = new Map<string, Injected[]>();
-  let clock = 1_700_000_000_000_000; // microseconds, so every ts is unique and increasing
+  // Microseconds since the epoch, like Slack's ts, and strictly increasing so every ts is unique.
+  let clock = Date.now() * 1000;
 
   const nextTs = () => {
-    clock += 100;
+    clock = Math.max(clock + 1, Date.now() * 1000);
     const s = String(clock);
     return `${s.slice(0, 10)}.${s.slice(10)}`;
   };
