@@ -231,7 +231,8 @@ export class ApprovalStore {
       throw new RangeError('rule.required must be a positive integer');
     }
     const key = this.requestKey(input.runId, input.env);
-    const retainUntil = input.expiresAt.getTime() + this.retentionMs;
+    // Redis counts TTLs on the real clock, whatever clock the caller decides expiry with.
+    const retainUntil = Math.max(input.expiresAt.getTime(), Date.now()) + this.retentionMs;
     const [result, , superseded] = (await this.redis.eval(
       OPEN_SCRIPT,
       3,

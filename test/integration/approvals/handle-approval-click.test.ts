@@ -9,6 +9,7 @@ import {
   recordApiDecision,
   type ApprovalClickResult,
 } from '../../../src/approvals/handle-approval-click.js';
+import { expireApproval } from '../../../src/approvals/expire-approval.js';
 import { requestApproval, type RequestApprovalInput } from '../../../src/approvals/request-approval.js';
 import type { ApprovalClick, ApprovalRule, FreezeState } from '../../../src/approvals/types.js';
 import { createLogger } from '../../../src/logger.js';
@@ -228,6 +229,17 @@ describe('approval requests and clicks (real Redis, Slack stand-in, real WebClie
     expect(result).toMatchObject({ outcome: 'expired', status: 'expired', decided: true, approvers: [] });
     expect(messageText(msg)).toContain('*Expired*');
     expect(slack.ephemerals.at(-1)?.text).toContain('expired');
+  });
+
+  it('expires from a scheduled job once, and shows it', async () => {
+    await requestApproval(deps, input());
+    expect((await expireApproval(deps, 'run-1', 'production')).expired).toBe(false);
+    clock = new Date(clock.getTime() + 24 * 3600_000);
+    const result = await expireApproval(deps, 'run-1', 'production');
+    expect(result).toMatchObject({ expired: true, messageSynced: true, request: { status: 'expired' } });
+    expect(messageText(slack.messages[0])).toContain('*Expired*');
+    expect((await expireApproval(deps, 'run-1', 'production')).expired).toBe(false);
+    expect(slack.callsTo('chat.update')).toHaveLength(1);
   });
 
   it('refuses approvals during a freeze and says until when', async () => {
