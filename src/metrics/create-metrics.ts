@@ -47,7 +47,8 @@ export interface Metrics {
 export function createMetrics(options: { processMetrics?: boolean } = {}): Metrics {
   const registry = new Registry();
   if (options.processMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: 'shipgate_' });
-  const watched = new Set<Queue>();
+  // Keyed by name: `start` runs serve and work, which both watch the same queues.
+  const watched = new Map<string, Queue>();
 
   const webhookRequests = new Counter({
     name: 'shipgate_webhook_requests_total',
@@ -69,7 +70,7 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Metri
     registers: [registry],
     async collect() {
       await Promise.all(
-        [...watched].map(async (queue) => {
+        [...watched.values()].map(async (queue) => {
           let timer: NodeJS.Timeout | undefined;
           try {
             const counts = await Promise.race([
@@ -109,7 +110,7 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Metri
     redeliveries,
     redeliveryGiveUps,
     watchQueues(queues) {
-      for (const q of queues) watched.add(q);
+      for (const q of queues) watched.set(q.name, q);
     },
   };
 }

@@ -1,0 +1,101 @@
+import { existsSync } from 'node:fs';
+import type { Redis } from 'ioredis';
+import { loadConfig, type Config, type Role } from '../config.js';
+import { ConfigInvalid, RedisUnavailable } from '../errors.js';
+import { createLogger, type Logger } from '../logger.js';
+import { createMetrics, type Metrics } from '../metrics/create-metrics.js';
+import { createRedisConnection } from '../redis/connection.js';
+import { startEmbeddedRedis, type EmbeddedRedis } from '../redis/embedded-redis.js';
+import { checkEvictionPolicy } from '../redis/eviction-check.js';
+import { createShutdown, type Shutdown } from '../shutdown.js';
+
+/** What every long-running command shares: validated config, logger, Redis, metrics, shutdown. */
+export interface Runtime {
+  config: Config;
+  logger: Logger;
+  metrics: Metrics;
+  redisUrl: string;
+  /** Producer connection: no offline queue, bounded commands. */
+  producer: Redis;
+  embeddedRedis: EmbeddedRedis | undefined;
+  shutdown: Shutdown;
+}
+
+/**
+ * Loads `.env` from the working folder when present. Values already in the environment win,
+ * so a deployment's real variables are never overridden by a stray file.
+ */
+export function loadDotEnv(file = '.env'): void {
+  if (!existsSync(file)) return;
+  const loadEnvFile = (process as { loadEnvFile?: (path: string) => void }).loadEnvFile;
+  if (loadEnvFile === undefined) return;
+  const before = { ...process.env };
+  loadEnvFile(file);
+  for (const [k, v] of Object.entries(before)) process.env[k] = v;
+}
+
+/** Validates the environment for `role`. Throws `SHIPGATE_E_CONFIG_INVALID`, which the CLI prints as one line. */
+export function readConfig(role: Role): Readonly<Config> {
+  loadDotEnv();
+  return loadConfig(process.env, role);
+}
+
+async function waitForRedis(redis: Redis, timeoutMs: number, logger: Logger): Promise<void> {
+  const ready = () => redis.status === 'ready';
+  const started = Date.now();
+  let warned = false;
+  while (!ready()) {
+    if (Date.now() - started > timeoutMs) throw RedisUnavailable(`no connection within ${timeoutMs} ms`);
+    if (!warned && Date.now() - started > 2000) {
+      logger.warn('waiting for Redis…');
+      warned = true;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+export interface OpenRuntimeOptions {
+  /** `shipgate start` only: launch redis-server when REDIS_URL is unset. */
+  embedRedis: boolean;
+  /** @defaultValue 30000 */
+  redisWaitMs?: number;
+}
+
+export async function openRuntime(config: Readonly<Config>, options: OpenRuntimeOptions): Promise<Runtime> {
+  const logger = createLogger(config.logLevel);
+  const shutdown = createShutdown(logger);
+  let embeddedRedis: EmbeddedRedis | undefined;
+  let redisUrl = config.redisUrl;
+  if (redisUrl === undefined) {
+    if (!options.embedRedis) {
+      throw ConfigInvalid('REDIS_URL', 'is required (only `shipgate start` launches its own redis-server)');
+    }
+    embeddedRedis = await startEmbeddedRedis({ dataDir: config.dataDir, logger });
+    redisUrl = embeddedRedis.url;
+  }
+  const producer = createRedisConnection(redisUrl, 'producer', { connectionName: 'shipgate-producer' });
+  try {
+    await waitForRedis(producer, options.redisWaitMs ?? 30_000, logger);
+  } catch (err) {
+    producer.disconnect();
+    await embeddedRedis?.stop();
+    throw err;
+  }
+  await checkEvictionPolicy(producer, logger);
+  return { config, logger, metrics: createMetrics(), redisUrl, producer, embeddedRedis, shutdown };
+}
+
+/** The last shutdown steps: connections, then the embedded Redis. Add these after everything else. */
+export function addConnectionShutdown(runtime: Runtime, extra: Redis[] = []): void {
+  runtime.shutdown.add({
+    name: 'redis connections',
+    timeoutMs: 3000,
+    run: async () => {
+      await Promise.allSettled([runtime.producer, ...extra].map((c) => c.quit()));
+    },
+  });
+  const embedded = runtime.embeddedRedis;
+  if (embedded !== undefined) {
+    runtime.shutdown.add({ name: 'embedded redis', timeoutMs: 8000, run: () => embedded.stop(5000) });
+  }
+}

@@ -1,0 +1,64 @@
+import type { Redis } from 'ioredis';
+import { WORKERS, createWorkers, startSchedules, type WorkerContext } from '../../workers/index.js';
+import { closeQueues, createAllQueues } from '../queue/create-queues.js';
+import { createRedisConnection } from '../redis/connection.js';
+import { buildOpsServer } from '../server/build-ops-server.js';
+import { closeWorker } from '../shutdown.js';
+import type { Command } from './command.js';
+import { addConnectionShutdown, openRuntime, readConfig, type Runtime } from './runtime.js';
+
+/** How long a worker may take to finish its active jobs on shutdown. @defaultValue 30 s */
+export const WORKER_CLOSE_TIMEOUT_MS = 30_000;
+
+/** Starts every registered worker and schedule on the runtime; adds their shutdown steps. */
+export async function startWorkers(runtime: Runtime): Promise<Redis[]> {
+  const { config, logger, producer, metrics } = runtime;
+  const connections: Redis[] = [];
+  const queues = createAllQueues(producer, config.queuePrefix);
+  metrics.watchQueues(Object.values(queues));
+  const ctx: WorkerContext = {
+    config,
+    logger,
+    metrics,
+    producer,
+    queues,
+    createConnection: () => {
+      const c = createRedisConnection(runtime.redisUrl, 'worker', { connectionName: 'shipgate-worker' });
+      connections.push(c);
+      return c;
+    },
+  };
+  const workers = createWorkers(ctx, WORKERS);
+  await startSchedules(ctx, WORKERS);
+  logger.info({ queues: workers.map((w) => w.name) }, 'workers started');
+  runtime.shutdown.add({
+    name: 'workers',
+    timeoutMs: WORKER_CLOSE_TIMEOUT_MS + 5000,
+    run: async () => {
+      await Promise.all(workers.map((w) => closeWorker(w, WORKER_CLOSE_TIMEOUT_MS, logger)));
+    },
+  });
+  runtime.shutdown.add({
+    name: 'worker queues',
+    timeoutMs: 3000,
+    run: () => closeQueues(Object.values(queues)),
+  });
+  return connections;
+}
+
+export const workCommand: Command = {
+  name: 'work',
+  summary: 'workers only: run the queued pipeline, gate and maintenance jobs',
+  usage: 'shipgate work',
+  async run() {
+    const runtime = await openRuntime(readConfig('work'), { embedRedis: false });
+    // Probes and a scrape target for worker pods, on PORT.
+    const ops = await buildOpsServer(runtime);
+    await ops.listen({ port: runtime.config.port, host: runtime.config.host });
+    runtime.shutdown.add({ name: 'ops server', timeoutMs: 3000, run: () => ops.close() });
+    const connections = await startWorkers(runtime);
+    addConnectionShutdown(runtime, connections);
+    runtime.shutdown.installSignalHandlers();
+    return 'running';
+  },
+};

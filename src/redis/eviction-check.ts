@@ -1,0 +1,39 @@
+import type { Redis } from 'ioredis';
+import type { Logger } from '../logger.js';
+
+/**
+ * BullMQ keeps jobs as ordinary keys; under any eviction policy but `noeviction` Redis may
+ * drop them when memory runs out, silently losing queued work (bullmq#2215).
+ * Returns the warning to log, or undefined when the policy is safe.
+ */
+export function evictionWarning(policy: string | undefined): string | undefined {
+  if (policy === 'noeviction') return undefined;
+  if (policy === undefined) {
+    return 'could not read the Redis maxmemory-policy; make sure it is noeviction, or BullMQ may lose jobs (bullmq#2215)';
+  }
+  return `Redis maxmemory-policy is ${policy}: under memory pressure Redis will evict BullMQ jobs (bullmq#2215); set it to noeviction`;
+}
+
+/** Reads the policy: CONFIG GET where allowed, INFO memory where CONFIG is disabled (managed Redis). */
+export async function readEvictionPolicy(redis: Redis): Promise<string | undefined> {
+  try {
+    const reply = (await redis.config('GET', 'maxmemory-policy')) as unknown as string[];
+    if (Array.isArray(reply) && typeof reply[1] === 'string') return reply[1];
+  } catch {
+    // CONFIG is often renamed or disabled on managed Redis; INFO is not.
+  }
+  try {
+    const info = await redis.info('memory');
+    return /^maxmemory_policy:(\S+)/m.exec(info)?.[1];
+  } catch {
+    return undefined;
+  }
+}
+
+/** Logs a warning at start-up when the Redis eviction policy can lose jobs. */
+export async function checkEvictionPolicy(redis: Redis, logger: Logger): Promise<string | undefined> {
+  const policy = await readEvictionPolicy(redis);
+  const warning = evictionWarning(policy);
+  if (warning !== undefined) logger.warn({ maxmemoryPolicy: policy ?? null }, warning);
+  return warning;
+}

@@ -1,0 +1,24 @@
+import type { FastifyPluginAsync } from 'fastify';
+import type { Redis } from 'ioredis';
+import type { Config } from '../config.js';
+import type { Logger } from '../logger.js';
+import type { Metrics } from '../metrics/create-metrics.js';
+import type { AllQueues } from '../queue/create-queues.js';
+
+/** What an API plugin may use. Routes protect themselves with `requireBearerToken(config.apiToken)`. */
+export interface ApiContext {
+  config: Config;
+  logger: Logger;
+  producer: Redis;
+  queues: AllQueues;
+  metrics: Metrics;
+}
+
+export type ApiPluginFactory = (ctx: ApiContext) => FastifyPluginAsync;
+
+/**
+ * The registry of API plugins `shipgate serve`/`start` mounts (runs API, Slack interactions,
+ * approvals): adding one is one line here. They share the API rate limit, security headers and
+ * the JSON error handler (see `buildServer`).
+ */
+export const API_PLUGINS: readonly ApiPluginFactory[] = [];

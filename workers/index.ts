@@ -1,0 +1,82 @@
+import { UnrecoverableError, Worker, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Config } from '../src/config.js';
+import type { Logger } from '../src/logger.js';
+import type { Metrics } from '../src/metrics/create-metrics.js';
+import type { AllQueues } from '../src/queue/create-queues.js';
+import type { QueueName } from '../src/queue/names.js';
+import { redeliveryWorker } from './redelivery-worker.js';
+
+/** What every worker gets. Secrets stay in `config`; job data never carries them. */
+export interface WorkerContext {
+  config: Config;
+  logger: Logger;
+  metrics: Metrics;
+  /** Producer connection (non-blocking commands: keys, locks, counters). */
+  producer: Redis;
+  /** A new worker-kind connection; BullMQ blocks on it, so each Worker gets its own. */
+  createConnection: () => Redis;
+  /** Every queue (producer side), to enqueue follow-up jobs. */
+  queues: AllQueues;
+}
+
+export type JobHandler = (job: Job, ctx: WorkerContext) => Promise<unknown>;
+
+/**
+ * One queue's work. Several specs may name the same queue (e.g. `maintenance`): they share one
+ * BullMQ Worker that dispatches on the job name. The handler key `*` takes any other name.
+ */
+export interface WorkerSpec {
+  queue: QueueName;
+  handlers: Record<string, JobHandler>;
+  /** @defaultValue 1 */
+  concurrency?: number;
+  /** Repeatable schedules to upsert when workers start (idempotent). */
+  schedule?: (ctx: WorkerContext) => Promise<void>;
+}
+
+/** The registry: adding a queue worker is one line here. */
+export const WORKERS: readonly WorkerSpec[] = [redeliveryWorker];
+
+/** Creates one BullMQ Worker per queue named in `specs`. They start processing at once. */
+export function createWorkers(ctx: WorkerContext, specs: readonly WorkerSpec[] = WORKERS): Worker[] {
+  const byQueue = new Map<QueueName, { handlers: Record<string, JobHandler>; concurrency: number }>();
+  for (const spec of specs) {
+    const entry = byQueue.get(spec.queue) ?? { handlers: {}, concurrency: 1 };
+    for (const [name, handler] of Object.entries(spec.handlers)) {
+      if (entry.handlers[name] !== undefined) throw new Error(`two handlers for ${spec.queue}/${name}`);
+      entry.handlers[name] = handler;
+    }
+    entry.concurrency = Math.max(entry.concurrency, spec.concurrency ?? 1);
+    byQueue.set(spec.queue, entry);
+  }
+  return [...byQueue].map(([queue, { handlers, concurrency }]) => {
+    const log = ctx.logger.child({ queue });
+    const worker = new Worker(
+      queue,
+      async (job) => {
+        const handler = handlers[job.name] ?? handlers['*'];
+        // A job nobody handles can never succeed: fail it once instead of retrying.
+        if (handler === undefined) throw new UnrecoverableError(`no handler for job ${job.name}`);
+        return handler(job, ctx);
+      },
+      { connection: ctx.createConnection(), prefix: ctx.config.queuePrefix, concurrency },
+    );
+    worker.on('failed', (job, err) =>
+      log.warn(
+        { jobId: job?.id, job: job?.name, attempt: job?.attemptsMade, code: (err as { code?: string }).code },
+        `job failed: ${err.message}`,
+      ),
+    );
+    worker.on('error', (err) => log.error({ err }, 'worker error'));
+    return worker;
+  });
+}
+
+/** Upserts every spec's repeatable schedules. */
+export async function startSchedules(
+  ctx: WorkerContext,
+  specs: readonly WorkerSpec[] = WORKERS,
+): Promise<void> {
+  for (const spec of specs) await spec.schedule?.(ctx);
+}
