@@ -89,10 +89,12 @@ const freezeWindowSchema = z
         params: { expected },
       });
     }
-    if (oneOff && missing.length === 0) {
-      const start = zonedToInstant(parseLocalDateTime(w.start!)!, w.timeZone);
-      const end = zonedToInstant(parseLocalDateTime(w.end!)!, w.timeZone);
-      if (end <= start) {
+    // Refinements do not stop zod from running this check, so the time zone and times may be
+    // invalid here (already reported): only compare when both are usable.
+    const start = w.start === undefined ? undefined : parseLocalDateTime(w.start);
+    const end = w.end === undefined ? undefined : parseLocalDateTime(w.end);
+    if (oneOff && start && end && isValidTimeZone(w.timeZone)) {
+      if (zonedToInstant(end, w.timeZone) <= zonedToInstant(start, w.timeZone)) {
         ctx.addIssue({
           code: 'custom',
           path: ['end'],
@@ -270,6 +272,8 @@ export const policySchema = z
       }
       for (const [env, { path }] of Object.entries(grant.environments)) {
         const at = ['repos', 'grants', repo, 'environments', env];
+        // A path refused by its own schema is already reported; it holds no usable value here.
+        if (typeof path !== 'string') continue;
         if (!Object.hasOwn(policy.environments, env)) {
           issue(
             at,
