@@ -72,7 +72,9 @@ export async function runDeploy(
   const { steps, clock, argocd, logger } = ports;
   const signal = options.signal;
   const pollMs = options.pollIntervalMs ?? 2_000;
-  const key = (k: string) => `deploy:${input.environment}:${k}`;
+  // Scoped to the environment and revision: one run may deploy several environments, and a
+  // rollback run deploys a different commit.
+  const key = (k: string) => `deploy:${input.environment}:${input.revision.slice(0, 12)}:${k}`;
   const scope = {
     ...(input.argocd.appNamespace ? { appNamespace: input.argocd.appNamespace } : {}),
     ...(input.argocd.project ? { project: input.argocd.project } : {}),
@@ -267,15 +269,23 @@ export async function runDeploy(
     };
 
     // 1. Abort first: it moves traffic back to the stable stack at once, before any git work.
-    const abort = await once(
-      'abort',
-      async () => {
-        if (!mustAbort(await rolloutNow())) return { sent: false };
-        await argocd.rolloutAction(input.argocd.application, input.rollout, 'abort', scope, signal);
-        return { sent: true };
-      },
-      async () => !mustAbort(await rolloutNow()),
-    );
+    let abort: { value: unknown } = { value: { sent: false } };
+    try {
+      abort = await once(
+        'abort',
+        async () => {
+          if (!mustAbort(await rolloutNow())) return { sent: false };
+          await argocd.rolloutAction(input.argocd.application, input.rollout, 'abort', scope, signal);
+          return { sent: true };
+        },
+        async () => !mustAbort(await rolloutNow()),
+      );
+    } catch (err) {
+      if (DeployCancelled.is(err) || !isRetryable(err)) throw err;
+      // The revert below and the sync to it take the Rollout back to the stable spec even
+      // without the abort; git comes first.
+      log?.error({ err: String(err) }, 'abort failed; reverting anyway');
+    }
     const aborted = (abort.value as { sent?: boolean } | undefined)?.sent === true;
 
     // 2. The revert commit, for exactly this app and environment.
@@ -469,15 +479,24 @@ export async function runDeploy(
       { type: 'gates-passed', summary: (await gates()).map((g) => `${g.gate}: ${g.summary}`).join('; ') },
       'gates-passed',
     );
-    const resumed = await once(
-      'resume',
-      async () => {
-        await argocd.rolloutAction(input.argocd.application, input.rollout, 'resume', scope, signal);
-        return { sent: true };
-      },
-      // A resume that got through leaves no BlueGreenPause behind.
-      async () => rolloutPhase(watch!.snapshot().rollout ?? rollout) !== 'Paused',
-    );
+    let resumed: { ran: boolean };
+    try {
+      resumed = await once(
+        'resume',
+        async () => {
+          await argocd.rolloutAction(input.argocd.application, input.rollout, 'resume', scope, signal);
+          return { sent: true };
+        },
+        // A resume that got through leaves no BlueGreenPause behind.
+        async () => rolloutPhase(watch!.snapshot().rollout ?? rollout) !== 'Paused',
+      );
+    } catch (err) {
+      if (!isRetryable(err) || DeployCancelled.is(err)) throw err;
+      // Argo CD is briefly unreachable: the claim has no result, so the next pass of the
+      // watch loop checks the Rollout and sends the resume if it did not get through.
+      log?.warn({ err: String(err) }, 'resume failed; trying again');
+      return;
+    }
     if (resumed.ran) {
       await status('in_progress', 'promoted; watching post-promotion analysis', 'promoted');
       await notify({ type: 'promoted' }, 'promoted');

@@ -41,9 +41,9 @@ export interface ArgoCdStandIn {
   application(name: string): Json;
   addApplication(name: string, options?: { revision?: string; autoSync?: boolean; namespace?: string }): Json;
   mutateApplication(name: string, mutate: (app: Json) => void): void;
-  /** Behaviour of syncs from now on (per application). */
-  onSync(name: string, behaviour: SyncBehaviour): void;
-  /** Runs after a sync completed, as Argo CD applying manifests (play the cluster here). */
+  /** Behaviour of syncs from now on (per application; a function decides per revision). */
+  onSync(name: string, behaviour: SyncBehaviour | ((revision: string) => SyncBehaviour)): void;
+  /** Runs when a sync finishes, before Argo CD reports it, as Argo CD applying manifests (play the cluster here). */
   onSynced(handler: (application: string, revision: string, phase: string) => void | Promise<void>): void;
   /** Runs when a resource action arrives (play the Rollouts controller here). */
   onAction(handler: (action: RecordedAction) => void | Promise<void>): void;
@@ -67,7 +67,7 @@ export async function startArgoCdStandIn(): Promise<ArgoCdStandIn> {
     readFileSync(path.join(ARGOCD_FIXTURES, 'application-velero-synced-healthy.json'), 'utf8'),
   ) as Json;
   const apps = new Map<string, Json>();
-  const behaviours = new Map<string, SyncBehaviour>();
+  const behaviours = new Map<string, SyncBehaviour | ((revision: string) => SyncBehaviour)>();
   const syncedHandlers: ((a: string, r: string, p: string) => void | Promise<void>)[] = [];
   const actionHandlers: ((a: RecordedAction) => void | Promise<void>)[] = [];
   let unavailable: '503' | 'reset' | null = null;
@@ -80,11 +80,13 @@ export async function startArgoCdStandIn(): Promise<ArgoCdStandIn> {
     return app;
   }
 
-  function complete(name: string, revision: string, behaviour: SyncBehaviour): void {
-    const app = apps.get(name);
-    if (!app) return;
+  /** Like Argo CD: resources are applied first (the handlers), then the operation is reported. */
+  async function complete(name: string, revision: string, behaviour: SyncBehaviour): Promise<void> {
     const phase = behaviour.result ?? 'Succeeded';
     const landed = behaviour.revision ?? revision;
+    for (const h of syncedHandlers) await h(name, landed, phase);
+    const app = apps.get(name);
+    if (!app) return;
     const state = app.status.operationState as Json;
     state.phase = phase;
     state.finishedAt = new Date().toISOString();
@@ -111,7 +113,6 @@ export async function startArgoCdStandIn(): Promise<ArgoCdStandIn> {
       app.status.sync = { ...app.status.sync, status: 'OutOfSync', revision: landed };
     }
     app.status.reconciledAt = state.finishedAt;
-    for (const h of syncedHandlers) void h(name, landed, phase);
   }
 
   async function readJson(req: IncomingMessage): Promise<Json> {
@@ -235,10 +236,11 @@ export async function startArgoCdStandIn(): Promise<ArgoCdStandIn> {
         message: 'waiting for healthy state of argoproj.io/Rollout/web',
         startedAt: new Date().toISOString(),
       };
-      const behaviour = behaviours.get(name) ?? {};
+      const configured = behaviours.get(name) ?? {};
+      const behaviour = typeof configured === 'function' ? configured(body.revision as string) : configured;
       const t = setTimeout(() => {
         timers.delete(t);
-        complete(name, body.revision as string, behaviour);
+        void complete(name, body.revision as string, behaviour).catch(() => undefined);
       }, behaviour.delayMs ?? 20);
       timers.add(t);
       return reply(200, app);
