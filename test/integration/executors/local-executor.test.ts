@@ -83,6 +83,9 @@ describe('LocalExecutor', () => {
       spec(['./ok.sh'], { checkout: { cloneUrl: remote.fileUrl, sha: remote.shas[1]! } }),
     );
     expect(second.logTail).toBe('hello from v2\n');
+    // Exactly one commit was fetched (git init + fetch --depth 1 origin <sha>), not the history.
+    const shallow = await executor().run(spec(['sh', '-c', 'cat .git/shallow; git rev-list --count HEAD']));
+    expect(shallow.logTail).toBe(`${remote.shas[0]}\n1\n`);
     expect(ls(workRoot)).toEqual([]);
   });
 
