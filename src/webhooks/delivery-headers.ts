@@ -13,7 +13,7 @@ export interface DeliveryHeaders {
 // GitHub delivery ids are GUIDs; event names are snake_case words. Anything else is not GitHub,
 // and these values end up in Redis keys, job ids and log lines, so they are checked strictly.
 const DELIVERY_ID = /^[A-Za-z0-9-]{1,64}$/;
-const EVENT = /^[a-z_]{1,64}$/;
+const EVENT = /^[a-z][a-z0-9_]{0,63}$/;
 const NUMERIC_ID = /^\d{1,20}$/;
 
 function single(headers: IncomingHttpHeaders, name: string): string | undefined {

@@ -53,7 +53,7 @@ function b64urlJson(part: string): Record<string, unknown> {
 }
 
 function verifyJwt(header: string | undefined, key: KeyObject, appId: string): boolean {
-  const m = /^Bearer ([\w-]+)\.([\w-]+)\.([\w-]+)$/.exec(header ?? '');
+  const m = /^bearer ([\w-]+)\.([\w-]+)\.([\w-]+)$/i.exec(header ?? '');
   if (m === null) return false;
   const [, h, p, s] = m as unknown as [string, string, string, string];
   if (b64urlJson(h).alg !== 'RS256') return false;
@@ -62,6 +62,7 @@ function verifyJwt(header: string | undefined, key: KeyObject, appId: string): b
   if (!verifier.verify(key, Buffer.from(s, 'base64url'))) return false;
   const claims = b64urlJson(p);
   const now = Math.floor(Date.now() / 1000);
+  // The auth scheme is case-insensitive (octokit sends "bearer").
   return String(claims.iss) === appId && typeof claims.exp === 'number' && claims.exp > now;
 }
 

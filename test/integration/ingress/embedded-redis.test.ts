@@ -1,0 +1,65 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Redis } from 'ioredis';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createLogger } from '../../../src/logger.js';
+import { embeddedRedisUrl, startEmbeddedRedis } from '../../../src/redis/embedded-redis.js';
+import { checkEvictionPolicy, readEvictionPolicy } from '../../../src/redis/eviction-check.js';
+import { LogCapture } from './ingress-harness.js';
+
+const dirs: string[] = [];
+const tempDir = () => {
+  const d = mkdtempSync(path.join(tmpdir(), 'shipgate-embedded-'));
+  dirs.push(d);
+  return d;
+};
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+describe('embedded redis-server', () => {
+  it('runs with AOF, noeviction, loopback and a data dir under dataDir; stops cleanly', async () => {
+    const dataDir = tempDir();
+    const redisServer = await startEmbeddedRedis({ dataDir });
+    const client = new Redis(redisServer.url);
+    try {
+      expect(await client.config('GET', 'appendonly')).toEqual(['appendonly', 'yes']);
+      expect(await readEvictionPolicy(client)).toBe('noeviction');
+      expect(await client.config('GET', 'dir')).toEqual(['dir', path.join(dataDir, 'redis')]);
+      expect(await client.config('GET', 'bind')).toEqual(['bind', '127.0.0.1']);
+      expect(embeddedRedisUrl(dataDir)).toBe(redisServer.url);
+    } finally {
+      client.disconnect();
+      await redisServer.stop();
+    }
+    expect(embeddedRedisUrl(dataDir)).toBeUndefined();
+    expect(() => process.kill(redisServer.pid!, 0)).toThrow();
+  });
+
+  it('says how to get redis-server when there is none', async () => {
+    await expect(
+      startEmbeddedRedis({ dataDir: tempDir(), command: '/nonexistent/redis-server' }),
+    ).rejects.toMatchObject({
+      code: 'SHIPGATE_E_REDIS_NOT_INSTALLED',
+      message: expect.stringMatching(/apt-get install redis-server.*brew install redis.*docker run/),
+    });
+  });
+
+  it('warns when a Redis may evict jobs, and not when it cannot', async () => {
+    const redisServer = await startEmbeddedRedis({ dataDir: tempDir(), appendOnly: false });
+    const client = new Redis(redisServer.url);
+    try {
+      const log = new LogCapture();
+      expect(await checkEvictionPolicy(client, createLogger('info', log))).toBeUndefined();
+      await client.config('SET', 'maxmemory-policy', 'allkeys-lru');
+      const warning = await checkEvictionPolicy(client, createLogger('info', log));
+      expect(warning).toMatch(/allkeys-lru.*bullmq#2215/);
+      expect(log.lines()).toHaveLength(1);
+      expect(log.lines()[0]).toMatchObject({ level: 40, maxmemoryPolicy: 'allkeys-lru' });
+    } finally {
+      client.disconnect();
+      await redisServer.stop();
+    }
+  });
+});
