@@ -47,13 +47,18 @@ export interface CommitToEnvRepoResult {
 
 /** `shipgate/<app>/<env>/<run>`, reduced to characters every git host accepts. */
 export function pullRequestBranch(app: string, env: string, runId: string): string {
-  const part = (s: string) =>
-    s
-      .toLowerCase()
-      .replace(/[^a-z0-9._-]+/g, '-')
-      .replace(/^[.-]+|[.-]+$/g, '')
-      .slice(0, 60) || 'x';
-  return `shipgate/${part(app)}/${part(env)}/${part(runId)}`;
+  return `shipgate/${refPart(app)}/${refPart(env)}/${refPart(runId)}`;
+}
+
+/** One path segment of a branch name: lowercase letters, digits, `_` and single dashes. */
+export function refPart(value: string): string {
+  const part = value
+    .toLowerCase()
+    .replace(/[^a-z0-9_-]+/g, '-')
+    .replace(/-{2,}/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, 60);
+  return part || 'x';
 }
 
 export async function commitToEnvRepo(

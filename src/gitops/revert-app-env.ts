@@ -1,5 +1,6 @@
 import { assertSha } from '../git/scratch-repo.js';
 import { formatCommitMessage } from './commit-message.js';
+import { refPart } from './commit-to-env-repo.js';
 import { subtreeAt } from './edit-env-tree.js';
 import { assertSafeRelativePath } from './path-safety.js';
 import { liveStateOf, pathHistory } from './read-live.js';
@@ -70,9 +71,7 @@ export async function revertAppEnv(options: EnvRepoOptions, request: RevertReque
     options,
     path,
     mode,
-    mode.kind === 'pr'
-      ? `shipgate/revert/${request.runId.toLowerCase().replace(/[^a-z0-9._-]+/g, '-')}`
-      : undefined,
+    mode.kind === 'pr' ? `shipgate/revert/${refPart(request.runId)}` : undefined,
     async (ctx) => {
       if (!ctx.head)
         return {

@@ -68,8 +68,8 @@ describe('previewManifestDiffs', () => {
       truncated: false,
     });
     expect(production!.diff!.patch).toContain('--- a/apps/web/production/rollout-web.yaml');
-    expect(production!.diff!.patch).toMatch(/^-  replicas: 4$/m);
-    expect(production!.diff!.patch).toMatch(/^\+  replicas: 6$/m);
+    expect(production!.diff!.patch).toMatch(/^- {2}replicas: 4$/m);
+    expect(production!.diff!.patch).toMatch(/^\+ {2}replicas: 6$/m);
     expect(result.title).toBe('Manifests change in staging, production');
     expect(result.summary).toContain('| production | `apps/web/production` | valid | 0 | 1 | 0 |');
     expect(result.text).toContain('```diff\n');
