@@ -86,7 +86,7 @@ describe('image references', () => {
       `acme/web@${DIGEST}`,
     ]);
     // Not an image field: left alone.
-    expect(rollout.spec.template.spec.containers[0]!.env[0]!.value).toBe('acme/web:old');
+    expect(rollout.spec.template.spec.containers[0]!.env?.[0]?.value).toBe('acme/web:old');
 
     const cron = {
       kind: 'CronJob',
