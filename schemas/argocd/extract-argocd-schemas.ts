@@ -131,4 +131,4 @@ writeFileSync(
     1,
   )}\n`,
 );
-console.log('wrote argocd-resources.schema.json and analysis-template-spec.schema.json');
+process.stdout.write('wrote argocd-resources.schema.json and analysis-template-spec.schema.json\n');
