@@ -1,4 +1,4 @@
-import { appendFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { GitCommandFailed, GitopsRequestInvalid } from '../errors.js';
 import { type GitAuth, type GitCli, urlHasCredentials } from './git-cli.js';
@@ -335,6 +335,26 @@ export class ScratchRepo {
       );
     return { ok: false, race, reason: reason || 'rejected' };
   }
+}
+
+/**
+ * Removes scratch repositories left behind by processes that died mid-operation (a
+ * SIGKILLed worker cannot clean up). Only folders older than `maxAgeMs` are removed, so
+ * operations running right now keep theirs. Returns how many were removed.
+ */
+export async function removeStaleScratchRepos(workDir: string, maxAgeMs = 60 * 60 * 1000): Promise<number> {
+  const entries = await readdir(workDir, { withFileTypes: true }).catch(() => []);
+  let removed = 0;
+  for (const entry of entries) {
+    if (!entry.isDirectory() || !entry.name.startsWith('env-repo-')) continue;
+    const full = path.join(workDir, entry.name);
+    const info = await stat(full).catch(() => undefined);
+    if (info && Date.now() - info.mtimeMs >= maxAgeMs) {
+      await rm(full, { recursive: true, force: true });
+      removed++;
+    }
+  }
+  return removed;
 }
 
 /** Refuses branch names git would misread (options, ranges, reflog syntax). */

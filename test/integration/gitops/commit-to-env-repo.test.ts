@@ -1,6 +1,11 @@
+import { execFile } from 'node:child_process';
+import { readdir } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { GitopsPathUnsafe, GitopsRequestInvalid, ShipgateError } from '../../../src/errors.js';
 import { GitCli } from '../../../src/git/git-cli.js';
+import { removeStaleScratchRepos } from '../../../src/git/scratch-repo.js';
 import { commitToEnvRepo } from '../../../src/gitops/commit-to-env-repo.js';
 import type { ReleaseTrailers } from '../../../src/gitops/commit-message.js';
 import type { EnvRepoOptions } from '../../../src/gitops/write-env-path.js';
@@ -131,6 +136,32 @@ describe('commitToEnvRepo', () => {
     const runCommits = (await repo.messages()).filter((m) => m.message.includes('Shipgate-Run: run-crash'));
     expect(runCommits).toHaveLength(1);
     expect(runCommits[0]!.sha).toBe(retry.commit);
+  });
+
+  it('a worker killed (SIGKILL) between commit and push, then retried, makes one commit', async () => {
+    const child = path.join(path.dirname(fileURLToPath(import.meta.url)), 'crash-before-push.child.ts');
+    const killed = await new Promise<{ signal: string | null; stdout: string }>((resolve) => {
+      execFile(
+        process.execPath,
+        ['--import', 'tsx', child, repo.url, repo.workDir, 'run-killed'],
+        (err, stdout) => resolve({ signal: (err as { signal?: string } | null)?.signal ?? null, stdout }),
+      );
+    });
+    expect(killed.signal).toBe('SIGKILL');
+    const orphan = killed.stdout.trim();
+    expect(orphan).toMatch(/^[0-9a-f]{40}$/);
+    const before = await repo.head();
+    const req = { path: 'apps/web/staging', app: 'web', env: 'staging', trailers: trailers('run-killed') };
+    const files = [{ name: 'rollout-web.yaml', content: 'kind: Rollout\nrun: run-killed\n' }];
+    const retry = await commitToEnvRepo(options, { ...req, files });
+    expect(retry.status).toBe('committed');
+    expect(retry.commit).not.toBe(orphan);
+    expect((await repo.git(['rev-list', `${before}..${retry.commit}`])).trim().split('\n')).toHaveLength(1);
+    const again = await commitToEnvRepo(options, { ...req, files });
+    expect(again).toMatchObject({ status: 'reused', commit: retry.commit });
+    // The killed process left its scratch repository behind; maintenance sweeps it.
+    expect(await removeStaleScratchRepos(repo.workDir, 0)).toBe(1);
+    expect(await readdir(repo.workDir)).toEqual([]);
   });
 
   it('ten releases of different apps at once all land, without force', async () => {
