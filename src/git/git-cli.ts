@@ -138,21 +138,31 @@ export class GitCli {
         cwd: options.cwd,
         env,
         stdio: ['pipe', 'pipe', 'pipe'],
+        // Its own process group, so a timeout also kills helpers (git-remote-https, ssh)
+        // that would otherwise keep the pipes open after git itself is gone.
+        detached: true,
       });
+      const killGroup = () => {
+        try {
+          process.kill(-child.pid!, 'SIGKILL');
+        } catch {
+          child.kill('SIGKILL');
+        }
+      };
       const out: Buffer[] = [];
       let outBytes = 0;
       let err = '';
       let failure: Error | undefined;
       const timer = setTimeout(() => {
         failure = GitTimeout(command, timeoutMs);
-        child.kill('SIGKILL');
+        killGroup();
       }, timeoutMs);
 
       child.stdout.on('data', (chunk: Buffer) => {
         outBytes += chunk.length;
         if (outBytes > maxOutput) {
           failure ??= GitCommandFailed(command, `output exceeded ${maxOutput} bytes`);
-          child.kill('SIGKILL');
+          killGroup();
           return;
         }
         out.push(chunk);

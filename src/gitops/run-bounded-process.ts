@@ -36,13 +36,13 @@ export function runBoundedProcess(
     let killedFor: BoundedProcessResult['killedFor'];
     const timer = setTimeout(() => {
       killedFor = 'timeout';
-      child.kill('SIGKILL');
+      killGroup();
     }, options.timeoutMs);
     child.stdout.on('data', (chunk: Buffer) => {
       outBytes += chunk.length;
       if (outBytes > options.maxOutputBytes) {
         killedFor ??= 'output-limit';
-        child.kill('SIGKILL');
+        killGroup();
         return;
       }
       out.push(chunk);

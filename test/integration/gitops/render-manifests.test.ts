@@ -2,7 +2,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
-import { GitopsManifestsInvalid, type ShipgateError } from '../../../src/errors.js';
+import { GitopsManifestsInvalid, GitopsRenderTimeout, type ShipgateError } from '../../../src/errors.js';
 import { prepareEnvironment } from '../../../src/gitops/prepare-environment.js';
 import { findKustomizeCommand, renderManifests } from '../../../src/gitops/render-manifests.js';
 import type { ManifestIssue } from '../../../src/gitops/types.js';
@@ -84,6 +84,21 @@ describe('renderManifests with real kustomize', () => {
     const deployment = parse(prepared.files[1]!.content);
     expect(deployment.metadata.namespace).toBe('api-staging');
     expect(deployment.spec.template.spec.initContainers[0].image).toBe('ghcr.io/acme/api:2.0.0');
+  });
+});
+
+describe('renderer limits', () => {
+  it('kills a renderer that hangs and says so (retryable)', async () => {
+    const started = Date.now();
+    const err = (await renderManifests({
+      checkoutDir: path.join(APPS, 'web'),
+      source: { kustomize: 'deploy/overlays/staging' },
+      kustomizeCommand: [process.execPath, '-e', 'setTimeout(() => {}, 60_000)'],
+      limits: { timeoutMs: 300 },
+    }).catch((e: unknown) => e)) as ShipgateError;
+    expect(GitopsRenderTimeout.is(err)).toBe(true);
+    expect(err.retryable).toBe(true);
+    expect(Date.now() - started).toBeLessThan(5_000);
   });
 });
 
