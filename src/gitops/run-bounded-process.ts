@@ -25,11 +25,20 @@ export function runBoundedProcess(
   options: BoundedProcessOptions,
 ): Promise<BoundedProcessResult> {
   return new Promise((resolve, reject) => {
+    // Its own process group, so a timeout kills anything the renderer started too.
     const child = spawn(command, args, {
       cwd: options.cwd,
       env: options.env,
       stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
     });
+    const killGroup = () => {
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        child.kill('SIGKILL');
+      }
+    };
     const out: Buffer[] = [];
     let outBytes = 0;
     let stderr = '';
