@@ -20,7 +20,7 @@ export interface EnvironmentTarget {
   path: string;
   /** Namespace every namespaced resource must be in; missing namespaces are filled in. */
   namespace: string;
-  /** Cluster-scoped kinds this app may ship (e.g. `['Namespace']`). @defaultValue none */
+  /** Cluster-scoped kinds this app may ship (e.g. `['Namespace']`, or `['*']` for any). @defaultValue none */
   allowClusterScoped?: readonly string[];
   /** Every Rollout must use `blueGreen` with `activeService` and `previewService`. @defaultValue false */
   requireBlueGreen?: boolean;

@@ -126,6 +126,8 @@ export async function validateManifests(
   const issues: ManifestIssue[] = [];
   const { target } = options;
   const allowed = new Set(target.allowClusterScoped ?? []);
+  // '*' is how a policy that allows cluster-scoped resources says "any kind".
+  const allowAnyClusterScoped = allowed.has('*');
   const identities = new Map<string, string>();
   let releaseContainers = 0;
 
@@ -212,7 +214,7 @@ export async function validateManifests(
 
     // ── policy: scope and namespace ──
     if (isClusterScopedKind(kind)) {
-      if (!allowed.has(kind)) {
+      if (!allowAnyClusterScoped && !allowed.has(kind)) {
         add(
           'error',
           ['kind'],

@@ -105,50 +105,7 @@ export async function serveGitOverHttp(bareDir: string, token: string): Promise<
       res.end('authentication required\n');
       return;
     }
-    const cgi = spawn('git', ['http-backend'], {
-      env: {
-        PATH: process.env.PATH ?? '/usr/bin:/bin',
-        GIT_CONFIG_NOSYSTEM: '1',
-        GIT_PROJECT_ROOT: projectRoot,
-        GIT_HTTP_EXPORT_ALL: '1',
-        PATH_INFO: url.pathname,
-        REQUEST_METHOD: req.method ?? 'GET',
-        QUERY_STRING: url.search.replace(/^\?/, ''),
-        CONTENT_TYPE: req.headers['content-type'] ?? '',
-        REMOTE_USER: 'x-access-token',
-        REMOTE_ADDR: '127.0.0.1',
-        GIT_PROTOCOL: String(req.headers['git-protocol'] ?? ''),
-        HTTP_CONTENT_ENCODING: String(req.headers['content-encoding'] ?? ''),
-      },
-      stdio: ['pipe', 'pipe', 'ignore'],
-    });
-    req.pipe(cgi.stdin);
-    let head = Buffer.alloc(0);
-    let headersDone = false;
-    cgi.stdout.on('data', (chunk: Buffer) => {
-      if (headersDone) {
-        res.write(chunk);
-        return;
-      }
-      head = Buffer.concat([head, chunk]);
-      const sep = head.indexOf('\r\n\r\n') >= 0 ? head.indexOf('\r\n\r\n') : head.indexOf('\n\n');
-      if (sep < 0) return;
-      const sepLength = head[sep] === 13 ? 4 : 2;
-      let status = 200;
-      const headers: Record<string, string> = {};
-      for (const line of head.subarray(0, sep).toString('latin1').split(/\r?\n/)) {
-        const colon = line.indexOf(':');
-        if (colon < 0) continue;
-        const name = line.slice(0, colon).trim();
-        const value = line.slice(colon + 1).trim();
-        if (name.toLowerCase() === 'status') status = Number.parseInt(value, 10);
-        else headers[name] = value;
-      }
-      headersDone = true;
-      res.writeHead(status, headers);
-      res.write(head.subarray(sep + sepLength));
-    });
-    cgi.on('close', () => res.end());
+    runGitHttpBackend(req, res, projectRoot, url.pathname);
   };
 
   const server = createServer(handle);
@@ -158,4 +115,61 @@ export async function serveGitOverHttp(bareDir: string, token: string): Promise<
     requests,
     close: () => closeServer(server),
   };
+}
+
+/**
+ * Answers one smart-HTTP git request with `git http-backend` (CGI) for the repositories under
+ * `projectRoot`; `pathInfo` is the request path below that root (`/repo.git/info/refs`).
+ */
+export function runGitHttpBackend(
+  req: IncomingMessage,
+  res: ServerResponse,
+  projectRoot: string,
+  pathInfo: string,
+): void {
+  const url = new URL(req.url ?? '/', 'http://git.test');
+  const cgi = spawn('git', ['http-backend'], {
+    env: {
+      PATH: process.env.PATH ?? '/usr/bin:/bin',
+      GIT_CONFIG_NOSYSTEM: '1',
+      GIT_PROJECT_ROOT: projectRoot,
+      GIT_HTTP_EXPORT_ALL: '1',
+      PATH_INFO: pathInfo,
+      REQUEST_METHOD: req.method ?? 'GET',
+      QUERY_STRING: url.search.replace(/^\?/, ''),
+      CONTENT_TYPE: req.headers['content-type'] ?? '',
+      REMOTE_USER: 'x-access-token',
+      REMOTE_ADDR: '127.0.0.1',
+      GIT_PROTOCOL: String(req.headers['git-protocol'] ?? ''),
+      HTTP_CONTENT_ENCODING: String(req.headers['content-encoding'] ?? ''),
+    },
+    stdio: ['pipe', 'pipe', 'ignore'],
+  });
+  req.pipe(cgi.stdin);
+  let head = Buffer.alloc(0);
+  let headersDone = false;
+  cgi.stdout.on('data', (chunk: Buffer) => {
+    if (headersDone) {
+      res.write(chunk);
+      return;
+    }
+    head = Buffer.concat([head, chunk]);
+    const sep = head.indexOf('\r\n\r\n') >= 0 ? head.indexOf('\r\n\r\n') : head.indexOf('\n\n');
+    if (sep < 0) return;
+    const sepLength = head[sep] === 13 ? 4 : 2;
+    let status = 200;
+    const headers: Record<string, string> = {};
+    for (const line of head.subarray(0, sep).toString('latin1').split(/\r?\n/)) {
+      const colon = line.indexOf(':');
+      if (colon < 0) continue;
+      const name = line.slice(0, colon).trim();
+      const value = line.slice(colon + 1).trim();
+      if (name.toLowerCase() === 'status') status = Number.parseInt(value, 10);
+      else headers[name] = value;
+    }
+    headersDone = true;
+    res.writeHead(status, headers);
+    res.write(head.subarray(sep + sepLength));
+  });
+  cgi.on('close', () => res.end());
 }

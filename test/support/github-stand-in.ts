@@ -17,6 +17,8 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createHash, createPublicKey, randomBytes, verify, type KeyObject } from 'node:crypto';
 import { closeServer, listenOnFreePort } from './listen.js';
+import path from 'node:path';
+import { runGitHttpBackend } from './git-remote.js';
 
 export interface StandInInstallation {
   id: number;
@@ -99,6 +101,12 @@ export interface GithubStandIn {
   isTokenValidFor(token: string, owner: string, repo: string): boolean;
   /** Revokes every issued installation token, as uninstalling the App would. */
   revokeTokens(): void;
+  /**
+   * Serves the bare repository `bareDir` over smart HTTP at `<url>/<owner>/<repo>.git`, behind
+   * installation-token Basic auth, as github.com serves clones. With GITHUB_API_URL pointing at
+   * the stand-in, Shipgate's own clone URLs and token minting reach it unchanged.
+   */
+  hostGitRepo(owner: string, repo: string, bareDir: string): void;
   close(): Promise<void>;
 }
 
@@ -1008,9 +1016,25 @@ export async function startGithubStandIn(options: GithubStandInOptions): Promise
     return Buffer.concat(chunks);
   }
 
+  const gitRepos = new Map<string, string>();
+
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://stand-in');
     const method = (req.method ?? 'GET').toUpperCase();
+    const git = /^\/([^/]+)\/([^/]+)\.git(\/.*)$/.exec(url.pathname);
+    const hosted = git ? gitRepos.get(repoKey(git[1]!, git[2]!)) : undefined;
+    if (git && hosted) {
+      requests.push({ method, path: url.pathname, headers: {}, body: undefined });
+      const basic = /^Basic (.+)$/.exec(req.headers.authorization ?? '');
+      const [user, token] = basic ? Buffer.from(basic[1]!, 'base64').toString('utf8').split(':') : [];
+      if (user !== 'x-access-token' || !token || !isTokenValid(token, git[1]!, git[2]!)) {
+        res.writeHead(401, { 'www-authenticate': 'Basic realm="GitHub"' });
+        res.end('Invalid username or token.\n');
+        return;
+      }
+      runGitHttpBackend(req, res, path.dirname(hosted), `/${path.basename(hosted)}${git[3]}`);
+      return;
+    }
     const headers: Record<string, string> = {};
     for (const [k, v] of Object.entries(req.headers)) {
       if (v === undefined) continue;
@@ -1168,15 +1192,9 @@ export async function startGithubStandIn(options: GithubStandInOptions): Promise
     get tokensIssued() {
       return tokensIssued;
     },
-    isTokenValidFor(token, owner, repo) {
-      const record = tokens.get(token);
-      if (!record || record.expiresAt <= Date.now()) return false;
-      const inst = installations.find((i) => i.id === record.installationId);
-      return Boolean(
-        inst &&
-        installationCovers(inst, owner, repo) &&
-        (record.repositories === undefined || record.repositories.includes(repo)),
-      );
+    isTokenValidFor: (token, owner, repo) => isTokenValid(token, owner, repo),
+    hostGitRepo(owner, repo, bareDir) {
+      gitRepos.set(repoKey(owner, repo), bareDir);
     },
     revokeTokens() {
       tokens.clear();
@@ -1186,4 +1204,15 @@ export async function startGithubStandIn(options: GithubStandInOptions): Promise
       await closeServer(server);
     },
   };
+
+  function isTokenValid(token: string, owner: string, repo: string): boolean {
+    const record = tokens.get(token);
+    if (!record || record.expiresAt <= Date.now()) return false;
+    const inst = installations.find((i) => i.id === record.installationId);
+    return Boolean(
+      inst &&
+      installationCovers(inst, owner, repo) &&
+      (record.repositories === undefined || record.repositories.includes(repo)),
+    );
+  }
 }

@@ -1,0 +1,37 @@
+import type { Config } from '../config.js';
+import type { Executor } from '../executors/executor.js';
+import type { GithubApp } from '../github/index.js';
+import type { EnvRepoOptions } from '../gitops/write-env-path.js';
+import type { Logger } from '../logger.js';
+import type { DeployLock } from '../runs/deploy-lock.js';
+import type { RunStore } from '../runs/run-store.js';
+import type { PolicySource } from './env-repo.js';
+import type { StageQueues } from './stage-jobs.js';
+
+/**
+ * Everything the engine's steps talk to, built once at start-up by `work`. Steps take it as a
+ * parameter, so tests assemble it from real Redis, real git and stand-in servers.
+ */
+export interface EngineContext {
+  config: Readonly<Config>;
+  logger: Logger;
+  runs: RunStore;
+  locks: DeployLock;
+  queues: StageQueues;
+  github: GithubApp;
+  policy: PolicySource;
+  executor: Executor;
+  envRepo: EnvRepoOptions;
+  /** Clone URL of an app repo (no credentials); the executor asks for a token separately. */
+  cloneUrlOf(repoFullName: string): string;
+  /** Where gate checkouts and renders happen. */
+  workDir: string;
+  /** Clock, read through a function so tests can pin it. */
+  now(): Date;
+}
+
+export function splitRepo(fullName: string): { owner: string; repo: string } {
+  const [owner, repo] = fullName.split('/');
+  if (!owner || !repo) throw new Error(`not an owner/name: ${fullName}`);
+  return { owner, repo };
+}

@@ -1,0 +1,77 @@
+import { startCheckRun } from '../github/index.js';
+import { runTestsGate, runTrivyGate, type GateResult } from '../gates/index.js';
+import { isTerminal } from '../runs/run-state-machine.js';
+import type { Run } from '../runs/run-types.js';
+import { advanceGatingRun } from './advance-run.js';
+import { splitRepo, type EngineContext } from './engine-context.js';
+import { testsGateOptions, trivyGateOptions } from './gate-options.js';
+import { requirePipelineOfRun } from './pipeline-of-run.js';
+import { recordGateResult } from './record-gate-result.js';
+import { completeRunCheck } from './run-checks.js';
+import type { StageJob } from './stage-jobs.js';
+import { abortWhenRunEnds } from './watch-run-cancellation.js';
+
+type GateJob = Extract<StageJob, { stage: 'gate' }>;
+
+/** The checkout a gate runs on: the run's exact commit, with a freshly minted token. */
+export function checkoutOf(ctx: EngineContext, run: Run) {
+  return {
+    cloneUrl: ctx.cloneUrlOf(run.repo),
+    sha: run.sha,
+    token: async () => (await ctx.github.getInstallationToken(run.installationId)).token,
+  };
+}
+
+/**
+ * Runs one gate (tests or Trivy) for a run and reports it as its check run. A retried job
+ * re-runs the gate from scratch (the Kubernetes executor re-attaches to its Job instead); the
+ * check run is completed by whichever attempt finishes, and the verdict is taken once.
+ */
+export async function runGateStage(ctx: EngineContext, job: GateJob): Promise<GateResult | undefined> {
+  const run = await ctx.runs.requireRun(job.runId);
+  if (isTerminal(run.state)) {
+    await completeRunCheck(ctx, run, job.checkRunId, {
+      conclusion: 'cancelled',
+      title: 'Cancelled',
+      summary: `The run ended (${run.state}) before this gate ran.`,
+    });
+    return undefined;
+  }
+  const pipeline = await requirePipelineOfRun(ctx, run);
+  const octokit = await ctx.github.forInstallation(run.installationId);
+  await startCheckRun(octokit, { ...splitRepo(run.repo), checkRunId: job.checkRunId });
+
+  const controller = new AbortController();
+  const stopWatching = abortWhenRunEnds(ctx, run.id, controller);
+  const gateContext = {
+    runId: run.id,
+    attemptKey: `${run.id}.${job.gate}.${job.attempt}`,
+    checkout: checkoutOf(ctx, run),
+  };
+  let result: GateResult;
+  try {
+    result =
+      job.gate === 'tests'
+        ? await runTestsGate(ctx.executor, gateContext, testsGateOptions(pipeline), {
+            signal: controller.signal,
+          })
+        : await runTrivyGate(ctx.executor, gateContext, trivyGateOptions(pipeline, run), {
+            signal: controller.signal,
+            now: ctx.now(),
+          });
+  } finally {
+    stopWatching();
+  }
+
+  await completeRunCheck(ctx, run, job.checkRunId, {
+    conclusion: result.cancelled ? 'cancelled' : result.conclusion,
+    title: result.title,
+    summary: result.summary,
+    text: result.text,
+    annotations: result.annotations,
+  });
+  const key = job.gate === 'tests' ? 'tests' : 'trivy';
+  await recordGateResult(ctx, run.id, key, result, `gate:${key}:${job.attempt}`);
+  await advanceGatingRun(ctx, run.id);
+  return result;
+}

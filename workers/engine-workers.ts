@@ -1,0 +1,88 @@
+import type { Job } from 'bullmq';
+import { UnrecoverableError } from 'bullmq';
+import { createEngineContext } from '../src/engine/create-engine-context.js';
+import type { EngineContext } from '../src/engine/engine-context.js';
+import { handleWebhookJob } from '../src/engine/handle-webhook.js';
+import { runGateStage } from '../src/engine/run-gate-stage.js';
+import { runManifestsPreviewStage } from '../src/engine/preview-manifests-stage.js';
+import { StageJobSchema, type StageJob } from '../src/engine/stage-jobs.js';
+import { isRetryable } from '../src/errors.js';
+import { WebhookJobSchema } from '../src/webhooks/webhook-job.js';
+import type { WorkerContext, WorkerSpec } from './index.js';
+
+/**
+ * The engine's queue workers. Each is thin: parse the job, call one engine function, and let
+ * the error's `retryable` flag decide between a BullMQ retry and giving up at once.
+ */
+const contexts = new WeakMap<WorkerContext, EngineContext>();
+
+export function engineContextOf(ctx: WorkerContext): EngineContext {
+  let engine = contexts.get(ctx);
+  if (!engine) {
+    engine = createEngineContext({
+      config: ctx.config,
+      logger: ctx.logger,
+      redis: ctx.producer,
+      queues: ctx.queues,
+    });
+    contexts.set(ctx, engine);
+  }
+  return engine;
+}
+
+/** Runs `fn`; a non-retryable catalogue error becomes an UnrecoverableError (no more attempts). */
+async function asJob<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (!isRetryable(err)) throw new UnrecoverableError((err as Error).message);
+    throw err;
+  }
+}
+
+function parseStage<S extends StageJob['stage']>(job: Job, stage: S): Extract<StageJob, { stage: S }> {
+  const parsed = StageJobSchema.safeParse(job.data);
+  if (!parsed.success || parsed.data.stage !== stage) {
+    throw new UnrecoverableError(`job ${job.id} is not a ${stage} job`);
+  }
+  return parsed.data as Extract<StageJob, { stage: S }>;
+}
+
+export const pipelineWorker: WorkerSpec = {
+  queue: 'webhook',
+  concurrency: 4,
+  handlers: {
+    '*': async (job, ctx) => {
+      const parsed = WebhookJobSchema.safeParse(job.data);
+      if (!parsed.success) throw new UnrecoverableError(`job ${job.id} is not a webhook job`);
+      return asJob(() => handleWebhookJob(engineContextOf(ctx), parsed.data));
+    },
+  },
+};
+
+const gateHandler = {
+  gate: async (job: Job, ctx: WorkerContext) => {
+    const data = parseStage(job, 'gate');
+    const result = await asJob(() => runGateStage(engineContextOf(ctx), data));
+    return result ? { conclusion: result.conclusion } : { skipped: true };
+  },
+};
+
+export const testGateWorker: WorkerSpec = { queue: 'test', concurrency: 2, handlers: gateHandler };
+export const trivyGateWorker: WorkerSpec = { queue: 'trivy', concurrency: 2, handlers: gateHandler };
+
+export const renderWorker: WorkerSpec = {
+  queue: 'render',
+  concurrency: 2,
+  handlers: {
+    'manifests-preview': async (job, ctx) =>
+      asJob(() => runManifestsPreviewStage(engineContextOf(ctx), parseStage(job, 'manifests-preview'))),
+  },
+};
+
+export const ENGINE_WORKERS: readonly WorkerSpec[] = [
+  pipelineWorker,
+  testGateWorker,
+  trivyGateWorker,
+  renderWorker,
+];
