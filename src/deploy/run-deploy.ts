@@ -256,7 +256,6 @@ export async function runDeploy(
 
   async function rollBack(failure: GateFailure, watch: RolloutWatch | undefined): Promise<DeployResult> {
     log?.warn({ gate: failure.gate, reason: failure.reason }, 'gate failed; rolling back');
-    await notify({ type: 'gate-failed', gate: failure.gate, reason: failure.reason }, 'gate-failed');
 
     const rolloutNow = async (): Promise<Rollout | undefined> => {
       if (watch) return watch.snapshot().rollout;
@@ -286,6 +285,8 @@ export async function runDeploy(
       // without the abort; git comes first.
       log?.error({ err: String(err) }, 'abort failed; reverting anyway');
     }
+    // People hear about it after traffic is safe, not before.
+    await notify({ type: 'gate-failed', gate: failure.gate, reason: failure.reason }, 'gate-failed');
     const aborted = (abort.value as { sent?: boolean } | undefined)?.sent === true;
 
     // 2. The revert commit, for exactly this app and environment.

@@ -42,6 +42,8 @@ export interface Scenario {
   /** Pre-promotion analysis result; null: the Rollout has no pre-promotion analysis. */
   pre: RunPhase | null;
   post: RunPhase;
+  /** Keep the pre-promotion run Running until `finishPre()`. */
+  holdPre: boolean;
   /** Keep the post-promotion run Running until `finishPost()`. */
   holdPost: boolean;
   /** The new ReplicaSet never becomes ready, so the Rollout never pauses. */
@@ -77,6 +79,8 @@ export interface Harness {
   /** Commits another release of the web app (image tag `version`) and returns its sha. */
   release(version: string, runId: string): Promise<string>;
   finishPost(): void;
+  /** Ends the held pre-promotion run with `scenario.pre`; false when none is waiting yet. */
+  finishPre(): boolean;
   /** Resolves when `predicate` holds, polling every 10 ms (no fixed sleeps). */
   until(predicate: () => boolean, what: string, timeoutMs?: number): Promise<void>;
   close(): Promise<void>;
@@ -110,6 +114,7 @@ export async function startDeployHarness(partial: Partial<Scenario> = {}): Promi
   const scenario: Scenario = {
     pre: 'Successful',
     post: 'Successful',
+    holdPre: false,
     holdPost: false,
     neverPause: false,
     controllerAbortsOnPreFailure: false,
@@ -245,6 +250,7 @@ export async function startDeployHarness(partial: Partial<Scenario> = {}): Promi
   }
 
   let postRun: string | undefined;
+  let pendingPre: (() => void) | undefined;
   function finishPost() {
     if (!postRun) return;
     const hash = status().currentPodHash as string;
@@ -305,13 +311,15 @@ export async function startDeployHarness(partial: Partial<Scenario> = {}): Promi
         });
         if (!preRun || scenario.pre === null) return;
         const result = scenario.pre;
-        later(() => {
+        const finish = () => {
           finishRun(preRun, result, 'http-smoke', result === 'Successful' ? 'ok' : 'down');
           patch({ blueGreen: { ...bg, prePromotionAnalysisRunStatus: { name: preRun, status: result } } });
           if (result === 'Failed' && scenario.controllerAbortsOnPreFailure) {
             patch({ abort: true, phase: 'Degraded', blueGreen: { ...bg, previewSelector: hash } });
           }
-        });
+        };
+        if (scenario.holdPre) pendingPre = finish;
+        else later(finish);
       });
     });
   });
@@ -445,6 +453,12 @@ export async function startDeployHarness(partial: Partial<Scenario> = {}): Promi
     rollout: () => get() as Json,
     release,
     finishPost,
+    finishPre() {
+      const f = pendingPre;
+      pendingPre = undefined;
+      f?.();
+      return f !== undefined;
+    },
     async until(predicate, what, timeoutMs = 10_000) {
       const deadline = Date.now() + timeoutMs;
       while (!predicate()) {
