@@ -27,26 +27,37 @@ export function dedupeKey(prefix: string, key: string): string {
 }
 
 /**
- * Durably queues a verified delivery exactly once.
+ * Durably queues a verified delivery exactly once, in one round trip to Redis.
  *
- * 1. A dedupe marker already set → `duplicate` (the job was queued before, maybe long gone).
- * 2. `queue.add` with the deterministic job id: concurrent duplicates collapse into one job,
- *    because BullMQ's add script does nothing when the job id exists.
- * 3. `SET marker NX EX`: the request that sets it answers 202, the others 200 duplicate.
+ * Two commands are pipelined (sent together, no wait in between):
+ * 1. `queue.add` with the deterministic job id and BullMQ deduplication on the same key for
+ *    `DEDUPE_TTL_SECONDS`. Inside BullMQ's add script, the dedupe key is set atomically with the
+ *    job, so concurrent and later duplicates never make a second job, even after the job itself
+ *    was completed and removed.
+ * 2. `SET marker NX EX`: only labels the answer. The request that sets it answers 202, the
+ *    others 200 duplicate.
  *
- * The marker is written only after the job is in Redis: if Redis fails in between, GitHub gets
- * a 503 and a redelivery may queue a second job (at-least-once), which is safer than a marker
- * without a job (a lost delivery). Consumers key their side effects on `deliveryId`.
+ * 2xx is answered only when `add` succeeded, i.e. the job is in Redis. If `add` fails after the
+ * marker was set, GitHub gets a 503; its redelivery runs `add` again (it always runs) and gets a
+ * 200 "duplicate" for a job that now exists: the label can be wrong in that corner, the queue
+ * never is.
  */
 export async function enqueueDelivery(options: EnqueueDeliveryOptions): Promise<EnqueueOutcome> {
   const { producer, queue, prefix, key, job } = options;
   const timeoutMs = options.timeoutMs ?? DEFAULT_ENQUEUE_TIMEOUT_MS;
   const marker = dedupeKey(prefix, key);
   const work = (async (): Promise<EnqueueOutcome> => {
-    if ((await producer.exists(marker)) === 1) return 'duplicate';
-    await queue.add(WEBHOOK_JOB_NAME, job, { ...WEBHOOK_JOB_OPTIONS, jobId: key });
-    const set = await producer.set(marker, job.receivedAt, 'EX', DEDUPE_TTL_SECONDS, 'NX');
-    return set === 'OK' ? 'accepted' : 'duplicate';
+    const set = producer.set(marker, job.receivedAt, 'EX', DEDUPE_TTL_SECONDS, 'NX');
+    const added = queue.add(WEBHOOK_JOB_NAME, job, {
+      ...WEBHOOK_JOB_OPTIONS,
+      jobId: key,
+      deduplication: { id: key, ttl: DEDUPE_TTL_SECONDS * 1000 },
+    });
+    // Settle both before deciding, so neither rejection goes unobserved.
+    const [setResult, addResult] = await Promise.allSettled([set, added]);
+    if (addResult.status === 'rejected') throw addResult.reason;
+    if (setResult.status === 'rejected') throw setResult.reason;
+    return setResult.value === 'OK' ? 'accepted' : 'duplicate';
   })();
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {

@@ -1,5 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Worker } from 'bullmq';
+import { createRedisConnection } from '../../../src/redis/connection.js';
+import { deliveryKey, readDeliveryHeaders } from '../../../src/webhooks/delivery-headers.js';
+import { dedupeKey } from '../../../src/webhooks/enqueue-delivery.js';
 import { signBody } from '../../../src/webhooks/verify-signature.js';
 import { postDelivery, signedDelivery } from '../../support/sign-webhook.js';
 import { SECRET, startIngress, type Ingress } from './ingress-harness.js';
@@ -147,6 +151,33 @@ describe('hostile inputs: status and an unchanged queue', () => {
     expect(
       results.filter((r) => r.status === 200 && (r.body as { outcome: string }).outcome === 'duplicate'),
     ).toHaveLength(99);
+  });
+});
+
+describe('deduplication over time', () => {
+  it('a redelivery after the job was processed makes no second job', async () => {
+    const d = await signedDelivery({ secret: SECRET, event: 'push', payload: push });
+    expect((await postDelivery(ingress.baseUrl, d)).status).toBe(202);
+    const connection = createRedisConnection(ingress.redisUrl, 'worker');
+    const worker = new Worker('webhook', async () => 'done', { connection, prefix: ingress.prefix });
+    try {
+      const deadline = Date.now() + 10_000;
+      while (
+        (await ingress.queues.webhook.getJobCounts('completed')).completed === 0 &&
+        Date.now() < deadline
+      ) {
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    } finally {
+      await worker.close();
+      connection.disconnect();
+    }
+    const before = await ingress.jobCount();
+    // Even without the ingress marker, BullMQ's deduplication key still refuses a second job.
+    await ingress.producer.del(dedupeKey(ingress.prefix, deliveryKey(readDeliveryHeaders(d.headers))));
+    expect((await postDelivery(ingress.baseUrl, d)).status).toBe(202);
+    expect(await ingress.jobCount()).toBe(before);
+    expect((await ingress.queues.webhook.getJobCounts('waiting')).waiting).toBe(0);
   });
 });
 
