@@ -74,7 +74,7 @@ export function createEnvRepoPolicySource(
           'ENV_REPO',
           `has no branch ${options.branch ?? 'main'} to read ${POLICY_FILE_PATH} from`,
         );
-      const oid = await repo.revParse(`${head}:${POLICY_FILE_PATH}`);
+      const oid = await repo.objectAt(head, POLICY_FILE_PATH);
       let text: string | null = null;
       if (oid !== null) {
         await repo.fetchBlobs([oid]);

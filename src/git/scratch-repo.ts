@@ -186,6 +186,17 @@ export class ScratchRepo {
     return r.exitCode === 0 ? r.stdout.trim() : null;
   }
 
+  /**
+   * Id of the object at `filePath` in `commit`, or null when there is none. (`revParse` cannot
+   * do this: after `<rev>:` everything, a `^{object}` suffix included, is read as the path.)
+   */
+  async objectAt(commit: string, filePath: string): Promise<string | null> {
+    const r = await this.run(['rev-parse', '--verify', '--quiet', `${commit}:${filePath}`], {
+      okExitCodes: [1, 128],
+    });
+    return r.exitCode === 0 ? r.stdout.trim() : null;
+  }
+
   /** Entries of a tree, with their modes, so symlinks and submodules can be told apart. */
   async lsTree(tree: string): Promise<TreeEntry[]> {
     // Objects are immutable, so a listing by id can be cached for the life of this repo.

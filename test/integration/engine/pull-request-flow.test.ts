@@ -1,0 +1,175 @@
+import path from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { installFakeScanners, type FakeScanners } from '../../support/fake-scanners/install.js';
+import { eventually, fixturePayload, startHarness, type Harness } from '../../support/shipgate-harness.js';
+
+/**
+ * Issue 3/4/5 through the front door: a signed pull_request webhook → a run → check runs for
+ * config, tests, Trivy (fs) and the manifest diff, completed on the GitHub stand-in.
+ */
+let scanners: FakeScanners;
+const originalPath = process.env.PATH;
+
+beforeAll(() => {
+  scanners = installFakeScanners();
+  // The local executor runs scanners from the worker's PATH, as on a real host.
+  process.env.PATH = `${scanners.binDir}:${originalPath}`;
+  scanners.configure({
+    trivy: { fixture: path.resolve('../shared/fixtures/trivy/image-no-vulnerabilities.json') },
+  });
+});
+afterAll(() => {
+  process.env.PATH = originalPath;
+  scanners.cleanup();
+});
+
+function prPayload(h: Harness, sha: string, action = 'opened', fork = false) {
+  const payload = fixturePayload(
+    action === 'synchronize' ? 'pull_request-synchronize.json' : 'pull_request-opened.json',
+    h,
+  );
+  payload.action = action;
+  const pr = payload.pull_request as Record<string, Record<string, unknown>>;
+  pr.head!.sha = sha;
+  pr.head!.repo = { ...(pr.head!.repo as object), full_name: fork ? 'mallory/web' : 'acme/web', fork };
+  pr.base!.repo = { ...(pr.base!.repo as object), full_name: 'acme/web' };
+  (payload.pull_request as Record<string, unknown>).number = 7;
+  payload.number = 7;
+  return payload;
+}
+
+function checksByName(h: Harness) {
+  const byName = new Map<string, ReturnType<Harness['github']['checkRuns']>[number]>();
+  for (const check of h.github.checkRuns('acme', 'web')) byName.set(String(check.name), check);
+  return byName;
+}
+
+describe('pull request runs', () => {
+  let h: Harness;
+  afterEach(async () => h?.close());
+
+  it('makes and completes the config, tests, trivy and manifests checks', async () => {
+    h = await startHarness();
+    const sha = h.appRepo.shas[0]!;
+    expect(await h.deliver('pull_request', prPayload(h, sha))).toBe(202);
+
+    const checks = await eventually(
+      () => {
+        const byName = checksByName(h);
+        const done = ['shipgate/config', 'shipgate/tests', 'shipgate/trivy', 'shipgate/manifests'].every(
+          (n) => byName.get(n)?.status === 'completed',
+        );
+        return done ? byName : undefined;
+      },
+      40_000,
+      'all four checks completed',
+    );
+
+    expect(checks.get('shipgate/config')).toMatchObject({ conclusion: 'success', head_sha: sha });
+    expect(checks.get('shipgate/tests')).toMatchObject({ conclusion: 'success' });
+    expect(String((checks.get('shipgate/tests')!.output as { summary: string }).summary)).toContain(
+      'all 3 tests passed',
+    );
+    expect(checks.get('shipgate/trivy')).toMatchObject({ conclusion: 'success' });
+    const manifests = checks.get('shipgate/manifests')!;
+    expect(manifests.conclusion).toBe('success');
+    const text = JSON.stringify(manifests.output);
+    expect(text).toContain('staging');
+    expect(text).toContain('production');
+    expect(text).toContain('rollout-web.yaml');
+    // Trivy scanned the source tree (fs), as pull requests always do.
+    expect(scanners.calls().some((c) => c.tool === 'trivy' && c.args[0] === 'fs')).toBe(true);
+
+    // The verdict is taken right after the last check completes.
+    const run = await eventually(
+      async () => {
+        const [latest] = (await h.runs.listRuns({ repo: 'acme/web' })).runs;
+        return latest?.state === 'succeeded' ? latest : undefined;
+      },
+      10_000,
+      'run succeeded',
+    );
+    expect(run).toMatchObject({ kind: 'pr', prNumber: 7, sha });
+    const events = await h.runs.getEvents(run.id);
+    expect(events.map((e) => e.type)).toEqual(expect.arrayContaining(['created', 'gate', 'state']));
+    // Exactly one check run per name: the stages are idempotent.
+    expect(h.github.checkRuns('acme', 'web')).toHaveLength(4);
+  });
+
+  it('supersedes the older run on synchronize and cancels its checks', async () => {
+    h = await startHarness({ appFiles: { 'run-tests.sh': 'sleep 30\n' } });
+    const first = h.appRepo.shas[0]!;
+    expect(await h.deliver('pull_request', prPayload(h, first))).toBe(202);
+    await eventually(
+      () => checksByName(h).get('shipgate/tests')?.status === 'in_progress',
+      30_000,
+      'first tests check running',
+    );
+    // A newer head: same repo content is fine, only the sha matters to the run.
+    const second = 'f'.repeat(40);
+    expect(await h.deliver('pull_request', prPayload(h, second, 'synchronize'))).toBe(202);
+
+    const oldRun = await eventually(
+      async () => {
+        const runs = (await h.runs.listRuns({ repo: 'acme/web' })).runs;
+        return runs.find((r) => r.sha === first && r.state === 'superseded');
+      },
+      20_000,
+      'old run superseded',
+    );
+    expect(oldRun.supersededBy).toBeDefined();
+    const oldTests = await eventually(
+      () => {
+        const check = h.github
+          .checkRuns('acme', 'web')
+          .find((c) => c.name === 'shipgate/tests' && c.head_sha === first && c.status === 'completed');
+        return check;
+      },
+      20_000,
+      'old tests check completed',
+    );
+    expect(oldTests.conclusion).toBe('cancelled');
+  });
+
+  it('fails shipgate/config with an annotation on the offending line', async () => {
+    h = await startHarness({
+      appFiles: {
+        '.shipgate.yml':
+          'version: 1\napp: web\nimage:\n  repository: ghcr.io/acme/web\ntest:\n  image: node:20\n  command: npm test\n  timeoutSecond: 30\n',
+      },
+    });
+    const sha = h.appRepo.shas[0]!;
+    expect(await h.deliver('pull_request', prPayload(h, sha))).toBe(202);
+    const config = await eventually(
+      () =>
+        h.github
+          .checkRuns('acme', 'web')
+          .find((c) => c.name === 'shipgate/config' && c.status === 'completed'),
+      20_000,
+      'config check completed',
+    );
+    expect(config.conclusion).toBe('failure');
+    expect(config.annotations.some((a) => a.path === '.shipgate.yml' && a.start_line === 8)).toBe(true);
+    // No gate runs on a broken config.
+    expect(h.github.checkRuns('acme', 'web').map((c) => c.name)).toEqual(['shipgate/config']);
+    const [run] = (await h.runs.listRuns({ repo: 'acme/web' })).runs;
+    expect(run?.state).toBe('failed');
+  });
+
+  it('runs nothing for a fork PR or a repo the policy does not allow', async () => {
+    h = await startHarness();
+    const sha = h.appRepo.shas[0]!;
+    expect(await h.deliver('pull_request', prPayload(h, sha, 'opened', true))).toBe(202);
+    const blocked = prPayload(h, sha);
+    Object.assign(blocked.repository as object, { full_name: 'acme/blocked', name: 'blocked' });
+    expect(await h.deliver('pull_request', blocked)).toBe(202);
+    // Both deliveries are consumed, and neither makes a run or a check.
+    await eventually(
+      async () => (await h.queues.webhook.getJobCounts('completed')).completed === 2,
+      20_000,
+      'both jobs done',
+    );
+    expect((await h.runs.listRuns({})).runs).toEqual([]);
+    expect(h.github.checkRuns('acme', 'web')).toEqual([]);
+  });
+});

@@ -1,0 +1,256 @@
+/**
+ * Shipgate assembled the way `shipgate start` assembles it — real fastify ingress, real BullMQ
+ * workers on real Redis, real git, real kustomize — with GitHub played by the stand-in, which
+ * also hosts the app and env repos over smart HTTP behind installation tokens. Nothing of
+ * Shipgate's own is replaced: the stand-ins are reached through GITHUB_API_URL and ENV_REPO.
+ */
+import { generateKeyPairSync, randomInt } from 'node:crypto';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { Worker } from 'bullmq';
+import type { FastifyInstance } from 'fastify';
+import type { Redis } from 'ioredis';
+import { loadConfig, type Config } from '../../src/config.js';
+import { createLogger } from '../../src/logger.js';
+import { createMetrics } from '../../src/metrics/create-metrics.js';
+import { closeQueues, createAllQueues, type AllQueues } from '../../src/queue/create-queues.js';
+import { createRedisConnection } from '../../src/redis/connection.js';
+import { RunStore } from '../../src/runs/run-store.js';
+import { buildServer } from '../../src/server/build-server.js';
+import { createWorkers, type WorkerContext, type WorkerSpec } from '../../workers/index.js';
+import { ENGINE_WORKERS } from '../../workers/engine-workers.js';
+import { createEnvRepo, type EnvRepo } from './env-repo.js';
+import { createGitRemote, type FixtureCommit, type GitRemote } from './git-remote.js';
+import { startGithubStandIn, type GithubStandIn } from './github-stand-in.js';
+import { deleteKeysWithPrefix, TEST_REDIS_URL, uniquePrefix } from './redis.js';
+import { signedDelivery } from './sign-webhook.js';
+
+export const WEBHOOK_SECRET = 'harness-webhook-secret';
+export const APP_ID = '4242';
+
+/** Every file under `dir`, as a fixture commit rooted at `prefix`. */
+export function filesOf(dir: string, prefix = ''): FixtureCommit {
+  const out: FixtureCommit = {};
+  for (const entry of readdirSync(dir)) {
+    const full = path.join(dir, entry);
+    const rel = prefix ? `${prefix}/${entry}` : entry;
+    if (statSync(full).isDirectory()) Object.assign(out, filesOf(full, rel));
+    else out[rel] = readFileSync(full, 'utf8');
+  }
+  return out;
+}
+
+export const WEB_PIPELINE = `version: 1
+app: web
+image:
+  repository: ghcr.io/acme/web
+test:
+  image: node:20-bookworm
+  command: sh ./run-tests.sh
+scan:
+  trivy:
+    mode: image
+manifests:
+  staging:
+    kustomize: deploy/overlays/staging
+  production:
+    kustomize: deploy/overlays/production
+environments: [staging, production]
+`;
+
+export const POLICY = `version: 1
+releaseTagPattern: 'v*'
+forkPullRequests: none
+repos:
+  allow: ['acme/*', '!acme/blocked']
+  grants:
+    acme/web:
+      app: web
+      environments:
+        staging: { path: apps/web/staging }
+        production: { path: apps/web/production }
+environments:
+  staging:
+    namespace: web-staging
+  production:
+    namespace: web-production
+    approval:
+      approvers:
+        users: [U0APPROVER]
+      required: 1
+      channel: C0PROD
+identities:
+  releaser-gh: U0RELEASER
+`;
+
+export interface HarnessOptions {
+  /** Extra or replacement app-repo files on top of the web fixture. */
+  appFiles?: Record<string, string>;
+  policy?: string;
+  workers?: readonly WorkerSpec[];
+  env?: Record<string, string>;
+}
+
+export interface Harness {
+  config: Readonly<Config>;
+  github: GithubStandIn;
+  appRepo: GitRemote;
+  envRepo: EnvRepo;
+  runs: RunStore;
+  queues: AllQueues;
+  baseUrl: string;
+  installationId: number;
+  /** Signs and POSTs a delivery; returns the HTTP status. */
+  deliver(event: string, payload: unknown): Promise<number>;
+  close(): Promise<void>;
+}
+
+export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
+  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const privateKeyPem = privateKey.export({ type: 'pkcs1', format: 'pem' }).toString();
+  // @octokit/auth-app shares in-flight token requests by installation id: keep ours unique.
+  const installationId = randomInt(10_000, 2_000_000_000);
+  const github = await startGithubStandIn({
+    appId: APP_ID,
+    publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }).toString(),
+    installations: [{ id: installationId, account: '*' }],
+  });
+
+  const fixtureDir = path.join(import.meta.dirname, '..', 'fixtures', 'apps', 'web');
+  const appFiles: Record<string, string> = {
+    ...(filesOf(fixtureDir) as Record<string, string>),
+    '.shipgate.yml': WEB_PIPELINE,
+    'run-tests.sh': 'echo "all 3 tests passed"\n',
+    ...options.appFiles,
+  };
+  const appRepo = createGitRemote([appFiles]);
+  github.hostGitRepo('acme', 'web', appRepo.bareDir);
+  // The contents API serves the same files at that commit (Shipgate reads .shipgate.yml through it).
+  for (const [file, content] of Object.entries(appFiles))
+    github.setFile('acme', 'web', appRepo.shas[0]!, file, content);
+  const envRepo = await createEnvRepo();
+  await envRepo.commitFiles({ 'shipgate/policy.yml': options.policy ?? POLICY }, 'platform policy');
+  github.hostGitRepo('acme', 'environments', envRepo.bare);
+
+  const prefix = uniquePrefix('harness');
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'shipgate-harness-'));
+  const config = loadConfig(
+    {
+      GITHUB_WEBHOOK_SECRET: WEBHOOK_SECRET,
+      GITHUB_APP_ID: APP_ID,
+      GITHUB_PRIVATE_KEY: privateKeyPem,
+      GITHUB_API_URL: github.url,
+      ENV_REPO: 'acme/environments',
+      REDIS_URL: TEST_REDIS_URL,
+      SHIPGATE_QUEUE_PREFIX: prefix,
+      SHIPGATE_DATA_DIR: dataDir,
+      LOG_LEVEL: process.env.HARNESS_LOG_LEVEL ?? 'silent',
+      ...options.env,
+    },
+    'start',
+  );
+  const logger = createLogger(config.logLevel);
+  const metrics = createMetrics({ processMetrics: false });
+  const producer = createRedisConnection(TEST_REDIS_URL, 'producer');
+  // The producer has no offline queue (the ingress must fail fast): wait until it is connected.
+  await eventually(() => producer.status === 'ready', 5000, 'redis producer ready');
+  const connections: Redis[] = [producer];
+  const queues = createAllQueues(producer, prefix);
+  const app: FastifyInstance = await buildServer({
+    config,
+    logger,
+    producer,
+    queues: { webhook: queues.webhook },
+    metrics,
+  });
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const address = app.server.address();
+  const baseUrl = typeof address === 'object' && address ? `http://127.0.0.1:${address.port}` : '';
+
+  const workerCtx: WorkerContext = {
+    config: config as Config,
+    logger,
+    metrics,
+    producer,
+    queues,
+    createConnection: () => {
+      const c = createRedisConnection(TEST_REDIS_URL, 'worker');
+      connections.push(c);
+      return c;
+    },
+  };
+  const workers: Worker[] = createWorkers(workerCtx, options.workers ?? ENGINE_WORKERS);
+
+  return {
+    config,
+    github,
+    appRepo,
+    envRepo,
+    runs: new RunStore(producer, { prefix: `${prefix}:runs` }),
+    queues,
+    baseUrl,
+    installationId,
+    async deliver(event, payload) {
+      const delivery = await signedDelivery({ secret: WEBHOOK_SECRET, event, payload });
+      const res = await fetch(`${baseUrl}/webhooks/github`, {
+        method: 'POST',
+        headers: delivery.headers,
+        body: delivery.body,
+      });
+      await res.arrayBuffer();
+      return res.status;
+    },
+    async close() {
+      await Promise.allSettled(workers.map((w) => w.close()));
+      await app.close();
+      await closeQueues(Object.values(queues));
+      for (const c of connections) c.disconnect();
+      await github.close();
+      appRepo.cleanup();
+      await envRepo.cleanup();
+      rmSync(dataDir, { recursive: true, force: true });
+      await deleteKeysWithPrefix(prefix);
+    },
+  };
+}
+
+/** Polls `check` until it returns a value other than undefined/false, or fails after `timeoutMs`. */
+export async function eventually<T>(
+  check: () => Promise<T | undefined | false> | T | undefined | false,
+  timeoutMs = 20_000,
+  what = 'condition',
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await check();
+      if (value !== undefined && value !== false) return value;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline)
+      throw new Error(`${what} not reached in ${timeoutMs} ms${last ? `: ${String(last)}` : ''}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** A GitHub payload from the shared fixtures, retargeted at acme/web and the harness installation. */
+export function fixturePayload(file: string, h: Pick<Harness, 'installationId'>): Record<string, unknown> {
+  const payload = JSON.parse(
+    readFileSync(
+      path.join(import.meta.dirname, '..', '..', '..', 'shared', 'fixtures', 'github', file),
+      'utf8',
+    ),
+  ) as Record<string, unknown>;
+  const repository = payload.repository as Record<string, unknown>;
+  Object.assign(repository, {
+    name: 'web',
+    full_name: 'acme/web',
+    owner: { ...(repository.owner as object), login: 'acme' },
+    private: true,
+  });
+  payload.installation = { id: h.installationId, node_id: 'MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9u' };
+  return payload;
+}
