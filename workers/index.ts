@@ -1,10 +1,12 @@
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Config } from '../src/config.js';
+import type { EngineTuning } from '../src/engine/create-engine-context.js';
 import type { Logger } from '../src/logger.js';
 import type { Metrics } from '../src/metrics/create-metrics.js';
 import type { AllQueues } from '../src/queue/create-queues.js';
 import type { QueueName } from '../src/queue/names.js';
+import { ENGINE_WORKERS } from './engine-workers.js';
 import { redeliveryWorker } from './redelivery-worker.js';
 
 /** What every worker gets. Secrets stay in `config`; job data never carries them. */
@@ -18,6 +20,8 @@ export interface WorkerContext {
   createConnection: () => Redis;
   /** Every queue (producer side), to enqueue follow-up jobs. */
   queues: AllQueues;
+  /** Engine tuning that is not configuration (tests drop GitHub's write spacing with it). */
+  engineTuning?: EngineTuning;
 }
 
 export type JobHandler = (job: Job, ctx: WorkerContext) => Promise<unknown>;
@@ -36,7 +40,7 @@ export interface WorkerSpec {
 }
 
 /** The registry: adding a queue worker is one line here. */
-export const WORKERS: readonly WorkerSpec[] = [redeliveryWorker];
+export const WORKERS: readonly WorkerSpec[] = [redeliveryWorker, ...ENGINE_WORKERS];
 
 /** Creates one BullMQ Worker per queue named in `specs`. They start processing at once. */
 export function createWorkers(ctx: WorkerContext, specs: readonly WorkerSpec[] = WORKERS): Worker[] {

@@ -3,8 +3,17 @@ import path from 'node:path';
 import type { Redis } from 'ioredis';
 import type { Config } from '../config.js';
 import { ConfigInvalid } from '../errors.js';
+import { ApprovalStore } from '../approvals/approval-store.js';
+import { createArgoCdClient } from '../argocd/argocd-client.js';
+import { createKubeRolloutSource } from '../deploy/watch-rollout.js';
 import { createExecutor } from '../executors/create-executor.js';
-import { createGithubApp } from '../github/index.js';
+import { kubeConfigFor } from '../executors/kubernetes-executor.js';
+import { createGithubApp, type GithubAppOptions } from '../github/index.js';
+import { MessageLedger } from '../slack/message-ledger.js';
+import { createNotifier } from '../slack/notify.js';
+import { createSlackClient } from '../slack/slack-client.js';
+import { SlackUserDirectory } from '../slack/user-directory.js';
+import { readFileSync } from 'node:fs';
 import type { Logger } from '../logger.js';
 import type { AllQueues } from '../queue/create-queues.js';
 import { DeployLock } from '../runs/deploy-lock.js';
@@ -12,12 +21,19 @@ import { RunStore } from '../runs/run-store.js';
 import { createEnvRepoPolicySource, envRepoOptions, githubWebUrl } from './env-repo.js';
 import type { EngineContext } from './engine-context.js';
 
+/** Tuning that is not configuration: tests use it to drop GitHub's write spacing, for instance. */
+export interface EngineTuning {
+  github?: Partial<Pick<GithubAppOptions, 'spaceWrites' | 'retryAfterBaseMs' | 'requestTimeoutMs'>>;
+  argocdTimeoutMs?: number;
+}
+
 /** Builds the engine's context from validated config: once per `work` process. */
 export function createEngineContext(deps: {
   config: Readonly<Config>;
   logger: Logger;
   redis: Redis;
   queues: AllQueues;
+  tuning?: EngineTuning;
 }): EngineContext {
   const { config, logger } = deps;
   if (config.github.appId === undefined || config.github.privateKey === undefined) {
@@ -28,7 +44,41 @@ export function createEngineContext(deps: {
     privateKey: config.github.privateKey,
     apiUrl: config.github.apiUrl,
     logger,
+    ...deps.tuning?.github,
   });
+  const { argocd: argo, slack } = config;
+  const argocd =
+    argo.server === undefined || argo.token === undefined
+      ? undefined
+      : createArgoCdClient({
+          server: argo.server,
+          token: argo.token,
+          insecure: argo.insecure,
+          ...(argo.caFile ? { ca: readFileSync(argo.caFile) } : {}),
+          ...(deps.tuning?.argocdTimeoutMs ? { timeoutMs: deps.tuning.argocdTimeoutMs } : {}),
+        });
+  let rolloutSource: EngineContext['rolloutSource'];
+  try {
+    rolloutSource = createKubeRolloutSource(kubeConfigFor(config.kubeconfig), { logger });
+  } catch {
+    // Neither KUBECONFIG nor in-cluster config: deploys report that they cannot watch.
+    rolloutSource = undefined;
+  }
+  const slackPrefix = `${config.queuePrefix}:slack`;
+  const slackClient =
+    slack.botToken === undefined ? undefined : createSlackClient({ token: slack.botToken, apiUrl: slack.apiUrl, logger });
+  const ledger = slackClient ? new MessageLedger(deps.redis, `${slackPrefix}:ledger`, { logger }) : undefined;
+  const approvals =
+    slackClient && ledger
+      ? {
+          store: new ApprovalStore(deps.redis, `${slackPrefix}:approvals`),
+          slack: slackClient,
+          ledger,
+          directory: new SlackUserDirectory(slackClient, { logger }),
+          logger,
+        }
+      : undefined;
+  const notifier = slackClient && ledger ? createNotifier({ slack: slackClient, ledger, logger }) : undefined;
   const envRepo = envRepoOptions(config, github);
   const workDir = path.join(config.dataDir, 'work');
   mkdirSync(workDir, { recursive: true });
@@ -46,6 +96,10 @@ export function createEngineContext(deps: {
     envRepo,
     cloneUrlOf: (repo) => `${web}/${repo}.git`,
     workDir,
+    argocd,
+    rolloutSource,
+    approvals,
+    notifier,
     now: () => new Date(),
   };
 }

@@ -1,4 +1,8 @@
+import type { ApprovalDeps } from '../approvals/approval-deps.js';
+import type { ArgoCdClient } from '../argocd/argocd-client.js';
 import type { Config } from '../config.js';
+import type { RolloutSource } from '../deploy/watch-rollout.js';
+import type { Notifier } from '../slack/notify.js';
 import type { Executor } from '../executors/executor.js';
 import type { GithubApp } from '../github/index.js';
 import type { EnvRepoOptions } from '../gitops/write-env-path.js';
@@ -26,6 +30,14 @@ export interface EngineContext {
   cloneUrlOf(repoFullName: string): string;
   /** Where gate checkouts and renders happen. */
   workDir: string;
+  /** Argo CD; undefined when ARGOCD_SERVER is not set (deploys then fail with a clear error). */
+  argocd: ArgoCdClient | undefined;
+  /** Rollout and AnalysisRun watches through the Kubernetes API (KUBECONFIG or in-cluster). */
+  rolloutSource: RolloutSource | undefined;
+  /** Slack approvals; undefined without SLACK_BOT_TOKEN (approvals then go through the API/CLI only). */
+  approvals: ApprovalDeps | undefined;
+  /** Release notifications in Slack; undefined without SLACK_BOT_TOKEN. */
+  notifier: Notifier | undefined;
   /** Clock, read through a function so tests can pin it. */
   now(): Date;
 }
