@@ -296,7 +296,8 @@ export const ImageTagInvalid = defineError(
   'SHIPGATE_E_IMAGE_TAG_INVALID',
   422,
   false,
-  (tag: string, reason: string) => `cannot make an image tag from ${JSON.stringify(tag.slice(0, 140))}: ${reason}`,
+  (tag: string, reason: string) =>
+    `cannot make an image tag from ${JSON.stringify(tag.slice(0, 140))}: ${reason}`,
 );
 
 // ── runs ────────────────────────────────────────────────────────────────────
