@@ -613,3 +613,19 @@ export const ApprovalRequestClosed = defineError(
   false,
   (runId: string, env: string, status: string) => `approval for run ${runId} to ${env} is already ${status}`,
 );
+
+// ── engine (release stages) ─────────────────────────────────────────────────
+/** Another release of the app holds the environment: the deploy job is retried later (backoff). */
+export const DeployLockBusy = defineError(
+  'SHIPGATE_E_DEPLOY_LOCK_BUSY',
+  409,
+  true,
+  (app: string, env: string, holder: string) =>
+    `${app} in ${env} is being deployed by run ${holder}; waiting`,
+);
+export const DeployNotConfigured = defineError(
+  'SHIPGATE_E_DEPLOY_NOT_CONFIGURED',
+  500,
+  false,
+  (what: string) => `cannot deploy: ${what}`,
+);

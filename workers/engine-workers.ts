@@ -2,6 +2,7 @@ import type { Job } from 'bullmq';
 import { UnrecoverableError } from 'bullmq';
 import { createEngineContext } from '../src/engine/create-engine-context.js';
 import type { EngineContext } from '../src/engine/engine-context.js';
+import { runDeployStage } from '../src/engine/deploy-environment-stage.js';
 import { handleWebhookJob } from '../src/engine/handle-webhook.js';
 import { runGateStage } from '../src/engine/run-gate-stage.js';
 import { runManifestsPreviewStage } from '../src/engine/preview-manifests-stage.js';
@@ -80,9 +81,19 @@ export const renderWorker: WorkerSpec = {
   },
 };
 
+export const deployWorker: WorkerSpec = {
+  queue: 'deploy',
+  // Deploys of different apps and environments run side by side; the lock orders each pair.
+  concurrency: 4,
+  handlers: {
+    deploy: async (job, ctx) => asJob(() => runDeployStage(engineContextOf(ctx), parseStage(job, 'deploy'))),
+  },
+};
+
 export const ENGINE_WORKERS: readonly WorkerSpec[] = [
   pipelineWorker,
   testGateWorker,
   trivyGateWorker,
   renderWorker,
+  deployWorker,
 ];

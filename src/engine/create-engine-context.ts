@@ -66,7 +66,9 @@ export function createEngineContext(deps: {
   }
   const slackPrefix = `${config.queuePrefix}:slack`;
   const slackClient =
-    slack.botToken === undefined ? undefined : createSlackClient({ token: slack.botToken, apiUrl: slack.apiUrl, logger });
+    slack.botToken === undefined
+      ? undefined
+      : createSlackClient({ token: slack.botToken, apiUrl: slack.apiUrl, logger });
   const ledger = slackClient ? new MessageLedger(deps.redis, `${slackPrefix}:ledger`, { logger }) : undefined;
   const approvals =
     slackClient && ledger

@@ -13,6 +13,9 @@ import type { QueueName } from '../queue/names.js';
 export const GATES = ['tests', 'trivy', 'zap'] as const;
 export type GateName = (typeof GATES)[number];
 
+/** Parts of job ids: BullMQ forbids ':' in custom ids, and '.' separates the parts. */
+const JOB_ID_PART = z.string().regex(/^[A-Za-z0-9_-][A-Za-z0-9._-]{0,63}$/);
+
 export const StageJobSchema = z.discriminatedUnion('stage', [
   z.object({
     stage: z.literal('gate'),
@@ -40,14 +43,26 @@ export const StageJobSchema = z.discriminatedUnion('stage', [
   }),
   z.object({
     stage: z.literal('approval-decision'),
-    runId: z.string().max(64),
-    env: z.string().max(63),
-    slackUserId: z.string().max(32),
+    runId: JOB_ID_PART,
+    env: JOB_ID_PART,
+    slackUserId: z.string().regex(/^[A-Z0-9]{2,32}$/),
     decision: z.enum(['approve', 'reject']),
+    /** The button's nonce ('' for the API/CLI, which authenticated with the bearer token instead). */
     nonce: z.string().max(128),
     via: z.enum(['slack', 'api', 'cli']),
-    /** Slack's response_url-free context for the ephemeral answer. */
+    /** Channel of the clicked message, for the ephemeral answer to a refused click. */
     channel: z.string().max(32).nullable(),
+    /**
+     * Names one click: Slack's `action_ts` (its retries of a click repeat it), or a fresh id per
+     * API call. Part of the job id, so a click refused during a freeze can be made again later.
+     */
+    clickId: JOB_ID_PART,
+    userName: z.string().max(100).optional(),
+    messageTs: z.string().max(32).optional(),
+    threadTs: z.string().max(32).optional(),
+    teamId: z.string().max(32).optional(),
+    retryNum: z.number().int().min(0).max(100).optional(),
+    receivedAt: z.string().max(40).optional(),
   }),
 ]);
 
@@ -79,9 +94,9 @@ export function stageJobId(job: StageJob): string {
     case 'approval-request':
       return `${job.runId}.approval-request.${job.env}`;
     case 'approval-decision':
-      // One job per click identity: Slack's retries of the same click collapse here; the
-      // approval store makes the decision itself exactly-once.
-      return `${job.runId}.approval.${job.env}.${job.slackUserId}.${job.decision}`;
+      // One job per click: Slack's retries of the same click collapse here; double and
+      // concurrent clicks are separate jobs, and the approval store decides exactly once.
+      return `${job.runId}.approval.${job.env}.${job.slackUserId}.${job.decision}.${job.clickId}`;
   }
 }
 
@@ -93,6 +108,16 @@ export const STAGE_JOB_OPTIONS: Readonly<JobsOptions> = Object.freeze({
   backoff: { type: 'exponential', delay: 5000 },
   removeOnComplete: { age: 14 * DAY_SECONDS, count: 10_000 },
   removeOnFail: { age: 30 * DAY_SECONDS, count: 10_000 },
+});
+
+/**
+ * Deploy jobs wait for the app+environment lock by failing retryably (DeployLockBusy): a fixed
+ * 15 s backoff for up to an hour keeps a queued release polling without spinning.
+ */
+export const DEPLOY_JOB_OPTIONS: Readonly<JobsOptions> = Object.freeze({
+  ...STAGE_JOB_OPTIONS,
+  attempts: 240,
+  backoff: { type: 'fixed', delay: 15_000 },
 });
 
 export type StageQueues = Pick<
@@ -108,6 +133,7 @@ export async function enqueueStage(
   const parsed = StageJobSchema.parse(job);
   const queueName = queueForStage(parsed) as keyof StageQueues;
   const jobId = stageJobId(parsed);
-  await queues[queueName].add(parsed.stage, parsed, { ...STAGE_JOB_OPTIONS, ...options, jobId });
+  const defaults = parsed.stage === 'deploy' ? DEPLOY_JOB_OPTIONS : STAGE_JOB_OPTIONS;
+  await queues[queueName].add(parsed.stage, parsed, { ...defaults, ...options, jobId });
   return jobId;
 }
