@@ -10,5 +10,8 @@ export default defineConfig({
     hookTimeout: 30_000,
     // Two cores: more workers than that only adds contention on Redis and git.
     maxWorkers: 2,
+    // The default output for people, then one plain `N passed, N failed[, N skipped]` line
+    // as the very last line for CI to read.
+    reporters: ['default', './test/support/summary-reporter.ts'],
   },
 });
