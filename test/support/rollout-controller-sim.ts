@@ -1,0 +1,267 @@
+/**
+ * Plays Argo CD's "apply" and the Argo Rollouts controller for end-to-end tests, on top of the
+ * Argo CD and Kubernetes API stand-ins: a successful sync applies the Rollout read from the
+ * synced env-repo commit; the blue-green Rollout then moves Progressing → Paused
+ * (BlueGreenPause, with a pre-promotion AnalysisRun when the spec has one) → on `resume`,
+ * post-promotion analysis → Healthy, or Degraded on `abort`. Status shapes follow the
+ * fixtures in shared/fixtures/rollouts. (test/integration/deploy/deploy-harness.ts does the
+ * same for one fixed application; this one serves any number of app environments.)
+ */
+import { createHash } from 'node:crypto';
+import { parse } from 'yaml';
+import type { ArgoCdStandIn } from './argocd-stand-in.js';
+import type { KubeObject, KubeStandIn } from './kube-api-stand-in.js';
+
+type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+export type AnalysisPhase = 'Successful' | 'Failed';
+
+export interface SimulatedEnvironment {
+  /** Argo CD Application name (`<app>-<env>`). */
+  application: string;
+  namespace: string;
+  /** Env-repo folder the Application syncs. */
+  path: string;
+  rollout: string;
+}
+
+export interface ControllerScenario {
+  /** Per env-repo revision (or for all): the analysis results. */
+  pre: AnalysisPhase;
+  post: AnalysisPhase;
+  stepMs: number;
+}
+
+export interface ControllerSim {
+  scenario: ControllerScenario;
+  /** Puts `manifest` (a Rollout) in the cluster as the Healthy, stable version of `application`. */
+  seedHealthy(application: string, manifest: Json): void;
+  /** Images the Rollout of `application` ran Healthy, in order. */
+  healthyImages(application: string): string[];
+}
+
+const podHash = (image: string) => createHash('sha1').update(image).digest('hex').slice(0, 10);
+
+export function simulateRolloutController(options: {
+  kube: KubeStandIn;
+  argo: ArgoCdStandIn;
+  environments: readonly SimulatedEnvironment[];
+  readFile(revision: string, file: string): Promise<string | undefined>;
+  scenario?: Partial<ControllerScenario>;
+}): ControllerSim {
+  const { kube, argo } = options;
+  const scenario: ControllerScenario = {
+    pre: 'Successful',
+    post: 'Successful',
+    stepMs: 20,
+    ...options.scenario,
+  };
+  const stable = new Map<string, string>();
+  const healthy = new Map<string, string[]>();
+  const byApp = new Map(options.environments.map((e) => [e.application, e]));
+  const later = (fn: () => void) => {
+    setTimeout(() => {
+      try {
+        fn();
+      } catch {
+        // The stand-ins may be closed when a test ends mid-step.
+      }
+    }, scenario.stepMs).unref();
+  };
+
+  for (const env of options.environments) argo.addApplication(env.application, { namespace: env.namespace });
+
+  const get = (env: SimulatedEnvironment) => kube.get('rollouts', env.namespace, env.rollout);
+  const patch = (env: SimulatedEnvironment, status: Json) =>
+    kube.patchStatus('rollouts', env.namespace, env.rollout, status);
+  const healthyStatus = (generation: number, hash: string): Json => ({
+    phase: 'Healthy',
+    observedGeneration: String(generation),
+    currentPodHash: hash,
+    stableRS: hash,
+    abort: false,
+    pauseConditions: [],
+    controllerPause: false,
+    blueGreen: { activeSelector: hash, previewSelector: hash },
+    conditions: [
+      {
+        type: 'Available',
+        status: 'True',
+        reason: 'AvailableReason',
+        message: 'Rollout has minimum availability',
+      },
+      { type: 'Healthy', status: 'True', reason: 'RolloutHealthy', message: 'Rollout is healthy' },
+    ],
+  });
+  const markHealthy = (env: SimulatedEnvironment, image: string) => {
+    healthy.set(env.application, [...(healthy.get(env.application) ?? []), image]);
+    stable.set(env.application, podHash(image));
+  };
+
+  function analysisRun(
+    env: SimulatedEnvironment,
+    kind: 'PrePromotion' | 'PostPromotion',
+    hash: string,
+    phase: AnalysisPhase,
+  ) {
+    const rollout = get(env)!;
+    const name = `${env.rollout}-${hash}-${kind === 'PrePromotion' ? 'pre' : 'post'}`;
+    kube.upsert({
+      apiVersion: 'argoproj.io/v1alpha1',
+      kind: 'AnalysisRun',
+      metadata: {
+        name,
+        namespace: env.namespace,
+        labels: { 'rollout-type': kind, 'rollouts-pod-template-hash': hash },
+        ownerReferences: [
+          {
+            apiVersion: 'argoproj.io/v1alpha1',
+            kind: 'Rollout',
+            name: env.rollout,
+            uid: rollout.metadata.uid!,
+          },
+        ],
+      },
+      spec: { metrics: [{ name: 'error-rate', provider: { prometheus: { query: 'x' } } }] },
+      status: { phase: 'Running', startedAt: new Date().toISOString() },
+    });
+    later(() =>
+      kube.patchStatus('analysisruns', env.namespace, name, {
+        phase,
+        ...(phase === 'Failed'
+          ? { message: 'metric "error-rate" assessed Failed due to failed (1) > failureLimit (0)' }
+          : {}),
+        metricResults: [
+          {
+            name: 'error-rate',
+            phase,
+            count: 3,
+            ...(phase === 'Failed' ? { failed: 1 } : { successful: 3 }),
+            measurements: [
+              {
+                phase,
+                value: phase === 'Failed' ? '[0.12]' : '[0.001]',
+                finishedAt: new Date().toISOString(),
+              },
+            ],
+          },
+        ],
+      }),
+    );
+    return name;
+  }
+
+  argo.onSynced(async (application, revision, phase) => {
+    const env = byApp.get(application);
+    if (!env || phase !== 'Succeeded') return;
+    const text = await options.readFile(revision, `${env.path}/rollout-${env.rollout}.yaml`);
+    if (text === undefined) return;
+    const manifest = parse(text) as Json;
+    const image = manifest.spec.template.spec.containers[0].image as string;
+    const previous = get(env);
+    const stored = kube.upsert({
+      ...manifest,
+      metadata: { ...manifest.metadata, namespace: env.namespace },
+      ...(previous?.status ? { status: previous.status } : {}),
+    } as KubeObject);
+    const generation = stored.metadata.generation!;
+    const hash = podHash(image);
+    const stableHash = stable.get(application);
+    if (stableHash === undefined || hash === stableHash) {
+      // First install, or back to the stable spec (a revert): straight to Healthy.
+      later(() => {
+        patch(env, healthyStatus(generation, hash));
+        markHealthy(env, image);
+      });
+      return;
+    }
+    later(() => {
+      patch(env, {
+        phase: 'Progressing',
+        observedGeneration: String(generation),
+        currentPodHash: hash,
+        abort: false,
+        pauseConditions: [],
+        blueGreen: { activeSelector: stableHash, previewSelector: hash },
+      });
+      later(() => {
+        const bg: Json = { activeSelector: stableHash, previewSelector: hash };
+        if (manifest.spec.strategy?.blueGreen?.prePromotionAnalysis) {
+          const name = analysisRun(env, 'PrePromotion', hash, scenario.pre);
+          bg.prePromotionAnalysisRunStatus = { name, status: 'Running' };
+        }
+        patch(env, {
+          phase: 'Paused',
+          message: 'BlueGreenPause',
+          controllerPause: true,
+          pauseConditions: [{ reason: 'BlueGreenPause', startTime: new Date().toISOString() }],
+          blueGreen: bg,
+        });
+      });
+    });
+  });
+
+  argo.onAction(({ body }) => {
+    if (body.kind !== 'Rollout') return;
+    const env = [...byApp.values()].find(
+      (e) => e.namespace === body.namespace && e.rollout === body.resourceName,
+    );
+    if (!env) return;
+    const status = (get(env)?.status ?? {}) as Json;
+    const hash = status.currentPodHash as string;
+    if (body.action === 'resume' || body.action === 'promote-full') {
+      patch(env, { pauseConditions: [], controllerPause: false, phase: 'Progressing' });
+      later(() => {
+        const name = analysisRun(env, 'PostPromotion', hash, scenario.post);
+        patch(env, {
+          blueGreen: {
+            activeSelector: hash,
+            previewSelector: hash,
+            postPromotionAnalysisRunStatus: { name, status: 'Running' },
+          },
+        });
+        if (scenario.post === 'Successful') {
+          later(() =>
+            later(() => {
+              const rollout = get(env)!;
+              patch(env, { ...healthyStatus(rollout.metadata.generation!, hash) });
+              const image = (rollout.spec as Json).template.spec.containers[0].image as string;
+              markHealthy(env, image);
+            }),
+          );
+        }
+      });
+    }
+    if (body.action === 'abort') {
+      patch(env, {
+        abort: true,
+        phase: 'Degraded',
+        message: 'RolloutAborted: Rollout aborted update',
+        pauseConditions: [],
+        blueGreen: { activeSelector: stable.get(env.application), previewSelector: hash },
+        conditions: [
+          {
+            type: 'Progressing',
+            status: 'False',
+            reason: 'RolloutAborted',
+            message: 'Rollout aborted update',
+          },
+        ],
+      });
+    }
+  });
+
+  return {
+    scenario,
+    healthyImages: (application) => healthy.get(application) ?? [],
+    seedHealthy(application, manifest) {
+      const env = byApp.get(application)!;
+      const image = manifest.spec.template.spec.containers[0].image as string;
+      const stored = kube.upsert({
+        ...manifest,
+        metadata: { ...manifest.metadata, namespace: env.namespace },
+      } as KubeObject);
+      patch(env, healthyStatus(stored.metadata.generation!, podHash(image)));
+      markHealthy(env, image);
+    },
+  };
+}
