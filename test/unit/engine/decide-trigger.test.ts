@@ -2,8 +2,9 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { decideTrigger, type TriggerRules } from '../../../src/engine/decide-trigger.js';
 import { normalizeWebhook } from '../../../src/webhooks/normalize-webhook.js';
+import { SHARED_FIXTURES } from '../../support/shared-fixtures.js';
 
-const FIXTURES = '../shared/fixtures/github';
+const FIXTURES = `${SHARED_FIXTURES}/github`;
 const rules: TriggerRules = { isReleaseTag: (tag) => /^v\d/.test(tag) || tag === 'simple-tag', appId: 1 };
 
 function job(event: string, file: string, patch?: (payload: Record<string, unknown>) => void) {
