@@ -613,6 +613,21 @@ export const ApprovalRequestClosed = defineError(
   false,
   (runId: string, env: string, status: string) => `approval for run ${runId} to ${env} is already ${status}`,
 );
+/** The API/CLI fallback: the platform policy refused this person's decision (not an approver, releaser, freeze). */
+export const ApprovalRefused = defineError(
+  'SHIPGATE_E_APPROVAL_REFUSED',
+  403,
+  false,
+  (reason: string) => `approval refused: ${reason}`,
+);
+/** The API/CLI fallback: the run does not wait for an approval to that environment (anymore). */
+export const ApprovalNotAwaited = defineError(
+  'SHIPGATE_E_APPROVAL_NOT_AWAITED',
+  409,
+  false,
+  (runId: string, env: string, state: string) =>
+    `run ${runId} is not awaiting approval to ${env} (it is ${state})`,
+);
 
 // ── engine (release stages) ─────────────────────────────────────────────────
 /** Another release of the app holds the environment: the deploy job is retried later (backoff). */
@@ -628,4 +643,26 @@ export const DeployNotConfigured = defineError(
   500,
   false,
   (what: string) => `cannot deploy: ${what}`,
+);
+/** A manual rollback request that can never succeed as asked (bad app/env name or `to`). */
+export const RollbackRequestInvalid = defineError(
+  'SHIPGATE_E_ROLLBACK_REQUEST_INVALID',
+  400,
+  false,
+  (reason: string) => `invalid rollback request: ${reason}`,
+);
+/** No repository's policy grant deploys this app to this environment, so nobody may roll it back. */
+export const RollbackNotGranted = defineError(
+  'SHIPGATE_E_ROLLBACK_NOT_GRANTED',
+  404,
+  false,
+  (app: string, env: string, reason: string) => `cannot roll back ${app} in ${env}: ${reason}`,
+);
+/** What is live changed between the rollback request and its turn to deploy: ask again. */
+export const RollbackLiveMoved = defineError(
+  'SHIPGATE_E_ROLLBACK_LIVE_MOVED',
+  409,
+  false,
+  (app: string, env: string, planned: string, live: string) =>
+    `${app} in ${env} moved from ${planned.slice(0, 12)} to ${live.slice(0, 12)} since the rollback was requested; request it again`,
 );

@@ -6,6 +6,7 @@ import type { Logger } from '../src/logger.js';
 import type { Metrics } from '../src/metrics/create-metrics.js';
 import type { AllQueues } from '../src/queue/create-queues.js';
 import type { QueueName } from '../src/queue/names.js';
+import { APPROVAL_WORKERS } from './approval-workers.js';
 import { ENGINE_WORKERS } from './engine-workers.js';
 import { redeliveryWorker } from './redelivery-worker.js';
 
@@ -40,7 +41,7 @@ export interface WorkerSpec {
 }
 
 /** The registry: adding a queue worker is one line here. */
-export const WORKERS: readonly WorkerSpec[] = [redeliveryWorker, ...ENGINE_WORKERS];
+export const WORKERS: readonly WorkerSpec[] = [redeliveryWorker, ...ENGINE_WORKERS, ...APPROVAL_WORKERS];
 
 /** Creates one BullMQ Worker per queue named in `specs`. They start processing at once. */
 export function createWorkers(ctx: WorkerContext, specs: readonly WorkerSpec[] = WORKERS): Worker[] {

@@ -1,3 +1,4 @@
+import { approveCommand } from './approve.js';
 import type { Command } from './command.js';
 import { redeliverCommand } from './redeliver.js';
 import { serveCommand } from './serve.js';
@@ -7,4 +8,10 @@ import { workCommand } from './work.js';
 export type { Command } from './command.js';
 
 /** The registry of `shipgate` subcommands: adding one is one line here. */
-export const COMMANDS: readonly Command[] = [startCommand, serveCommand, workCommand, redeliverCommand];
+export const COMMANDS: readonly Command[] = [
+  startCommand,
+  serveCommand,
+  workCommand,
+  redeliverCommand,
+  approveCommand,
+];

@@ -17,6 +17,7 @@ import { createMetrics } from '../../src/metrics/create-metrics.js';
 import { closeQueues, createAllQueues, type AllQueues } from '../../src/queue/create-queues.js';
 import { createRedisConnection } from '../../src/redis/connection.js';
 import { RunStore } from '../../src/runs/run-store.js';
+import { API_PLUGINS } from '../../src/server/api-plugins.js';
 import { buildServer } from '../../src/server/build-server.js';
 import { createWorkers, type WorkerContext, type WorkerSpec } from '../../workers/index.js';
 import { ENGINE_WORKERS } from '../../workers/engine-workers.js';
@@ -90,6 +91,11 @@ export interface HarnessOptions {
   policy?: string;
   workers?: readonly WorkerSpec[];
   env?: Record<string, string>;
+  /**
+   * Slack through the stand-in (test/support/slack-stand-in.ts): sets SLACK_BOT_TOKEN,
+   * SLACK_SIGNING_SECRET and SLACK_API_URL, so approvals and notifications are on.
+   */
+  slack?: { apiUrl: string; token: string; signingSecret: string };
 }
 
 export interface Harness {
@@ -146,6 +152,13 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       SHIPGATE_QUEUE_PREFIX: prefix,
       SHIPGATE_DATA_DIR: dataDir,
       LOG_LEVEL: process.env.HARNESS_LOG_LEVEL ?? 'silent',
+      ...(options.slack
+        ? {
+            SLACK_BOT_TOKEN: options.slack.token,
+            SLACK_SIGNING_SECRET: options.slack.signingSecret,
+            SLACK_API_URL: options.slack.apiUrl,
+          }
+        : {}),
       ...options.env,
     },
     'start',
@@ -163,6 +176,8 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     producer,
     queues: { webhook: queues.webhook },
     metrics,
+    // The API plugins `serve` mounts (runs API, approvals, Slack interactions).
+    plugins: API_PLUGINS.map((factory) => factory({ config, logger, producer, queues, metrics })),
   });
   await app.listen({ port: 0, host: '127.0.0.1' });
   const address = app.server.address();
