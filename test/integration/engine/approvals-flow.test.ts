@@ -1,5 +1,6 @@
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { approveCommand } from '../../../src/commands/approve.js';
 import {
   runApprovalDecisionStage,
   runApprovalExpireStage,
@@ -192,8 +193,13 @@ describe('approvals wired into the release engine', () => {
     expect(text).toContain(`/acme/web/commit/${run.sha}/checks`);
     expect(Object.keys(message.buttons).sort()).toEqual(['shipgate_approve', 'shipgate_reject']);
     // The expiry is scheduled as a delayed job about 24 h out (the policy's default).
-    const expiry = await h.queues.approval.getJob(`${run.id}.approval-expire.production`);
-    expect(expiry?.opts.delay).toBeGreaterThan(23 * 3600_000);
+    const expiry = await eventually(
+      () => h.queues.approval.getJob(`${run.id}.approval-expire.production`),
+      10_000,
+      'expiry job scheduled',
+    );
+    expect(expiry.opts.delay).toBeGreaterThan(23 * 3600_000);
+    expect(await expiry.getState()).toBe('delayed');
     // "Waiting for approval" in the release thread.
     await eventually(
       () => slack.messages.some((m) => m.threadTs !== undefined && m.text.includes('waiting for approval')),
@@ -384,6 +390,42 @@ describe('approvals wired into the release engine', () => {
       API_TOKEN,
     );
     expect(twice.status).toBe(409);
+  }, 30_000);
+
+  it('shipgate approve calls the API with SHIPGATE_API_TOKEN from the environment', async () => {
+    const run = await releaseAwaitingProduction();
+    await posted(run.id);
+    const saved = { token: process.env.SHIPGATE_API_TOKEN, secret: process.env.GITHUB_WEBHOOK_SECRET };
+    const out = vi.spyOn(console, 'log').mockImplementation(() => undefined);
+    const err = vi.spyOn(console, 'error').mockImplementation(() => undefined);
+    try {
+      process.env.SHIPGATE_API_TOKEN = API_TOKEN;
+      // The CLI validates the same environment as the server (the 'cli' role wants the webhook secret).
+      process.env.GITHUB_WEBHOOK_SECRET = 'cli-test-webhook-secret';
+      const args = [run.id, 'production', '--url', h.baseUrl];
+      expect(await approveCommand.run([...args, '--as', 'U0RELEASER'])).toBe(1);
+      expect(String(err.mock.calls.at(-1)?.[0])).toMatch(/SHIPGATE_E_APPROVAL_REFUSED/);
+      expect(await approveCommand.run([...args, '--as', 'U0APPROVER', '--reject'])).toBe(0);
+      expect(String(out.mock.calls.at(-1)?.[0])).toMatch(/^rejected: request is rejected, run is failed/);
+      expect(await h.runs.requireRun(run.id)).toMatchObject({
+        state: 'failed',
+        reason: 'rejected by U0APPROVER',
+      });
+      process.env.SHIPGATE_API_TOKEN = 'wrong-token-but-long-enough';
+      expect(await approveCommand.run([...args, '--as', 'U0APPROVER'])).toBe(1);
+      expect(String(err.mock.calls.at(-1)?.[0])).toMatch(/SHIPGATE_E_UNAUTHORIZED/);
+      expect(await approveCommand.run([run.id])).toBe(2);
+    } finally {
+      for (const [name, value] of [
+        ['SHIPGATE_API_TOKEN', saved.token],
+        ['GITHUB_WEBHOOK_SECRET', saved.secret],
+      ] as const) {
+        if (value === undefined) delete process.env[name];
+        else process.env[name] = value;
+      }
+      out.mockRestore();
+      err.mockRestore();
+    }
   }, 30_000);
 
   it('without Slack on the workers, the API decision is held to the policy and the run record', async () => {
