@@ -5,6 +5,8 @@ import type { EngineContext } from '../src/engine/engine-context.js';
 import { runDeployStage } from '../src/engine/deploy-environment-stage.js';
 import { handleWebhookJob } from '../src/engine/handle-webhook.js';
 import { runGateStage } from '../src/engine/run-gate-stage.js';
+import { runRollbackDeployStage } from '../src/engine/rollback-deploy-stage.js';
+import { handleRollbackRequest, ROLLBACK_REQUEST_JOB } from '../src/engine/start-rollback-run.js';
 import { runManifestsPreviewStage } from '../src/engine/preview-manifests-stage.js';
 import { StageJobSchema, type StageJob } from '../src/engine/stage-jobs.js';
 import { isRetryable } from '../src/errors.js';
@@ -87,6 +89,11 @@ export const deployWorker: WorkerSpec = {
   concurrency: 4,
   handlers: {
     deploy: async (job, ctx) => asJob(() => runDeployStage(engineContextOf(ctx), parseStage(job, 'deploy'))),
+    // Manual rollbacks: plan (reads git history) and start the run, then deploy it like a release.
+    [ROLLBACK_REQUEST_JOB]: async (job, ctx) =>
+      asJob(() => handleRollbackRequest(engineContextOf(ctx), job.data)),
+    'rollback-deploy': async (job, ctx) =>
+      asJob(() => runRollbackDeployStage(engineContextOf(ctx), parseStage(job, 'rollback-deploy'))),
   },
 };
 

@@ -1,6 +1,7 @@
 import { approveCommand } from './approve.js';
 import type { Command } from './command.js';
 import { redeliverCommand } from './redeliver.js';
+import { rollbackCommand } from './rollback.js';
 import { serveCommand } from './serve.js';
 import { startCommand } from './start.js';
 import { workCommand } from './work.js';
@@ -14,4 +15,5 @@ export const COMMANDS: readonly Command[] = [
   workCommand,
   redeliverCommand,
   approveCommand,
+  rollbackCommand,
 ];

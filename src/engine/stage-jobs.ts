@@ -37,6 +37,12 @@ export const StageJobSchema = z.discriminatedUnion('stage', [
     env: z.string().max(63),
   }),
   z.object({
+    /** A manual rollback run's one environment (src/engine/rollback-deploy-stage.ts). */
+    stage: z.literal('rollback-deploy'),
+    runId: z.string().max(64),
+    env: z.string().max(63),
+  }),
+  z.object({
     stage: z.literal('approval-request'),
     runId: z.string().max(64),
     env: z.string().max(63),
@@ -75,6 +81,7 @@ export function queueForStage(job: StageJob): QueueName {
     case 'manifests-preview':
       return 'render';
     case 'deploy':
+    case 'rollback-deploy':
       return 'deploy';
     case 'approval-request':
     case 'approval-decision':
@@ -91,6 +98,8 @@ export function stageJobId(job: StageJob): string {
       return `${job.runId}.manifests.${job.attempt}`;
     case 'deploy':
       return `${job.runId}.deploy.${job.env}`;
+    case 'rollback-deploy':
+      return `${job.runId}.rollback-deploy.${job.env}`;
     case 'approval-request':
       return `${job.runId}.approval-request.${job.env}`;
     case 'approval-decision':
@@ -133,7 +142,8 @@ export async function enqueueStage(
   const parsed = StageJobSchema.parse(job);
   const queueName = queueForStage(parsed) as keyof StageQueues;
   const jobId = stageJobId(parsed);
-  const defaults = parsed.stage === 'deploy' ? DEPLOY_JOB_OPTIONS : STAGE_JOB_OPTIONS;
+  const defaults =
+    parsed.stage === 'deploy' || parsed.stage === 'rollback-deploy' ? DEPLOY_JOB_OPTIONS : STAGE_JOB_OPTIONS;
   await queues[queueName].add(parsed.stage, parsed, { ...defaults, ...options, jobId });
   return jobId;
 }

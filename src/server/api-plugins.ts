@@ -5,6 +5,7 @@ import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics/create-metrics.js';
 import type { AllQueues } from '../queue/create-queues.js';
 import { approvalsApiPlugin, slackInteractionsApiPlugin } from '../api/approvals-routes.js';
+import { rollbackApiPlugin } from '../api/rollback-routes.js';
 import { runsRoutes } from '../api/runs-routes.js';
 import { RunStore } from '../runs/run-store.js';
 import { requireBearerToken } from './require-bearer-token.js';
@@ -33,4 +34,5 @@ export const API_PLUGINS: readonly ApiPluginFactory[] = [
     }),
   approvalsApiPlugin,
   slackInteractionsApiPlugin,
+  rollbackApiPlugin,
 ];
