@@ -27,6 +27,8 @@ export function engineContextOf(ctx: WorkerContext): EngineContext {
       logger: ctx.logger,
       redis: ctx.producer,
       queues: ctx.queues,
+      metrics: ctx.metrics,
+      ...(ctx.engineTuning ? { tuning: ctx.engineTuning } : {}),
     });
     contexts.set(ctx, engine);
   }

@@ -74,6 +74,10 @@ export function createWorkers(ctx: WorkerContext, specs: readonly WorkerSpec[] =
       ),
     );
     worker.on('error', (err) => log.error({ err }, 'worker error'));
+    worker.on('stalled', (jobId) => {
+      ctx.metrics.jobsStalled.inc({ queue });
+      log.warn({ jobId }, 'job stalled: its worker died or blocked; it will be retried');
+    });
     return worker;
   });
 }

@@ -10,6 +10,7 @@ export async function startHttp(runtime: Runtime): Promise<FastifyInstance> {
   const { config, logger, producer, metrics } = runtime;
   const queues = createAllQueues(producer, config.queuePrefix);
   metrics.watchQueues(Object.values(queues));
+  metrics.watchRedis(producer);
   const app = await buildServer({
     config,
     logger,

@@ -16,6 +16,7 @@ export async function startWorkers(runtime: Runtime): Promise<Redis[]> {
   const connections: Redis[] = [];
   const queues = createAllQueues(producer, config.queuePrefix);
   metrics.watchQueues(Object.values(queues));
+  metrics.watchRedis(producer);
   const ctx: WorkerContext = {
     config,
     logger,

@@ -15,6 +15,7 @@ import { createSlackClient } from '../slack/slack-client.js';
 import { SlackUserDirectory } from '../slack/user-directory.js';
 import { readFileSync } from 'node:fs';
 import type { Logger } from '../logger.js';
+import type { Metrics } from '../metrics/create-metrics.js';
 import type { AllQueues } from '../queue/create-queues.js';
 import { DeployLock } from '../runs/deploy-lock.js';
 import { RunStore } from '../runs/run-store.js';
@@ -33,6 +34,7 @@ export function createEngineContext(deps: {
   logger: Logger;
   redis: Redis;
   queues: AllQueues;
+  metrics?: Metrics;
   tuning?: EngineTuning;
 }): EngineContext {
   const { config, logger } = deps;
@@ -102,6 +104,7 @@ export function createEngineContext(deps: {
     rolloutSource,
     approvals,
     notifier,
+    metrics: deps.metrics,
     now: () => new Date(),
   };
 }

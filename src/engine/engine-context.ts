@@ -7,6 +7,7 @@ import type { Executor } from '../executors/executor.js';
 import type { GithubApp } from '../github/index.js';
 import type { EnvRepoOptions } from '../gitops/write-env-path.js';
 import type { Logger } from '../logger.js';
+import type { Metrics } from '../metrics/create-metrics.js';
 import type { DeployLock } from '../runs/deploy-lock.js';
 import type { RunStore } from '../runs/run-store.js';
 import type { PolicySource } from './env-repo.js';
@@ -38,6 +39,8 @@ export interface EngineContext {
   approvals: ApprovalDeps | undefined;
   /** Release notifications in Slack; undefined without SLACK_BOT_TOKEN. */
   notifier: Notifier | undefined;
+  /** Prometheus metrics of this process (gate durations, deploys, rollbacks). */
+  metrics: Metrics | undefined;
   /** Clock, read through a function so tests can pin it. */
   now(): Date;
 }

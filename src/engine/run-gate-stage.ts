@@ -49,6 +49,7 @@ export async function runGateStage(ctx: EngineContext, job: GateJob): Promise<Ga
     checkout: checkoutOf(ctx, run),
   };
   let result: GateResult;
+  const startedAt = Date.now();
   try {
     result =
       job.gate === 'tests'
@@ -62,6 +63,10 @@ export async function runGateStage(ctx: EngineContext, job: GateJob): Promise<Ga
   } finally {
     stopWatching();
   }
+  ctx.metrics?.gateDuration.observe(
+    { gate: job.gate, conclusion: result.cancelled ? 'cancelled' : result.conclusion },
+    (Date.now() - startedAt) / 1000,
+  );
 
   await completeRunCheck(ctx, run, job.checkRunId, {
     conclusion: result.cancelled ? 'cancelled' : result.conclusion,

@@ -3,6 +3,7 @@ import { setExpectedGates, setReleaseEnvironments } from './advance-run.js';
 import type { Trigger } from './decide-trigger.js';
 import { planEnvironments } from './deploy-targets.js';
 import { splitRepo, type EngineContext } from './engine-context.js';
+import { notifyRelease } from './notify-release.js';
 import { loadPipelineOfRun } from './pipeline-of-run.js';
 import { reportConfigCheck } from './report-config-check.js';
 import { resolveTagCommit } from './resolve-tag.js';
@@ -65,6 +66,7 @@ export async function startReleaseRun(
     eventKey: `${run.id}:to-gating`,
   });
   if (!moved.ok) return { status: 'exists', runId: run.id };
+  await notifyRelease(ctx, moved.run, { kind: 'release-started' });
   await enqueueStage(ctx.queues, {
     stage: 'gate',
     runId: run.id,

@@ -36,6 +36,18 @@ export interface Metrics {
   queueJobs: Gauge<'queue' | 'state'>;
   redeliveries: Counter<'outcome'>;
   redeliveryGiveUps: Counter;
+  /** Jobs BullMQ found stalled (a worker died or blocked mid-job); they are retried. */
+  jobsStalled: Counter<'queue'>;
+  /** How long each gate took, by conclusion. */
+  gateDuration: Histogram<'gate' | 'conclusion'>;
+  /** Environment deploys by outcome (succeeded, rolled-back, failed). */
+  deploys: Counter<'environment' | 'outcome'>;
+  /** Automated rollbacks: which app, where, and which gate failed. */
+  rollbacks: Counter<'app' | 'environment' | 'gate'>;
+  /** 1 when Redis answers a PING at scrape time, else 0. */
+  redisUp: Gauge;
+  /** Reports `shipgate_redis_up` from this connection at scrape time. */
+  watchRedis(redis: { ping(): Promise<unknown> }): void;
   /** Adds queues whose depth `shipgate_queue_jobs` reports at scrape time. */
   watchQueues(queues: Iterable<Queue>): void;
 }
@@ -102,8 +114,64 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Metri
     registers: [registry],
   });
 
+  const jobsStalled = new Counter({
+    name: 'shipgate_jobs_stalled_total',
+    help: 'Jobs found stalled (their worker died or blocked); BullMQ retries them',
+    labelNames: ['queue'] as const,
+    registers: [registry],
+  });
+  const gateDuration = new Histogram({
+    name: 'shipgate_gate_duration_seconds',
+    help: 'Duration of gate executions (tests, trivy, zap, manifests) by conclusion',
+    labelNames: ['gate', 'conclusion'] as const,
+    buckets: [1, 5, 15, 30, 60, 120, 300, 600, 1200, 1800, 3600],
+    registers: [registry],
+  });
+  const deploys = new Counter({
+    name: 'shipgate_deploys_total',
+    help: 'Environment deploys by outcome',
+    labelNames: ['environment', 'outcome'] as const,
+    registers: [registry],
+  });
+  const rollbacks = new Counter({
+    name: 'shipgate_rollbacks_total',
+    help: 'Automated rollbacks (Rollout aborted and git reverted) by app, environment and failed gate',
+    labelNames: ['app', 'environment', 'gate'] as const,
+    registers: [registry],
+  });
+  let redisProbe: { ping(): Promise<unknown> } | undefined;
+  const redisUp = new Gauge({
+    name: 'shipgate_redis_up',
+    help: '1 when Redis answers a PING within 1 s at scrape time, else 0',
+    registers: [registry],
+    async collect() {
+      if (!redisProbe) return;
+      let timer: NodeJS.Timeout | undefined;
+      try {
+        await Promise.race([
+          redisProbe.ping(),
+          new Promise<never>((_, reject) => {
+            timer = setTimeout(() => reject(new Error('timeout')), QUEUE_SCRAPE_TIMEOUT_MS);
+          }),
+        ]);
+        this.set(1);
+      } catch {
+        this.set(0);
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+  });
   return {
     registry,
+    jobsStalled,
+    gateDuration,
+    deploys,
+    rollbacks,
+    redisUp,
+    watchRedis(redis) {
+      redisProbe = redis;
+    },
     webhookRequests,
     webhookDuration,
     queueJobs,

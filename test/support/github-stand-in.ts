@@ -47,6 +47,8 @@ export interface RecordedRequest {
   body: unknown;
   /** Status the stand-in answered with (undefined while a request hangs). */
   status?: number;
+  /** When it arrived (epoch ms), for latency measurements. */
+  at: number;
 }
 
 export interface FaultRule {
@@ -1024,7 +1026,7 @@ export async function startGithubStandIn(options: GithubStandInOptions): Promise
     const git = /^\/([^/]+)\/([^/]+)\.git(\/.*)$/.exec(url.pathname);
     const hosted = git ? gitRepos.get(repoKey(git[1]!, git[2]!)) : undefined;
     if (git && hosted) {
-      requests.push({ method, path: url.pathname, headers: {}, body: undefined });
+      requests.push({ method, path: url.pathname, headers: {}, body: undefined, at: Date.now() });
       const basic = /^Basic (.+)$/.exec(req.headers.authorization ?? '');
       const [user, token] = basic ? Buffer.from(basic[1]!, 'base64').toString('utf8').split(':') : [];
       if (user !== 'x-access-token' || !token || !isTokenValid(token, git[1]!, git[2]!)) {
@@ -1040,7 +1042,13 @@ export async function startGithubStandIn(options: GithubStandInOptions): Promise
       if (v === undefined) continue;
       headers[k] = k === 'authorization' ? `${String(v).split(/\s+/)[0]} [redacted]` : String(v);
     }
-    const record: RecordedRequest = { method, path: url.pathname + url.search, headers, body: undefined };
+    const record: RecordedRequest = {
+      method,
+      path: url.pathname + url.search,
+      headers,
+      body: undefined,
+      at: Date.now(),
+    };
     requests.push(record);
 
     let raw: Buffer;

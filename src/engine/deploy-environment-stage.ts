@@ -1,0 +1,258 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { runDeploy, type DeployResult } from '../deploy/run-deploy.js';
+import { DeployLockBusy, DeployNotConfigured } from '../errors.js';
+import { cloneAtSha } from '../git/clone-with-token.js';
+import type { GithubOctokit } from '../github/index.js';
+import { createGithubPullRequestPort } from '../gitops/github-pull-request-port.js';
+import { releaseToEnvironment } from '../gitops/prepare-environment.js';
+import type { WriteMode } from '../gitops/write-env-path.js';
+import { renderImageTag } from '../pipeline/index.js';
+import { isTerminal } from '../runs/run-state-machine.js';
+import type { Run } from '../runs/run-types.js';
+import { approvedByFor, continueAfterEnvironment } from './continue-release.js';
+import { notifyRelease } from './notify-release.js';
+import { planEnvironments, type PlannedEnvironment } from './deploy-targets.js';
+import { createDeployPorts } from './deploy-ports.js';
+import { splitRepo, type EngineContext } from './engine-context.js';
+import { requirePipelineOfRun } from './pipeline-of-run.js';
+import type { GatesField } from './record-gate-result.js';
+import { checkoutOf } from './run-gate-stage.js';
+import type { StageJob } from './stage-jobs.js';
+
+type DeployJob = Extract<StageJob, { stage: 'deploy' }>;
+
+const LEASE_MS = 120_000;
+
+/** One line for the commit's `Gates:` trailer: `tests=success trivy=success`. */
+export function gatesLine(gates: GatesField): string {
+  const parts = Object.entries(gates).map(([key, g]) => `${key}=${g?.conclusion ?? 'unknown'}`);
+  return parts.length === 0 ? 'none' : parts.join(' ');
+}
+
+/**
+ * Names by convention, so the argocd/ examples work as they are: the Argo CD Application is
+ * `<app>-<env>`, the Rollout is the rendered one (`rollout-<name>.yaml`, else `<app>`) in the
+ * environment's namespace, and ZAP scans `<rollout>-preview` inside the cluster.
+ */
+export function deployNames(planned: PlannedEnvironment, renderedFiles: readonly string[], zapPath: string) {
+  const rolloutFile = renderedFiles.find((f) => /^rollout-.+\.yaml$/.test(path.basename(f)));
+  const rollout = rolloutFile
+    ? path
+        .basename(rolloutFile)
+        .replace(/^rollout-/, '')
+        .replace(/\.yaml$/, '')
+    : planned.target.app;
+  return {
+    application: `${planned.target.app}-${planned.target.env}`,
+    rollout,
+    previewUrl: `http://${rollout}-preview.${planned.target.namespace}.svc.cluster.local${zapPath}`,
+  };
+}
+
+/**
+ * Deploys one environment of a release: waits its turn on the app+env lock, renders and
+ * commits the manifests (idempotent by the run's trailer), then drives Argo CD and the
+ * blue-green Rollout through the health gates, and rolls back (abort + revert commit) on a
+ * failed gate. Every side effect is a recorded step, so a retried job resumes, never repeats.
+ */
+export async function runDeployStage(
+  ctx: EngineContext,
+  job: DeployJob,
+  signal?: AbortSignal,
+): Promise<void> {
+  let run = await ctx.runs.requireRun(job.runId);
+  if (
+    isTerminal(run.state) ||
+    run.currentEnv !== job.env ||
+    !['deploying', 'verifying'].includes(run.state)
+  ) {
+    ctx.logger.info({ runId: run.id, env: job.env, state: run.state }, 'deploy job no longer applies');
+    return;
+  }
+  const app = run.app;
+  if (app === undefined) throw DeployNotConfigured(`run ${run.id} has no app`);
+  const turn = await ctx.locks.waitTurn(app, job.env, run.id, Date.parse(run.createdAt), {
+    leaseMs: LEASE_MS,
+  });
+  if (turn.status === 'superseded') {
+    await ctx.runs.transition(run.id, {
+      from: 'deploying',
+      to: 'superseded',
+      supersededBy: turn.by,
+      reason: `a newer release of ${app} (${turn.by}) took ${job.env}`,
+      eventKey: `${run.id}:superseded:${job.env}`,
+    });
+    return;
+  }
+  if (turn.status === 'waiting') throw DeployLockBusy(app, job.env, turn.holder);
+
+  const renew = setInterval(() => {
+    ctx.locks.renew(app, job.env, run.id, { leaseMs: LEASE_MS }).catch(() => {});
+  }, LEASE_MS / 3);
+  renew.unref();
+  try {
+    run = await deployWithLock(ctx, run, app, job.env, signal);
+  } finally {
+    clearInterval(renew);
+  }
+  if (isTerminal(run.state) || run.currentEnv !== job.env || run.state === 'awaiting-approval') {
+    await ctx.locks.release(app, job.env, run.id);
+  }
+}
+
+async function deployWithLock(
+  ctx: EngineContext,
+  run: Run,
+  app: string,
+  env: string,
+  signal: AbortSignal | undefined,
+): Promise<Run> {
+  const pipeline = await requirePipelineOfRun(ctx, run);
+  const { policy } = await ctx.policy.current();
+  const planned = planEnvironments(pipeline, policy, run.repo).environments.find((e) => e.target.env === env);
+  if (!planned) throw DeployNotConfigured(`the platform policy no longer grants ${env} to ${run.repo}`);
+  const octokit = await ctx.github.forInstallation(run.installationId);
+  const log = ctx.logger.child({ runId: run.id, app, env });
+
+  // 1. Render, validate and commit. commitToEnvRepo finds this run's earlier commit by its
+  //    Shipgate-Run trailer, so a retry reuses it instead of committing twice.
+  const commitStep = `commit:${env}`;
+  let commit = await ctx.runs.getStepResult<{ sha: string; files: string[] }>(run.id, commitStep);
+  if (commit === undefined) {
+    const checkoutDir = await mkdtemp(path.join(ctx.workDir, 'release-'));
+    try {
+      const src = path.join(checkoutDir, 'src');
+      await cloneAtSha({ ...checkoutOf(ctx, run), dir: src });
+      const tag = renderImageTag(pipeline.image.tag, { tag: run.tag ?? run.sha, sha: run.sha });
+      const mode: WriteMode =
+        planned.mode === 'pr'
+          ? {
+              kind: 'pr',
+              pullRequests: createGithubPullRequestPort(
+                await envRepoOctokit(ctx),
+                splitRepo(ctx.config.envRepo!),
+              ),
+            }
+          : { kind: 'direct' };
+      const result = await releaseToEnvironment(ctx.envRepo, {
+        checkoutDir: src,
+        source: planned.source,
+        target: planned.target,
+        image: { repository: pipeline.image.repository, tag },
+        trailers: {
+          shipgateRun: run.id,
+          sourceRepo: run.repo,
+          sourceCommit: run.sha,
+          gates: gatesLine((run.gates ?? {}) as GatesField),
+          approvedBy: await approvedByFor(ctx, run.id, env),
+        },
+        mode,
+      });
+      if (result.commit === null) throw DeployNotConfigured(`nothing was committed for ${app} in ${env}`);
+      commit = { sha: result.commit, files: result.files };
+      await ctx.runs.recordStepResult(run.id, commitStep, commit);
+      await ctx.runs.appendEvent(
+        run.id,
+        {
+          type: 'commit',
+          message: `${env}: ${result.status} ${result.commit.slice(0, 12)}`,
+          data: { env, commit: result.commit },
+        },
+        { eventKey: commitStep },
+      );
+    } finally {
+      await rm(checkoutDir, { recursive: true, force: true });
+    }
+  }
+
+  // 2. GitHub Deployment for this environment and release, and the deploy's ports.
+  const ports = await createDeployPorts(ctx, {
+    run,
+    app,
+    env,
+    pipeline,
+    path: planned.target.path,
+    octokit,
+    description: `${app} ${run.tag ?? run.sha.slice(0, 7)} → ${env}`,
+    logger: log,
+  });
+  const envSettings = pipeline.environments.find((e) => e.name === env);
+  const names = deployNames(planned, commit.files, envSettings?.zap.path ?? '/');
+  const verifying = await ctx.runs.transition(run.id, {
+    from: 'deploying',
+    to: 'verifying',
+    env,
+    eventKey: `${run.id}:verify:${env}`,
+  });
+  if (!verifying.ok)
+    throw DeployNotConfigured(`run ${run.id} is ${verifying.run?.state}, not deploying ${env}`);
+
+  // 3. Sync, watch the blue-green Rollout, run the gates, promote or roll back.
+  const result: DeployResult = await runDeploy(
+    {
+      runId: run.id,
+      app,
+      environment: env,
+      revision: commit.sha,
+      sourceCommit: run.sha,
+      argocd: { application: names.application },
+      rollout: { namespace: planned.target.namespace, name: names.rollout },
+      previewUrl: names.previewUrl,
+    },
+    ports,
+    { ...(signal ? { signal } : {}) },
+  );
+
+  ctx.metrics?.deploys.inc({ environment: env, outcome: result.outcome });
+  if (result.outcome === 'rolled-back') {
+    ctx.metrics?.rollbacks.inc({ app, environment: env, gate: result.gate });
+    log.warn({ gate: result.gate, reason: result.reason, revertCommit: result.revertCommit }, 'rolled back');
+    const moved = await ctx.runs.transition(run.id, {
+      from: ['verifying', 'deploying'],
+      to: 'rolled-back',
+      env,
+      reason: `${result.gate} failed in ${env}: ${result.reason}`,
+      event: {
+        type: 'rollback',
+        message: `${env}: ${result.gate} failed — aborted the Rollout and reverted git (${result.revertCommit.slice(0, 12)})`,
+        data: {
+          env,
+          gate: result.gate,
+          reason: result.reason,
+          revertCommit: result.revertCommit,
+          aborted: result.aborted,
+        },
+      },
+      eventKey: `${run.id}:rolled-back:${env}`,
+    });
+    await notifyRelease(ctx, moved.run ?? run, {
+      kind: 'rolled-back',
+      env,
+      gate: result.gate,
+      reason: result.reason,
+      revertCommit: result.revertCommit,
+    });
+    return moved.run ?? run;
+  }
+  log.info({ revision: result.revision }, 'environment deployed');
+  const deployedRun = await ctx.runs.requireRun(run.id);
+  const approvers = (deployedRun.approvals ?? [])
+    .filter((a) => a.env === env && a.decision === 'approve')
+    .map((a) => a.slackUserId);
+  await notifyRelease(
+    ctx,
+    deployedRun,
+    approvers.length > 0
+      ? { kind: 'promoted', env, approvedBy: approvers }
+      : { kind: 'environment-deployed', env },
+  );
+  return continueAfterEnvironment(ctx, await ctx.runs.requireRun(run.id), env);
+}
+
+/** The env repo's installation (PR mode opens pull requests there). */
+export async function envRepoOctokit(ctx: EngineContext): Promise<GithubOctokit> {
+  const { owner, repo } = splitRepo(ctx.config.envRepo!);
+  const installationId = await ctx.github.findRepoInstallation(owner, repo);
+  return ctx.github.forInstallation(installationId);
+}
