@@ -20,6 +20,7 @@ import { RunStore } from '../../src/runs/run-store.js';
 import { API_PLUGINS } from '../../src/server/api-plugins.js';
 import { buildServer } from '../../src/server/build-server.js';
 import { createWorkers, type WorkerContext, type WorkerSpec } from '../../workers/index.js';
+import { APPROVAL_WORKERS } from '../../workers/approval-workers.js';
 import { ENGINE_WORKERS } from '../../workers/engine-workers.js';
 import { createEnvRepo, type EnvRepo } from './env-repo.js';
 import { createGitRemote, type FixtureCommit, type GitRemote } from './git-remote.js';
@@ -197,7 +198,10 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       return c;
     },
   };
-  const workers: Worker[] = createWorkers(workerCtx, options.workers ?? ENGINE_WORKERS);
+  const workers: Worker[] = createWorkers(
+    workerCtx,
+    options.workers ?? [...ENGINE_WORKERS, ...APPROVAL_WORKERS],
+  );
 
   return {
     config,
