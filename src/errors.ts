@@ -666,3 +666,9 @@ export const RollbackLiveMoved = defineError(
   (app: string, env: string, planned: string, live: string) =>
     `${app} in ${env} moved from ${planned.slice(0, 12)} to ${live.slice(0, 12)} since the rollback was requested; request it again`,
 );
+export const RunStartBusy = defineError(
+  'SHIPGATE_E_RUN_START_BUSY',
+  409,
+  true,
+  (runId: string) => `run ${runId} is being started by another delivery; retrying`,
+);

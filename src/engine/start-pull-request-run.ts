@@ -8,6 +8,7 @@ import { loadPipelineOfRun } from './pipeline-of-run.js';
 import { reportConfigCheck } from './report-config-check.js';
 import { ensureRunChecks } from './run-checks.js';
 import { enqueueStage } from './stage-jobs.js';
+import { withRunStartLease } from './run-start-lease.js';
 
 export type StartOutcome =
   | { status: 'started'; runId: string }
@@ -55,46 +56,48 @@ export async function startPullRequestRun(
     const old = await ctx.runs.getRun(oldId);
     if (old) await windDownRun(ctx, old, `Superseded by a newer push (${trigger.headSha.slice(0, 7)}).`);
   }
-  // A redelivered webhook finds the run started. Gating runs go through the steps again, which
-  // are all idempotent, so a crash between the transition and the enqueues is recovered.
-  if (run.state !== 'queued' && run.state !== 'gating') return { status: 'exists', runId: run.id };
+  return withRunStartLease(ctx, run.id, async () => {
+    // A redelivered webhook finds the run started. Gating runs go through the steps again, which
+    // are all idempotent, so a crash between the transition and the enqueues is recovered.
+    if (run.state !== 'queued' && run.state !== 'gating') return { status: 'exists', runId: run.id };
 
-  const load = await loadPipelineOfRun(ctx, run);
-  if (!(await reportConfigCheck(ctx, run, load))) {
-    return { status: 'stopped', runId: run.id, reason: 'no valid .shipgate.yml' };
-  }
-  const keys: CheckKey[] =
-    forkMode === 'checks-only' ? ['trivy', 'manifests'] : ['tests', 'trivy', 'manifests'];
-  await setExpectedGates(ctx, run.id, keys);
-  const checks = await ensureRunChecks(ctx, run, keys);
-  const moved = await ctx.runs.transition(run.id, {
-    from: 'queued',
-    to: 'gating',
-    eventKey: `${run.id}:to-gating`,
-  });
-  if (!moved.ok) return { status: 'exists', runId: run.id };
+    const load = await loadPipelineOfRun(ctx, run);
+    if (!(await reportConfigCheck(ctx, run, load))) {
+      return { status: 'stopped', runId: run.id, reason: 'no valid .shipgate.yml' };
+    }
+    const keys: CheckKey[] =
+      forkMode === 'checks-only' ? ['trivy', 'manifests'] : ['tests', 'trivy', 'manifests'];
+    await setExpectedGates(ctx, run.id, keys);
+    const checks = await ensureRunChecks(ctx, run, keys);
+    const moved = await ctx.runs.transition(run.id, {
+      from: 'queued',
+      to: 'gating',
+      eventKey: `${run.id}:to-gating`,
+    });
+    if (!moved.ok) return { status: 'exists', runId: run.id };
 
-  if (checks.tests !== undefined) {
+    if (checks.tests !== undefined) {
+      await enqueueStage(ctx.queues, {
+        stage: 'gate',
+        runId: run.id,
+        gate: 'tests',
+        checkRunId: checks.tests,
+        attempt: 1,
+      });
+    }
     await enqueueStage(ctx.queues, {
       stage: 'gate',
       runId: run.id,
-      gate: 'tests',
-      checkRunId: checks.tests,
+      gate: 'trivy',
+      checkRunId: checks.trivy!,
       attempt: 1,
     });
-  }
-  await enqueueStage(ctx.queues, {
-    stage: 'gate',
-    runId: run.id,
-    gate: 'trivy',
-    checkRunId: checks.trivy!,
-    attempt: 1,
+    await enqueueStage(ctx.queues, {
+      stage: 'manifests-preview',
+      runId: run.id,
+      checkRunId: checks.manifests!,
+      attempt: 1,
+    });
+    return { status: 'started', runId: run.id };
   });
-  await enqueueStage(ctx.queues, {
-    stage: 'manifests-preview',
-    runId: run.id,
-    checkRunId: checks.manifests!,
-    attempt: 1,
-  });
-  return { status: 'started', runId: run.id };
 }

@@ -9,6 +9,7 @@ import { reportConfigCheck } from './report-config-check.js';
 import { resolveTagCommit } from './resolve-tag.js';
 import { ensureRunChecks } from './run-checks.js';
 import { enqueueStage } from './stage-jobs.js';
+import { withRunStartLease } from './run-start-lease.js';
 import type { StartOutcome } from './start-pull-request-run.js';
 
 type ReleaseTrigger = Extract<Trigger, { type: 'release' }>;
@@ -44,42 +45,44 @@ export async function startReleaseRun(
     },
     { idempotencyKey: options.idempotencyKey ?? trigger.idempotencyKey },
   );
-  if (run.state !== 'queued' && run.state !== 'gating') return { status: 'exists', runId: run.id };
+  return withRunStartLease(ctx, run.id, async () => {
+    if (run.state !== 'queued' && run.state !== 'gating') return { status: 'exists', runId: run.id };
 
-  const load = await loadPipelineOfRun(ctx, run);
-  const plan = load.ok ? planEnvironments(load.config, policy, run.repo) : undefined;
-  const refusals = plan?.refused.map((r) => `environment \`${r.env}\`: ${r.reason}`) ?? [];
-  if (!(await reportConfigCheck(ctx, run, load, refusals))) {
-    return { status: 'stopped', runId: run.id, reason: 'no valid .shipgate.yml' };
-  }
-  if (load.ok) await ctx.runs.updateRunFields(run.id, { app: load.config.app });
-  await setReleaseEnvironments(
-    ctx,
-    run.id,
-    plan!.environments.map((e) => e.target.env),
-  );
-  await setExpectedGates(ctx, run.id, ['tests', 'trivy']);
-  const checks = await ensureRunChecks(ctx, run, ['tests', 'trivy']);
-  const moved = await ctx.runs.transition(run.id, {
-    from: 'queued',
-    to: 'gating',
-    eventKey: `${run.id}:to-gating`,
+    const load = await loadPipelineOfRun(ctx, run);
+    const plan = load.ok ? planEnvironments(load.config, policy, run.repo) : undefined;
+    const refusals = plan?.refused.map((r) => `environment \`${r.env}\`: ${r.reason}`) ?? [];
+    if (!(await reportConfigCheck(ctx, run, load, refusals))) {
+      return { status: 'stopped', runId: run.id, reason: 'no valid .shipgate.yml' };
+    }
+    if (load.ok) await ctx.runs.updateRunFields(run.id, { app: load.config.app });
+    await setReleaseEnvironments(
+      ctx,
+      run.id,
+      plan!.environments.map((e) => e.target.env),
+    );
+    await setExpectedGates(ctx, run.id, ['tests', 'trivy']);
+    const checks = await ensureRunChecks(ctx, run, ['tests', 'trivy']);
+    const moved = await ctx.runs.transition(run.id, {
+      from: 'queued',
+      to: 'gating',
+      eventKey: `${run.id}:to-gating`,
+    });
+    if (!moved.ok) return { status: 'exists', runId: run.id };
+    await notifyRelease(ctx, moved.run, { kind: 'release-started' });
+    await enqueueStage(ctx.queues, {
+      stage: 'gate',
+      runId: run.id,
+      gate: 'tests',
+      checkRunId: checks.tests!,
+      attempt: 1,
+    });
+    await enqueueStage(ctx.queues, {
+      stage: 'gate',
+      runId: run.id,
+      gate: 'trivy',
+      checkRunId: checks.trivy!,
+      attempt: 1,
+    });
+    return { status: 'started', runId: run.id };
   });
-  if (!moved.ok) return { status: 'exists', runId: run.id };
-  await notifyRelease(ctx, moved.run, { kind: 'release-started' });
-  await enqueueStage(ctx.queues, {
-    stage: 'gate',
-    runId: run.id,
-    gate: 'tests',
-    checkRunId: checks.tests!,
-    attempt: 1,
-  });
-  await enqueueStage(ctx.queues, {
-    stage: 'gate',
-    runId: run.id,
-    gate: 'trivy',
-    checkRunId: checks.trivy!,
-    attempt: 1,
-  });
-  return { status: 'started', runId: run.id };
 }

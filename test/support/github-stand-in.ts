@@ -17,6 +17,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createHash, createPublicKey, randomBytes, verify, type KeyObject } from 'node:crypto';
 import { closeServer, listenOnFreePort } from './listen.js';
+import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { runGitHttpBackend } from './git-remote.js';
 
@@ -487,6 +488,65 @@ export async function startGithubStandIn(options: GithubStandInOptions): Promise
   // ── routes ──────────────────────────────────────────────────────────────
   const R = '^/repos/(?<owner>[^/]+)/(?<repo>[^/]+)';
   const routes: Route[] = [
+    // Git refs and tag objects, read from the repository hosted with `hostGitRepo`.
+    {
+      method: 'GET',
+      // Octokit sends `{ref}` URL-encoded (`tags%2Fv1.2.3`); GitHub decodes it.
+      pattern: new RegExp(`${R}/git/ref/(?<ref>.+)$`),
+      auth: 'installation',
+      handler: (ctx) => {
+        const bare = gitRepos.get(repoKey(ctx.owner, ctx.repo));
+        const ref = decodeURIComponent(String(ctx.params.ref));
+        if (!ref.startsWith('tags/')) throw new HttpError(404, 'Not Found');
+        const tag = ref.slice('tags/'.length);
+        const line = bare
+          ? execFileSync(
+              'git',
+              ['-C', bare, 'for-each-ref', `refs/tags/${tag}`, '--format=%(objectname) %(objecttype)'],
+              {
+                encoding: 'utf8',
+              },
+            ).trim()
+          : '';
+        if (!line) throw new HttpError(404, 'Not Found');
+        const [sha, type] = line.split(' ');
+        return {
+          status: 200,
+          body: {
+            ref: `refs/tags/${tag}`,
+            node_id: `REF_${sha}`,
+            url: `${baseUrl}/repos/${ctx.owner}/${ctx.repo}/git/refs/tags/${tag}`,
+            object: { sha, type, url: `${baseUrl}/repos/${ctx.owner}/${ctx.repo}/git/${type}s/${sha}` },
+          },
+        };
+      },
+    },
+    {
+      method: 'GET',
+      pattern: new RegExp(`${R}/git/tags/(?<sha>[0-9a-f]{40})$`),
+      auth: 'installation',
+      handler: (ctx) => {
+        const bare = gitRepos.get(repoKey(ctx.owner, ctx.repo));
+        let raw = '';
+        try {
+          raw = bare
+            ? execFileSync('git', ['-C', bare, 'cat-file', 'tag', String(ctx.params.sha)], {
+                encoding: 'utf8',
+              })
+            : '';
+        } catch {
+          raw = '';
+        }
+        const object = /^object ([0-9a-f]{40})$/m.exec(raw)?.[1];
+        const type = /^type (\w+)$/m.exec(raw)?.[1];
+        const tag = /^tag (.+)$/m.exec(raw)?.[1];
+        if (!object || !type) throw new HttpError(404, 'Not Found');
+        return {
+          status: 200,
+          body: { sha: ctx.params.sha, node_id: `TAG_${ctx.params.sha}`, tag, object: { sha: object, type } },
+        };
+      },
+    },
     {
       method: 'GET',
       pattern: /^\/app$/,

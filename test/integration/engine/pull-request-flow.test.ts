@@ -152,8 +152,12 @@ describe('pull request runs', () => {
     expect(config.annotations.some((a) => a.path === '.shipgate.yml' && a.start_line === 8)).toBe(true);
     // No gate runs on a broken config.
     expect(h.github.checkRuns('acme', 'web').map((c) => c.name)).toEqual(['shipgate/config']);
-    const [run] = (await h.runs.listRuns({ repo: 'acme/web' })).runs;
-    expect(run?.state).toBe('failed');
+    // The run's state is written right after the check completes.
+    await eventually(
+      async () => (await h.runs.listRuns({ repo: 'acme/web' })).runs[0]?.state === 'failed',
+      10_000,
+      'run failed',
+    );
   });
 
   it('runs nothing for a fork PR or a repo the policy does not allow', async () => {
