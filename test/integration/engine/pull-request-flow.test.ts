@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { installFakeScanners, type FakeScanners } from '../../support/fake-scanners/install.js';
@@ -175,5 +176,57 @@ describe('pull request runs', () => {
     );
     expect((await h.runs.listRuns({})).runs).toEqual([]);
     expect(h.github.checkRuns('acme', 'web')).toEqual([]);
+  });
+
+  it('re-runs the whole run at the same commit when a Shipgate check is re-requested', async () => {
+    h = await startHarness();
+    const sha = h.appRepo.shas[0]!;
+    expect(await h.deliver('pull_request', prPayload(h, sha))).toBe(202);
+    const first = await eventually(
+      async () => {
+        const [run] = (await h.runs.listRuns({ repo: 'acme/web' })).runs;
+        return run?.state === 'succeeded' ? run : undefined;
+      },
+      20_000,
+      'first run succeeded',
+    );
+    const tests = h.github.checkRuns('acme', 'web').find((c) => c.name === 'shipgate/tests')!;
+
+    // GitHub's own example of a rerequested check_run, pointed at our check run.
+    const examples = createRequire(import.meta.url)(
+      '@octokit/webhooks-examples/api.github.com/index.json',
+    ) as {
+      name: string;
+      examples: Record<string, unknown>[];
+    }[];
+    const rerequested = structuredClone(
+      examples.find((e) => e.name === 'check_run')!.examples.find((e) => e.action === 'rerequested')!,
+    );
+    Object.assign(rerequested.check_run as object, {
+      id: tests.id,
+      name: 'shipgate/tests',
+      external_id: tests.external_id,
+      head_sha: sha,
+      app: { ...(rerequested.check_run as { app: object }).app, id: Number(h.config.github.appId) },
+    });
+    Object.assign(rerequested, { repository: fixturePayload('pull_request-opened.json', h).repository });
+    rerequested.installation = { id: h.installationId };
+    expect(await h.deliver('check_run', rerequested)).toBe(202);
+
+    const second = await eventually(
+      async () => {
+        const runs = (await h.runs.listRuns({ repo: 'acme/web' })).runs;
+        return runs.find((r) => r.id !== first.id && r.state === 'succeeded');
+      },
+      20_000,
+      'second run succeeded',
+    );
+    expect(second).toMatchObject({ kind: 'pr', prNumber: 7, sha });
+    // The ended run is left as it was; the new one has its own check runs.
+    expect((await h.runs.requireRun(first.id)).state).toBe('succeeded');
+    const testsChecks = h.github.checkRuns('acme', 'web').filter((c) => c.name === 'shipgate/tests');
+    expect(testsChecks.map((c) => c.external_id).sort()).toEqual(
+      [`${first.id}/tests`, `${second.id}/tests`].sort(),
+    );
   });
 });
