@@ -117,8 +117,10 @@ function parsePort(env: Env): number {
   return port;
 }
 
-function parseWebhookSecrets(env: Env): string[] {
+function parseWebhookSecrets(env: Env, role: Role): string[] {
   const raw = optional(env, 'GITHUB_WEBHOOK_SECRET');
+  // Operator commands (approve, rollback, redeliver) verify no webhook, so they do not need it.
+  if (raw === undefined && role === 'cli') return [];
   if (raw === undefined) {
     throw ConfigInvalid(
       'GITHUB_WEBHOOK_SECRET',
@@ -197,7 +199,7 @@ export function loadConfig(env: Env = process.env, role: Role = 'start'): Readon
   const github: GithubConfig = {
     appId: optional(env, 'GITHUB_APP_ID'),
     privateKey: readPrivateKey(env),
-    webhookSecrets: Object.freeze(parseWebhookSecrets(env)),
+    webhookSecrets: Object.freeze(parseWebhookSecrets(env, role)),
     apiUrl: parseUrl('GITHUB_API_URL', optional(env, 'GITHUB_API_URL') ?? 'https://api.github.com', [
       'https:',
       'http:',

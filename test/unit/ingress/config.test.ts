@@ -95,3 +95,15 @@ describe('loadConfig', () => {
     expect(Object.isFrozen(config)).toBe(true);
   });
 });
+
+describe('operator commands', () => {
+  it('need no webhook secret, while every server role still refuses to start without one', async () => {
+    const { loadConfig } = await import('../../../src/config.js');
+    expect(loadConfig({}, 'cli').github.webhookSecrets).toEqual([]);
+    for (const role of ['serve', 'work', 'start'] as const) {
+      expect(() =>
+        loadConfig({ GITHUB_APP_ID: '1', GITHUB_PRIVATE_KEY: '-----BEGIN RSA PRIVATE KEY-----\nx' }, role),
+      ).toThrow(/GITHUB_WEBHOOK_SECRET/);
+    }
+  });
+});
