@@ -1,6 +1,5 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { runDeploy, type DeployResult } from '../deploy/run-deploy.js';
 import { DeployLockBusy, DeployNotConfigured } from '../errors.js';
 import { cloneAtSha } from '../git/clone-with-token.js';
 import type { GithubOctokit } from '../github/index.js';
@@ -11,8 +10,9 @@ import { renderImageTag } from '../pipeline/index.js';
 import { isTerminal } from '../runs/run-state-machine.js';
 import type { Run } from '../runs/run-types.js';
 import { approvedByFor, continueAfterEnvironment } from './continue-release.js';
+import { markRolledBack, syncAndVerify } from './sync-and-verify.js';
 import { notifyRelease } from './notify-release.js';
-import { planEnvironments, type PlannedEnvironment } from './deploy-targets.js';
+import { planEnvironments } from './deploy-targets.js';
 import { createDeployPorts } from './deploy-ports.js';
 import { splitRepo, type EngineContext } from './engine-context.js';
 import { requirePipelineOfRun } from './pipeline-of-run.js';
@@ -28,26 +28,6 @@ const LEASE_MS = 120_000;
 export function gatesLine(gates: GatesField): string {
   const parts = Object.entries(gates).map(([key, g]) => `${key}=${g?.conclusion ?? 'unknown'}`);
   return parts.length === 0 ? 'none' : parts.join(' ');
-}
-
-/**
- * Names by convention, so the argocd/ examples work as they are: the Argo CD Application is
- * `<app>-<env>`, the Rollout is the rendered one (`rollout-<name>.yaml`, else `<app>`) in the
- * environment's namespace, and ZAP scans `<rollout>-preview` inside the cluster.
- */
-export function deployNames(planned: PlannedEnvironment, renderedFiles: readonly string[], zapPath: string) {
-  const rolloutFile = renderedFiles.find((f) => /^rollout-.+\.yaml$/.test(path.basename(f)));
-  const rollout = rolloutFile
-    ? path
-        .basename(rolloutFile)
-        .replace(/^rollout-/, '')
-        .replace(/\.yaml$/, '')
-    : planned.target.app;
-  return {
-    application: `${planned.target.app}-${planned.target.env}`,
-    rollout,
-    previewUrl: `http://${rollout}-preview.${planned.target.namespace}.svc.cluster.local${zapPath}`,
-  };
 }
 
 /**
@@ -177,55 +157,16 @@ async function deployWithLock(
     description: `${app} ${run.tag ?? run.sha.slice(0, 7)} → ${env}`,
     logger: log,
   });
-  const envSettings = pipeline.environments.find((e) => e.name === env);
-  const names = deployNames(planned, commit.files, envSettings?.zap.path ?? '/');
-  const verifying = await ctx.runs.transition(run.id, {
-    from: 'deploying',
-    to: 'verifying',
-    env,
-    eventKey: `${run.id}:verify:${env}`,
-  });
-  if (!verifying.ok)
-    throw DeployNotConfigured(`run ${run.id} is ${verifying.run?.state}, not deploying ${env}`);
-
   // 3. Sync, watch the blue-green Rollout, run the gates, promote or roll back.
-  const result: DeployResult = await runDeploy(
-    {
-      runId: run.id,
-      app,
-      environment: env,
-      revision: commit.sha,
-      sourceCommit: run.sha,
-      argocd: { application: names.application },
-      rollout: { namespace: planned.target.namespace, name: names.rollout },
-      previewUrl: names.previewUrl,
-    },
-    ports,
-    { ...(signal ? { signal } : {}) },
-  );
-
-  ctx.metrics?.deploys.inc({ environment: env, outcome: result.outcome });
+  const result = await syncAndVerify(ctx, { run, app, env, planned, pipeline, commit, ports, signal });
   if (result.outcome === 'rolled-back') {
-    ctx.metrics?.rollbacks.inc({ app, environment: env, gate: result.gate });
     log.warn({ gate: result.gate, reason: result.reason, revertCommit: result.revertCommit }, 'rolled back');
-    const moved = await ctx.runs.transition(run.id, {
-      from: ['verifying', 'deploying'],
-      to: 'rolled-back',
-      env,
-      reason: `${result.gate} failed in ${env}: ${result.reason}`,
-      event: {
-        type: 'rollback',
+    const moved = {
+      run: await markRolledBack(ctx, run, env, result, {
+        reason: `${result.gate} failed in ${env}: ${result.reason}`,
         message: `${env}: ${result.gate} failed — aborted the Rollout and reverted git (${result.revertCommit.slice(0, 12)})`,
-        data: {
-          env,
-          gate: result.gate,
-          reason: result.reason,
-          revertCommit: result.revertCommit,
-          aborted: result.aborted,
-        },
-      },
-      eventKey: `${run.id}:rolled-back:${env}`,
-    });
+      }),
+    };
     await notifyRelease(ctx, moved.run ?? run, {
       kind: 'rolled-back',
       env,

@@ -1,4 +1,3 @@
-import { runDeploy, type DeployResult } from '../deploy/run-deploy.js';
 import {
   DeployLockBusy,
   DeployNotConfigured,
@@ -13,7 +12,8 @@ import { revertAppEnv } from '../gitops/revert-app-env.js';
 import type { WriteMode } from '../gitops/write-env-path.js';
 import { isTerminal } from '../runs/run-state-machine.js';
 import type { Run } from '../runs/run-types.js';
-import { deployNames, envRepoOctokit } from './deploy-environment-stage.js';
+import { envRepoOctokit } from './deploy-environment-stage.js';
+import { markRolledBack, syncAndVerify } from './sync-and-verify.js';
 import { createDeployPorts } from './deploy-ports.js';
 import { planEnvironments } from './deploy-targets.js';
 import { splitRepo, type EngineContext } from './engine-context.js';
@@ -184,56 +184,17 @@ async function rollbackWithLock(
     revertRunId: `${run.id}-revert`,
     logger: log,
   });
-  const envSettings = pipeline.environments.find((e) => e.name === env);
-  const names = deployNames(planned, commit.files, envSettings?.zap.path ?? '/');
-  const verifying = await ctx.runs.transition(run.id, {
-    from: 'deploying',
-    to: 'verifying',
-    env,
-    eventKey: `${run.id}:verify:${env}`,
-  });
-  if (!verifying.ok)
-    throw DeployNotConfigured(`run ${run.id} is ${verifying.run?.state}, not deploying ${env}`);
-
-  const result: DeployResult = await runDeploy(
-    {
-      runId: run.id,
-      app,
-      environment: env,
-      revision: commit.sha,
-      sourceCommit: run.sha,
-      argocd: { application: names.application },
-      rollout: { namespace: planned.target.namespace, name: names.rollout },
-      previewUrl: names.previewUrl,
-    },
-    ports,
-    { ...(signal ? { signal } : {}) },
-  );
+  const result = await syncAndVerify(ctx, { run, app, env, planned, pipeline, commit, ports, signal });
 
   if (result.outcome === 'rolled-back') {
     log.warn(
       { gate: result.gate, reason: result.reason, revertCommit: result.revertCommit },
       'rollback failed its gates',
     );
-    const moved = await ctx.runs.transition(run.id, {
-      from: ['verifying', 'deploying'],
-      to: 'rolled-back',
-      env,
+    return markRolledBack(ctx, run, env, result, {
       reason: `rollback to ${what} failed ${result.gate} in ${env}: ${result.reason}`,
-      event: {
-        type: 'rollback',
-        message: `${env}: the rollback to ${what} failed ${result.gate} — aborted the Rollout and reverted the rollback commit (${result.revertCommit.slice(0, 12)})`,
-        data: {
-          env,
-          gate: result.gate,
-          reason: result.reason,
-          revertCommit: result.revertCommit,
-          aborted: result.aborted,
-        },
-      },
-      eventKey: `${run.id}:rolled-back:${env}`,
+      message: `${env}: the rollback to ${what} failed ${result.gate} — aborted the Rollout and reverted the rollback commit (${result.revertCommit.slice(0, 12)})`,
     });
-    return moved.run ?? run;
   }
   log.info({ revision: result.revision, target: target.sha }, 'rolled back');
   const done = await ctx.runs.transition(run.id, {

@@ -1,11 +1,13 @@
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { parse, stringify } from 'yaml';
-import { startArgoCdStandIn, type ArgoCdStandIn } from '../../support/argocd-stand-in.js';
+import type { ArgoCdStandIn } from '../../support/argocd-stand-in.js';
+import {
+  seedLiveRelease,
+  startClusterStandIns,
+  type ClusterStandIns,
+} from '../../support/cluster-stand-ins.js';
 import { installFakeScanners, type FakeScanners } from '../../support/fake-scanners/install.js';
-import { startKubeApiStandIn, type KubeStandIn } from '../../support/kube-api-stand-in.js';
-import { simulateRolloutController, type ControllerSim } from '../../support/rollout-controller-sim.js';
+import type { ControllerSim } from '../../support/rollout-controller-sim.js';
 import {
   eventually,
   fixturePayload,
@@ -36,51 +38,20 @@ afterAll(() => {
   scanners.cleanup();
 });
 
-const WEB_ROLLOUT = parse(readFileSync('test/fixtures/apps/web/deploy/base/rollout.yaml', 'utf8')) as {
-  spec: { template: { spec: { containers: { image: string }[] } } };
-};
-
-function rolloutWith(image: string, namespace: string) {
-  const rollout = structuredClone(WEB_ROLLOUT) as typeof WEB_ROLLOUT & { metadata: Record<string, unknown> };
-  rollout.spec.template.spec.containers[0]!.image = image;
-  rollout.metadata = { name: 'web', namespace };
-  return rollout;
-}
-
 describe('release runs', () => {
   let h: Harness;
-  let kube: KubeStandIn;
   let argo: ArgoCdStandIn;
   let sim: ControllerSim;
 
+  let cluster: ClusterStandIns;
+
   async function start(pipeline = WEB_PIPELINE) {
-    kube = await startKubeApiStandIn();
-    argo = await startArgoCdStandIn();
-    h = await startHarness({
-      appFiles: { '.shipgate.yml': pipeline },
-      env: { ARGOCD_SERVER: argo.url, ARGOCD_TOKEN: argo.token, KUBECONFIG: kube.kubeconfigPath },
-    });
-    sim = simulateRolloutController({
-      kube,
-      argo,
-      readFile: (rev, file) => h.envRepo.show(rev, file),
-      environments: [
-        { application: 'web-staging', namespace: 'web-staging', path: 'apps/web/staging', rollout: 'web' },
-        {
-          application: 'web-production',
-          namespace: 'web-production',
-          path: 'apps/web/production',
-          rollout: 'web',
-        },
-      ],
-    });
+    cluster = await startClusterStandIns();
+    ({ argo } = cluster);
+    h = await startHarness({ appFiles: { '.shipgate.yml': pipeline }, env: cluster.env });
+    sim = cluster.simulate(h);
     // v0.9.0 is live in staging: in git (as an earlier Shipgate release) and in the cluster.
-    const live = rolloutWith('ghcr.io/acme/web:v0.9.0', 'web-staging');
-    await h.envRepo.commitFiles(
-      { 'apps/web/staging/rollout-web.yaml': stringify(live) },
-      'deploy web v0.9.0 to staging',
-    );
-    sim.seedHealthy('web-staging', live);
+    await seedLiveRelease(h, sim, ['staging'], 'ghcr.io/acme/web:v0.9.0');
   }
 
   function tagPush(tag: string) {
@@ -97,8 +68,7 @@ describe('release runs', () => {
 
   afterEach(async () => {
     await h?.close();
-    await argo?.close();
-    await kube?.close();
+    await cluster?.close();
   });
 
   it('gates a tag, commits staging with provenance, deploys it blue-green and waits for production approval', async () => {

@@ -1,11 +1,13 @@
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parse, stringify } from 'yaml';
-import { startArgoCdStandIn, type ArgoCdStandIn } from '../../support/argocd-stand-in.js';
+import type { ArgoCdStandIn } from '../../support/argocd-stand-in.js';
+import {
+  seedLiveRelease,
+  startClusterStandIns,
+  type ClusterStandIns,
+} from '../../support/cluster-stand-ins.js';
 import { installFakeScanners, type FakeScanners } from '../../support/fake-scanners/install.js';
-import { startKubeApiStandIn, type KubeStandIn } from '../../support/kube-api-stand-in.js';
-import { simulateRolloutController, type ControllerSim } from '../../support/rollout-controller-sim.js';
+import type { ControllerSim } from '../../support/rollout-controller-sim.js';
 import {
   eventually,
   fixturePayload,
@@ -33,21 +35,10 @@ const POLICY_WITH_THREADS = POLICY.replace(
 let scanners: FakeScanners;
 const originalPath = process.env.PATH;
 let h: Harness;
-let kube: KubeStandIn;
 let argo: ArgoCdStandIn;
 let slack: SlackStandIn;
 let sim: ControllerSim;
-
-const WEB_ROLLOUT = parse(readFileSync('test/fixtures/apps/web/deploy/base/rollout.yaml', 'utf8')) as {
-  metadata: Record<string, unknown>;
-  spec: { template: { spec: { containers: { image: string }[] } } };
-};
-function liveRollout(image: string, namespace: string) {
-  const rollout = structuredClone(WEB_ROLLOUT);
-  rollout.spec.template.spec.containers[0]!.image = image;
-  rollout.metadata = { name: 'web', namespace };
-  return rollout;
-}
+let cluster: ClusterStandIns;
 
 beforeAll(async () => {
   scanners = installFakeScanners();
@@ -56,41 +47,22 @@ beforeAll(async () => {
     trivy: { fixture: `${FIXTURES}/trivy/image-no-vulnerabilities.json` },
     zap: { fixture: `${FIXTURES}/zap/baseline-zap2.14-medium-low-info.json` },
   });
-  kube = await startKubeApiStandIn();
-  argo = await startArgoCdStandIn();
+  cluster = await startClusterStandIns();
+  ({ argo } = cluster);
   slack = await startSlackStandIn();
   h = await startHarness({
     policy: POLICY_WITH_THREADS,
     slack: { apiUrl: slack.apiUrl, token: slack.token, signingSecret: SIGNING_SECRET },
-    env: { ARGOCD_SERVER: argo.url, ARGOCD_TOKEN: argo.token, KUBECONFIG: kube.kubeconfigPath },
+    env: cluster.env,
   });
-  sim = simulateRolloutController({
-    kube,
-    argo,
-    readFile: (rev, file) => h.envRepo.show(rev, file),
-    environments: [
-      { application: 'web-staging', namespace: 'web-staging', path: 'apps/web/staging', rollout: 'web' },
-      {
-        application: 'web-production',
-        namespace: 'web-production',
-        path: 'apps/web/production',
-        rollout: 'web',
-      },
-    ],
-  });
+  sim = cluster.simulate(h);
   // v0.9.0 is live in both environments, in git and in the cluster.
-  const files: Record<string, string> = {};
-  for (const env of ['staging', 'production']) {
-    const live = liveRollout('ghcr.io/acme/web:v0.9.0', `web-${env}`);
-    files[`apps/web/${env}/rollout-web.yaml`] = stringify(live);
-    sim.seedHealthy(`web-${env}`, live);
-  }
-  await h.envRepo.commitFiles(files, 'deploy web v0.9.0');
+  await seedLiveRelease(h, sim, ['staging', 'production'], 'ghcr.io/acme/web:v0.9.0');
 }, 60_000);
 
 afterAll(async () => {
   await h?.close();
-  await Promise.all([argo?.close(), kube?.close(), slack?.close()]);
+  await Promise.all([cluster?.close(), slack?.close()]);
   process.env.PATH = originalPath;
   scanners?.cleanup();
 });

@@ -1,0 +1,89 @@
+import { runDeploy, type DeployResult } from '../deploy/run-deploy.js';
+import type { DeployPorts } from '../deploy/ports.js';
+import { DeployNotConfigured } from '../errors.js';
+import type { PipelineConfig } from '../pipeline/index.js';
+import type { Run } from '../runs/run-types.js';
+import { deployNames } from './deploy-names.js';
+import type { PlannedEnvironment } from './deploy-targets.js';
+import type { EngineContext } from './engine-context.js';
+
+export interface SyncAndVerifyRequest {
+  run: Run;
+  app: string;
+  env: string;
+  planned: PlannedEnvironment;
+  pipeline: PipelineConfig;
+  /** The env-repo commit to sync and the files it holds for this app and environment. */
+  commit: { sha: string; files: readonly string[] };
+  ports: DeployPorts;
+  signal?: AbortSignal | undefined;
+}
+
+/**
+ * What a release deploy and a manual rollback share once their commit is in the env repo:
+ * the run enters `verifying(env)`, Argo CD syncs the commit, and the blue-green Rollout goes
+ * through its gates to promotion, or is aborted and reverted. Counts the outcome.
+ */
+export async function syncAndVerify(
+  ctx: EngineContext,
+  request: SyncAndVerifyRequest,
+): Promise<DeployResult> {
+  const { run, app, env, planned, pipeline, commit } = request;
+  const zapPath = pipeline.environments.find((e) => e.name === env)?.zap.path ?? '/';
+  const names = deployNames(planned, commit.files, zapPath);
+  const verifying = await ctx.runs.transition(run.id, {
+    from: 'deploying',
+    to: 'verifying',
+    env,
+    eventKey: `${run.id}:verify:${env}`,
+  });
+  if (!verifying.ok)
+    throw DeployNotConfigured(`run ${run.id} is ${verifying.run?.state}, not deploying ${env}`);
+  const result = await runDeploy(
+    {
+      runId: run.id,
+      app,
+      environment: env,
+      revision: commit.sha,
+      sourceCommit: run.sha,
+      argocd: { application: names.application },
+      rollout: { namespace: planned.target.namespace, name: names.rollout },
+      previewUrl: names.previewUrl,
+    },
+    request.ports,
+    { ...(request.signal ? { signal: request.signal } : {}) },
+  );
+  ctx.metrics?.deploys.inc({ environment: env, outcome: result.outcome });
+  if (result.outcome === 'rolled-back')
+    ctx.metrics?.rollbacks.inc({ app, environment: env, gate: result.gate });
+  return result;
+}
+
+/** Ends the run as `rolled-back` after a failed gate, with the gate, the reason and the revert. */
+export async function markRolledBack(
+  ctx: EngineContext,
+  run: Run,
+  env: string,
+  result: Extract<DeployResult, { outcome: 'rolled-back' }>,
+  wording: { reason: string; message: string },
+): Promise<Run> {
+  const moved = await ctx.runs.transition(run.id, {
+    from: ['verifying', 'deploying'],
+    to: 'rolled-back',
+    env,
+    reason: wording.reason,
+    event: {
+      type: 'rollback',
+      message: wording.message,
+      data: {
+        env,
+        gate: result.gate,
+        reason: result.reason,
+        revertCommit: result.revertCommit,
+        aborted: result.aborted,
+      },
+    },
+    eventKey: `${run.id}:rolled-back:${env}`,
+  });
+  return moved.run ?? run;
+}
