@@ -40,6 +40,12 @@ export type Trigger =
       externalId: string;
       headSha: string;
     }
+  | {
+      type: 'rerun-suite';
+      repo: string;
+      installationId: number;
+      headSha: string;
+    }
   | { type: 'ignore'; reason: string };
 
 export interface TriggerRules {
@@ -134,10 +140,14 @@ export function decideTrigger(job: WebhookJob, rules: TriggerRules): Trigger {
         headSha: check.headSha,
       };
     }
-    case 'check_suite':
-      return ignore(
-        `check_suite ${job.action}: Shipgate re-runs individual check runs (use "Re-run" on a check)`,
-      );
+    case 'check_suite': {
+      if (job.action !== 'rerequested') return ignore(`check_suite action ${job.action} starts nothing`);
+      const suite = job.checkSuite;
+      if (rules.appId !== undefined && suite.appId !== null && suite.appId !== rules.appId) {
+        return ignore('check suite belongs to another App');
+      }
+      return { type: 'rerun-suite', ...common, headSha: suite.headSha };
+    }
     case 'installation':
     case 'installation_repositories':
       return ignore(`${job.event} ${job.action}: installation tokens are minted on demand, nothing to do`);

@@ -1,6 +1,7 @@
 import { isReleaseTag } from '../policy/index.js';
 import type { WebhookJob } from '../webhooks/webhook-job.js';
-import { parseCheckExternalId } from './check-names.js';
+import { checkExternalId, parseCheckExternalId, type CheckKey } from './check-names.js';
+import { runChecks } from './run-checks.js';
 import { decideTrigger, releaseIdempotencyKey, type Trigger } from './decide-trigger.js';
 import type { EngineContext } from './engine-context.js';
 import { PR_ORIGIN_STEP, startPullRequestRun, type StartOutcome } from './start-pull-request-run.js';
@@ -32,7 +33,33 @@ async function dispatch(ctx: EngineContext, trigger: Trigger): Promise<StartOutc
       return startReleaseRun(ctx, trigger);
     case 'rerun-check':
       return rerunFromCheck(ctx, trigger);
+    case 'rerun-suite':
+      return rerunSuite(ctx, trigger);
   }
+}
+
+/** "Re-run all checks" on the suite: re-run the newest Shipgate run of that commit. */
+async function rerunSuite(
+  ctx: EngineContext,
+  trigger: Extract<Trigger, { type: 'rerun-suite' }>,
+): Promise<StartOutcome> {
+  const { runs } = await ctx.runs.listRuns({ repo: trigger.repo, limit: 100 });
+  const latest = runs.find((run) => run.sha === trigger.headSha && run.kind !== 'rollback');
+  if (!latest)
+    return { status: 'ignored', reason: `no Shipgate run of ${trigger.headSha.slice(0, 7)} to re-run` };
+  const [key, checkRunId] =
+    Object.entries(await runChecks(ctx, latest.id)).find(([, id]) => id !== undefined) ?? [];
+  if (key === undefined || checkRunId === undefined) {
+    return { status: 'ignored', reason: `run ${latest.id} has no check runs to re-run` };
+  }
+  return rerunFromCheck(ctx, {
+    type: 'rerun-check',
+    repo: trigger.repo,
+    installationId: trigger.installationId,
+    checkRunId,
+    externalId: checkExternalId(latest.id, key as CheckKey),
+    headSha: trigger.headSha,
+  });
 }
 
 /**

@@ -229,4 +229,34 @@ describe('pull request runs', () => {
       [`${first.id}/tests`, `${second.id}/tests`].sort(),
     );
   });
+
+  it('re-runs the run when the whole check suite is re-requested', async () => {
+    h = await startHarness();
+    const sha = h.appRepo.shas[0]!;
+    expect(await h.deliver('pull_request', prPayload(h, sha))).toBe(202);
+    const first = await eventually(
+      async () => {
+        const [run] = (await h.runs.listRuns({ repo: 'acme/web' })).runs;
+        return run?.state === 'succeeded' ? run : undefined;
+      },
+      20_000,
+      'first run succeeded',
+    );
+    const suite = fixturePayload('check_suite-requested.json', h);
+    suite.action = 'rerequested';
+    Object.assign(suite.check_suite as object, {
+      head_sha: sha,
+      app: { ...(suite.check_suite as { app: object }).app, id: Number(h.config.github.appId) },
+    });
+    expect(await h.deliver('check_suite', suite)).toBe(202);
+    const second = await eventually(
+      async () => {
+        const runs = (await h.runs.listRuns({ repo: 'acme/web' })).runs;
+        return runs.find((r) => r.id !== first.id && r.state === 'succeeded');
+      },
+      20_000,
+      'second run succeeded',
+    );
+    expect(second).toMatchObject({ kind: 'pr', prNumber: 7, sha });
+  });
 });

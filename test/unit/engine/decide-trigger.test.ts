@@ -75,4 +75,28 @@ describe('decideTrigger on real GitHub payloads', () => {
     const j = job('pull_request', 'pull_request-opened.json');
     expect(decideTrigger({ ...j, installationId: null }, rules)).toMatchObject({ type: 'ignore' });
   });
+
+  it('re-runs on a re-requested check suite of this App, and nothing else of check_suite', () => {
+    const rerequested = decideTrigger(
+      job('check_suite', 'check_suite-requested.json', (p) => {
+        p.action = 'rerequested';
+        (p.check_suite as { app: { id: number } }).app.id = 1;
+      }),
+      rules,
+    );
+    expect(rerequested).toMatchObject({
+      type: 'rerun-suite',
+      headSha: expect.stringMatching(/^[0-9a-f]{40}$/),
+    });
+    const requested = decideTrigger(job('check_suite', 'check_suite-requested.json'), rules);
+    expect(requested.type).toBe('ignore');
+    const otherApp = decideTrigger(
+      job('check_suite', 'check_suite-requested.json', (p) => {
+        p.action = 'rerequested';
+        (p.check_suite as { app: { id: number } }).app.id = 999;
+      }),
+      rules,
+    );
+    expect(otherApp).toMatchObject({ type: 'ignore', reason: expect.stringMatching(/another App/) });
+  });
 });
