@@ -8,10 +8,9 @@ import { runGateStage } from '../src/engine/run-gate-stage.js';
 import { runRollbackDeployStage } from '../src/engine/rollback-deploy-stage.js';
 import { handleRollbackRequest, ROLLBACK_REQUEST_JOB } from '../src/engine/start-rollback-run.js';
 import { runManifestsPreviewStage } from '../src/engine/preview-manifests-stage.js';
-import { StageJobSchema, type StageJob } from '../src/engine/stage-jobs.js';
-import { isRetryable } from '../src/errors.js';
 import { WebhookJobSchema } from '../src/webhooks/webhook-job.js';
 import type { WorkerContext, WorkerSpec } from './index.js';
+import { asJob, parseStage } from './job-helpers.js';
 
 /**
  * The engine's queue workers. Each is thin: parse the job, call one engine function, and let
@@ -33,24 +32,6 @@ export function engineContextOf(ctx: WorkerContext): EngineContext {
     contexts.set(ctx, engine);
   }
   return engine;
-}
-
-/** Runs `fn`; a non-retryable catalogue error becomes an UnrecoverableError (no more attempts). */
-async function asJob<T>(fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (err) {
-    if (!isRetryable(err)) throw new UnrecoverableError((err as Error).message);
-    throw err;
-  }
-}
-
-function parseStage<S extends StageJob['stage']>(job: Job, stage: S): Extract<StageJob, { stage: S }> {
-  const parsed = StageJobSchema.safeParse(job.data);
-  if (!parsed.success || parsed.data.stage !== stage) {
-    throw new UnrecoverableError(`job ${job.id} is not a ${stage} job`);
-  }
-  return parsed.data as Extract<StageJob, { stage: S }>;
 }
 
 export const pipelineWorker: WorkerSpec = {

@@ -1,6 +1,6 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { DeployLockBusy, DeployNotConfigured } from '../errors.js';
+import { DeployNotConfigured } from '../errors.js';
 import { cloneAtSha } from '../git/clone-with-token.js';
 import type { GithubOctokit } from '../github/index.js';
 import { createGithubPullRequestPort } from '../gitops/github-pull-request-port.js';
@@ -11,6 +11,7 @@ import { isTerminal } from '../runs/run-state-machine.js';
 import type { Run } from '../runs/run-types.js';
 import { approvedByFor, continueAfterEnvironment } from './continue-release.js';
 import { markRolledBack, syncAndVerify } from './sync-and-verify.js';
+import { withDeployTurn } from './with-deploy-turn.js';
 import { notifyRelease } from './notify-release.js';
 import { planEnvironments } from './deploy-targets.js';
 import { createDeployPorts } from './deploy-ports.js';
@@ -21,8 +22,6 @@ import { checkoutOf } from './run-gate-stage.js';
 import type { StageJob } from './stage-jobs.js';
 
 type DeployJob = Extract<StageJob, { stage: 'deploy' }>;
-
-const LEASE_MS = 120_000;
 
 /** One line for the commit's `Gates:` trailer: `tests=success trivy=success`. */
 export function gatesLine(gates: GatesField): string {
@@ -41,7 +40,7 @@ export async function runDeployStage(
   job: DeployJob,
   signal?: AbortSignal,
 ): Promise<void> {
-  let run = await ctx.runs.requireRun(job.runId);
+  const run = await ctx.runs.requireRun(job.runId);
   if (
     isTerminal(run.state) ||
     run.currentEnv !== job.env ||
@@ -52,33 +51,9 @@ export async function runDeployStage(
   }
   const app = run.app;
   if (app === undefined) throw DeployNotConfigured(`run ${run.id} has no app`);
-  const turn = await ctx.locks.waitTurn(app, job.env, run.id, Date.parse(run.createdAt), {
-    leaseMs: LEASE_MS,
-  });
-  if (turn.status === 'superseded') {
-    await ctx.runs.transition(run.id, {
-      from: 'deploying',
-      to: 'superseded',
-      supersededBy: turn.by,
-      reason: `a newer release of ${app} (${turn.by}) took ${job.env}`,
-      eventKey: `${run.id}:superseded:${job.env}`,
-    });
-    return;
-  }
-  if (turn.status === 'waiting') throw DeployLockBusy(app, job.env, turn.holder);
-
-  const renew = setInterval(() => {
-    ctx.locks.renew(app, job.env, run.id, { leaseMs: LEASE_MS }).catch(() => {});
-  }, LEASE_MS / 3);
-  renew.unref();
-  try {
-    run = await deployWithLock(ctx, run, app, job.env, signal);
-  } finally {
-    clearInterval(renew);
-  }
-  if (isTerminal(run.state) || run.currentEnv !== job.env || run.state === 'awaiting-approval') {
-    await ctx.locks.release(app, job.env, run.id);
-  }
+  await withDeployTurn(ctx, run, app, job.env, (current) =>
+    deployWithLock(ctx, current, app, job.env, signal),
+  );
 }
 
 async function deployWithLock(

@@ -1,10 +1,4 @@
-import {
-  DeployLockBusy,
-  DeployNotConfigured,
-  isRetryable,
-  isShipgateError,
-  RollbackLiveMoved,
-} from '../errors.js';
+import { DeployNotConfigured, RollbackLiveMoved } from '../errors.js';
 import { createGithubPullRequestPort } from '../gitops/github-pull-request-port.js';
 import { openEnvRepo } from '../gitops/open-env-repo.js';
 import { readLive } from '../gitops/read-live.js';
@@ -14,6 +8,7 @@ import { isTerminal } from '../runs/run-state-machine.js';
 import type { Run } from '../runs/run-types.js';
 import { envRepoOctokit } from './deploy-environment-stage.js';
 import { markRolledBack, syncAndVerify } from './sync-and-verify.js';
+import { withDeployTurn } from './with-deploy-turn.js';
 import { createDeployPorts } from './deploy-ports.js';
 import { planEnvironments } from './deploy-targets.js';
 import { splitRepo, type EngineContext } from './engine-context.js';
@@ -22,8 +17,6 @@ import type { StageJob } from './stage-jobs.js';
 import { ROLLBACK_PLAN_STEP, type RollbackRecord } from './start-rollback-run.js';
 
 type RollbackDeployJob = Extract<StageJob, { stage: 'rollback-deploy' }>;
-
-const LEASE_MS = 120_000;
 
 /**
  * Deploys a manual rollback run to its one environment, through the same path as a release:
@@ -44,7 +37,7 @@ export async function runRollbackDeployStage(
   job: RollbackDeployJob,
   signal?: AbortSignal,
 ): Promise<void> {
-  let run = await ctx.runs.requireRun(job.runId);
+  const run = await ctx.runs.requireRun(job.runId);
   if (run.kind !== 'rollback')
     throw DeployNotConfigured(`run ${run.id} is a ${run.kind} run, not a rollback`);
   if (
@@ -60,36 +53,9 @@ export async function runRollbackDeployStage(
   const record = await ctx.runs.getStepResult<RollbackRecord>(run.id, ROLLBACK_PLAN_STEP);
   if (record === undefined) throw DeployNotConfigured(`rollback run ${run.id} has no plan`);
 
-  // The run was created when the rollback was asked for: a release tagged before that is
-  // older, so it is superseded rather than deployed over the rollback.
-  const turn = await ctx.locks.waitTurn(app, job.env, run.id, Date.parse(run.createdAt), {
-    leaseMs: LEASE_MS,
-  });
-  if (turn.status === 'superseded') {
-    await ctx.runs.transition(run.id, {
-      from: 'deploying',
-      to: 'superseded',
-      supersededBy: turn.by,
-      reason: `a newer release or rollback of ${app} (${turn.by}) took ${job.env}`,
-      eventKey: `${run.id}:superseded:${job.env}`,
-    });
-    return;
-  }
-  if (turn.status === 'waiting') throw DeployLockBusy(app, job.env, turn.holder);
-
-  const renew = setInterval(() => {
-    ctx.locks.renew(app, job.env, run.id, { leaseMs: LEASE_MS }).catch(() => {});
-  }, LEASE_MS / 3);
-  renew.unref();
-  try {
-    run = await rollbackWithLock(ctx, run, app, job.env, record, signal);
-  } catch (err) {
-    if (!isRetryable(err)) run = await failRun(ctx, run, job.env, err);
-    throw err;
-  } finally {
-    clearInterval(renew);
-    if (isTerminal(run.state)) await ctx.locks.release(app, job.env, run.id);
-  }
+  await withDeployTurn(ctx, run, app, job.env, (current) =>
+    rollbackWithLock(ctx, current, app, job.env, record, signal),
+  );
 }
 
 async function rollbackWithLock(
@@ -218,17 +184,4 @@ async function filesAt(ctx: EngineContext, commit: string, dir: string): Promise
     if (tree === null) return [];
     return (await repo.lsTreeRecursive(tree)).filter((e) => e.type === 'blob').map((e) => e.name);
   });
-}
-
-/** A rollback that cannot go on (non-retryable error) ends as failed, with why. */
-async function failRun(ctx: EngineContext, run: Run, env: string, err: unknown): Promise<Run> {
-  const why = isShipgateError(err) ? `${err.code}: ${err.message}` : String(err);
-  const moved = await ctx.runs.transition(run.id, {
-    from: ['deploying', 'verifying'],
-    to: 'failed',
-    env,
-    reason: why.slice(0, 1000),
-    eventKey: `${run.id}:failed:${env}`,
-  });
-  return moved.run ?? run;
 }

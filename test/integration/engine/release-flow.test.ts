@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { ArgoCdStandIn } from '../../support/argocd-stand-in.js';
@@ -45,10 +46,10 @@ describe('release runs', () => {
 
   let cluster: ClusterStandIns;
 
-  async function start(pipeline = WEB_PIPELINE) {
+  async function start(pipeline = WEB_PIPELINE, appFiles: Record<string, string> = {}) {
     cluster = await startClusterStandIns();
     ({ argo } = cluster);
-    h = await startHarness({ appFiles: { '.shipgate.yml': pipeline }, env: cluster.env });
+    h = await startHarness({ appFiles: { '.shipgate.yml': pipeline, ...appFiles }, env: cluster.env });
     sim = cluster.simulate(h);
     // v0.9.0 is live in staging: in git (as an earlier Shipgate release) and in the cluster.
     await seedLiveRelease(h, sim, ['staging'], 'ghcr.io/acme/web:v0.9.0');
@@ -173,5 +174,24 @@ describe('release runs', () => {
     expect(events.some((e) => e.type === 'rollback')).toBe(true);
     // Nothing was promoted and production was never touched.
     expect(await h.envRepo.list(revert!.sha, 'apps/web/production')).toEqual([]);
+  });
+
+  it('fails the run with the validation error, and writes nothing, when the manifests break the policy', async () => {
+    // The policy requires blue-green with active and preview services; this Rollout has no activeService.
+    const rollout = readFileSync('test/fixtures/apps/web/deploy/base/rollout.yaml', 'utf8').replace(
+      /^\s+activeService: web-active\n/m,
+      '',
+    );
+    await start(WEB_PIPELINE, { 'deploy/base/rollout.yaml': rollout });
+    const before = await h.envRepo.head();
+    expect(await h.deliver('push', tagPush('v1.0.2'))).toBe(202);
+    const run = await eventually(
+      async () => (await h.runs.listRuns({ repo: 'acme/web' })).runs.find((r) => r.state === 'failed'),
+      60_000,
+      'release failed',
+    );
+    expect(run.reason).toMatch(/SHIPGATE_E_GITOPS_MANIFESTS_INVALID/);
+    expect(await h.envRepo.head()).toBe(before);
+    expect(argo.syncs).toEqual([]);
   });
 });
