@@ -4,13 +4,13 @@ import { createEngineContext } from '../src/engine/create-engine-context.js';
 import type { EngineContext } from '../src/engine/engine-context.js';
 import { runDeployStage } from '../src/engine/deploy-environment-stage.js';
 import { handleWebhookJob } from '../src/engine/handle-webhook.js';
-import { runGateStage } from '../src/engine/run-gate-stage.js';
+import { failGateStage, runGateStage } from '../src/engine/run-gate-stage.js';
 import { runRollbackDeployStage } from '../src/engine/rollback-deploy-stage.js';
 import { handleRollbackRequest, ROLLBACK_REQUEST_JOB } from '../src/engine/start-rollback-run.js';
 import { runManifestsPreviewStage } from '../src/engine/preview-manifests-stage.js';
 import { WebhookJobSchema } from '../src/webhooks/webhook-job.js';
 import type { WorkerContext, WorkerSpec } from './index.js';
-import { asJob, parseStage } from './job-helpers.js';
+import { asJob, isLastAttempt, parseStage } from './job-helpers.js';
 
 /**
  * The engine's queue workers. Each is thin: parse the job, call one engine function, and let
@@ -49,7 +49,12 @@ export const pipelineWorker: WorkerSpec = {
 const gateHandler = {
   gate: async (job: Job, ctx: WorkerContext) => {
     const data = parseStage(job, 'gate');
-    const result = await asJob(() => runGateStage(engineContextOf(ctx), data));
+    const engine = engineContextOf(ctx);
+    const result = await asJob(() => runGateStage(engine, data), {
+      onGivingUp: (err) =>
+        failGateStage(engine, { ...data, key: data.gate === 'tests' ? 'tests' : 'trivy' }, err),
+      lastAttempt: isLastAttempt(job),
+    });
     return result ? { conclusion: result.conclusion } : { skipped: true };
   },
 };
@@ -61,8 +66,14 @@ export const renderWorker: WorkerSpec = {
   queue: 'render',
   concurrency: 2,
   handlers: {
-    'manifests-preview': async (job, ctx) =>
-      asJob(() => runManifestsPreviewStage(engineContextOf(ctx), parseStage(job, 'manifests-preview'))),
+    'manifests-preview': async (job, ctx) => {
+      const data = parseStage(job, 'manifests-preview');
+      const engine = engineContextOf(ctx);
+      return asJob(() => runManifestsPreviewStage(engine, data), {
+        onGivingUp: (err) => failGateStage(engine, { ...data, key: 'manifests' }, err),
+        lastAttempt: isLastAttempt(job),
+      });
+    },
   },
 };
 

@@ -1,4 +1,5 @@
 import { startCheckRun } from '../github/index.js';
+import { isShipgateError } from '../errors.js';
 import { runTestsGate, runTrivyGate, type GateResult } from '../gates/index.js';
 import { isTerminal } from '../runs/run-state-machine.js';
 import type { Run } from '../runs/run-types.js';
@@ -79,4 +80,33 @@ export async function runGateStage(ctx: EngineContext, job: GateJob): Promise<Ga
   await recordGateResult(ctx, run.id, key, result, `gate:${key}:${job.attempt}`);
   await advanceGatingRun(ctx, run.id);
   return result;
+}
+
+/**
+ * A gate job that will not be retried any more (a non-retryable error, or its last attempt)
+ * still owes the PR an answer: its check run is completed as failed with the reason, and the
+ * verdict is taken, so the run ends instead of gating forever.
+ */
+export async function failGateStage(
+  ctx: EngineContext,
+  job: { runId: string; checkRunId: number; key: 'tests' | 'trivy' | 'manifests'; attempt: number },
+  err: unknown,
+): Promise<void> {
+  const run = await ctx.runs.requireRun(job.runId);
+  const reason = isShipgateError(err)
+    ? `${err.code}: ${err.message}`
+    : 'internal error (see the worker logs)';
+  await completeRunCheck(ctx, run, job.checkRunId, {
+    conclusion: 'failure',
+    title: 'Shipgate could not run this gate',
+    summary: `The gate failed before it could judge this commit: ${reason}`,
+  });
+  await recordGateResult(
+    ctx,
+    run.id,
+    job.key,
+    { conclusion: 'failure', title: 'Shipgate could not run this gate' },
+    `gate:${job.key}:${job.attempt}:error`,
+  );
+  await advanceGatingRun(ctx, run.id);
 }

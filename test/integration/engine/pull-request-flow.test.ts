@@ -1,7 +1,14 @@
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { Redis } from 'ioredis';
+import { createEngineContext } from '../../../src/engine/create-engine-context.js';
+import { failGateStage } from '../../../src/engine/run-gate-stage.js';
+import { CheckoutFailed } from '../../../src/errors.js';
+import { createLogger } from '../../../src/logger.js';
+import { pipelineWorker, renderWorker, trivyGateWorker } from '../../../workers/engine-workers.js';
 import { installFakeScanners, type FakeScanners } from '../../support/fake-scanners/install.js';
+import { TEST_REDIS_URL } from '../../support/redis.js';
 import { eventually, fixturePayload, startHarness, type Harness } from '../../support/shipgate-harness.js';
 
 /**
@@ -258,5 +265,40 @@ describe('pull request runs', () => {
       'second run succeeded',
     );
     expect(second).toMatchObject({ kind: 'pr', prNumber: 7, sha });
+  });
+
+  it('completes the check as failed and ends the run when a gate gives up for good', async () => {
+    // No tests worker: the tests gate job waits, as if every attempt had failed to check out.
+    h = await startHarness({ workers: [pipelineWorker, trivyGateWorker, renderWorker] });
+    const sha = h.appRepo.shas[0]!;
+    expect(await h.deliver('pull_request', prPayload(h, sha))).toBe(202);
+    const run = await eventually(
+      async () => {
+        const [latest] = (await h.runs.listRuns({ repo: 'acme/web' })).runs;
+        return latest?.state === 'gating' && latest.gates?.trivy && latest.gates?.manifests
+          ? latest
+          : undefined;
+      },
+      20_000,
+      'trivy and manifests done',
+    );
+    const testsCheck = h.github.checkRuns('acme', 'web').find((c) => c.name === 'shipgate/tests')!;
+
+    const redis = new Redis(TEST_REDIS_URL);
+    const engine = createEngineContext({
+      config: h.config,
+      logger: createLogger('silent'),
+      redis,
+      queues: h.queues,
+      tuning: { github: { spaceWrites: false } },
+    });
+    const err = CheckoutFailed('acme/web', sha, 'remote hung up');
+    await failGateStage(engine, { runId: run.id, checkRunId: testsCheck.id, key: 'tests', attempt: 4 }, err);
+
+    const check = h.github.checkRuns('acme', 'web').find((c) => c.id === testsCheck.id)!;
+    expect(check).toMatchObject({ status: 'completed', conclusion: 'failure' });
+    expect(JSON.stringify(check.output)).toContain('SHIPGATE_E_CHECKOUT_FAILED');
+    expect((await h.runs.requireRun(run.id)).state).toBe('failed');
+    redis.disconnect();
   });
 });
