@@ -60,6 +60,55 @@ export function scannerFailureResult(
   };
 }
 
+/** How a scanner's run is judged before its report is read. */
+export interface ScannerRunSpec {
+  gate: 'trivy' | 'zap';
+  /** Name shown in the check run (`Trivy`). */
+  scanner: string;
+  /** The command as the user knows it (`trivy`, `zap-baseline.py`). */
+  command: string;
+  /** Who exits with a status, in messages (`Trivy`, `zap-baseline.py`). */
+  process: string;
+  /** Name of the report in `ExecutionResult.reports`, and the file it was read from. */
+  report: { name: string; file: string };
+  /** Exit statuses that still mean "the scan ran" (ZAP exits 1 and 2 on warnings and failures). */
+  okExitCodes: readonly number[];
+  timeoutSeconds: number;
+}
+
+/**
+ * The report a scanner wrote, or the gate result when there is none to trust: cancelled, timed
+ * out, missing, crashed (an unexpected status) or no report. Parsing stays with each gate.
+ */
+export function scannerReport(
+  result: ExecutionResult,
+  spec: ScannerRunSpec,
+  options: ScannerFailureOptions,
+): { text: string } | { done: GateResult } {
+  const fail = (problem: ScannerProblem, detail: string) => ({
+    done: scannerFailureResult(spec.gate, spec.scanner, problem, detail, result, options),
+  });
+  if (result.cancelled) return { done: cancelledResult(spec.gate) };
+  if (result.timedOut) return fail('timed-out', `No result after ${spec.timeoutSeconds}s.`);
+  if (scannerMissing(result)) {
+    return fail(
+      'missing',
+      `\`${spec.command}\` was not found (on PATH for the local executor, in the scanner image on Kubernetes).`,
+    );
+  }
+  if (!spec.okExitCodes.includes(result.exitCode)) {
+    return fail('crashed', `${spec.process} exited with status ${result.exitCode}.`);
+  }
+  const text = result.reports[spec.report.name];
+  if (text === undefined) {
+    return fail(
+      'crashed',
+      result.reportProblems[spec.report.name] ?? `${spec.process} wrote no ${spec.report.file}.`,
+    );
+  }
+  return { text };
+}
+
 export function cancelledResult(gate: GateName): GateResult {
   return {
     gate,

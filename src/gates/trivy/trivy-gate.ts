@@ -1,6 +1,6 @@
 import type { Executor } from '../../executors/executor.js';
 import { ReportInvalid } from '../../errors.js';
-import { cancelledResult, scannerFailureResult, scannerMissing } from '../scanner-failure.js';
+import { scannerFailureResult, scannerReport } from '../scanner-failure.js';
 import type { GateContext, GateResult, ScannerFailureOptions } from '../types.js';
 import { evaluateTrivy, type TrivyPolicy } from './evaluate-trivy.js';
 import { parseTrivyReport } from './parse-trivy-report.js';
@@ -83,42 +83,21 @@ export async function runTrivyGate(
     },
     { signal: run.signal },
   );
-  if (result.cancelled) return cancelledResult('trivy');
-  if (result.timedOut) {
-    return scannerFailureResult(
-      'trivy',
-      'Trivy',
-      'timed-out',
-      `No result after ${timeoutSeconds}s.`,
-      result,
-      options,
-    );
-  }
-  if (scannerMissing(result)) {
-    return scannerFailureResult(
-      'trivy',
-      'Trivy',
-      'missing',
-      'The `trivy` command was not found (on PATH for the local executor, in the scanner image on Kubernetes).',
-      result,
-      options,
-    );
-  }
-  if (result.exitCode !== 0) {
-    return scannerFailureResult(
-      'trivy',
-      'Trivy',
-      'crashed',
-      `Trivy exited with status ${result.exitCode}.`,
-      result,
-      options,
-    );
-  }
-  const text = result.reports.trivy;
-  if (text === undefined) {
-    const why = result.reportProblems.trivy ?? `Trivy exited 0 but wrote no ${REPORT_PATH}.`;
-    return scannerFailureResult('trivy', 'Trivy', 'crashed', why, result, options);
-  }
+  const read = scannerReport(
+    result,
+    {
+      gate: 'trivy',
+      scanner: 'Trivy',
+      command: 'trivy',
+      report: { name: 'trivy', file: REPORT_PATH },
+      process: 'Trivy',
+      okExitCodes: [0],
+      timeoutSeconds,
+    },
+    options,
+  );
+  if ('done' in read) return read.done;
+  const text = read.text;
   try {
     const report = parseTrivyReport(text, { maxFindings: options.maxFindings });
     return evaluateTrivy(report, { ...options, mode: options.mode }, run.now ?? new Date());

@@ -1,6 +1,6 @@
 import type { Executor } from '../../executors/executor.js';
 import { ReportInvalid } from '../../errors.js';
-import { cancelledResult, scannerFailureResult, scannerMissing } from '../scanner-failure.js';
+import { scannerFailureResult, scannerReport } from '../scanner-failure.js';
 import type { GateContext, GateResult, ScannerFailureOptions } from '../types.js';
 import { evaluateZap, type ZapPolicy } from './evaluate-zap.js';
 import { parseZapReport } from './parse-zap-report.js';
@@ -71,42 +71,22 @@ export async function runZapGate(
     },
     { signal: run.signal },
   );
-  if (result.cancelled) return cancelledResult('zap');
-  if (result.timedOut) {
-    return scannerFailureResult(
-      'zap',
-      'ZAP',
-      'timed-out',
-      `No result after ${timeoutSeconds}s.`,
-      result,
-      options,
-    );
-  }
-  if (scannerMissing(result)) {
-    return scannerFailureResult(
-      'zap',
-      'ZAP',
-      'missing',
-      '`zap-baseline.py` was not found (on PATH for the local executor, in the scanner image on Kubernetes).',
-      result,
-      options,
-    );
-  }
-  if (![0, 1, 2].includes(result.exitCode)) {
-    return scannerFailureResult(
-      'zap',
-      'ZAP',
-      'crashed',
-      `zap-baseline.py exited with status ${result.exitCode}.`,
-      result,
-      options,
-    );
-  }
-  const text = result.reports.zap;
-  if (text === undefined) {
-    const why = result.reportProblems.zap ?? `zap-baseline.py wrote no ${REPORT_NAME}.`;
-    return scannerFailureResult('zap', 'ZAP', 'crashed', why, result, options);
-  }
+  // 0 (clean), 1 (FAIL rules) and 2 (WARN rules) all mean the scan ran: the report decides.
+  const read = scannerReport(
+    result,
+    {
+      gate: 'zap',
+      scanner: 'ZAP',
+      command: 'zap-baseline.py',
+      report: { name: 'zap', file: REPORT_NAME },
+      process: 'zap-baseline.py',
+      okExitCodes: [0, 1, 2],
+      timeoutSeconds,
+    },
+    options,
+  );
+  if ('done' in read) return read.done;
+  const text = read.text;
   try {
     return evaluateZap(parseZapReport(text), options);
   } catch (err) {
