@@ -2,20 +2,18 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { DeployNotConfigured } from '../errors.js';
 import { cloneAtSha } from '../git/clone-with-token.js';
-import type { GithubOctokit } from '../github/index.js';
-import { createGithubPullRequestPort } from '../gitops/github-pull-request-port.js';
 import { releaseToEnvironment } from '../gitops/prepare-environment.js';
-import type { WriteMode } from '../gitops/write-env-path.js';
 import { renderImageTag } from '../pipeline/index.js';
 import { isTerminal } from '../runs/run-state-machine.js';
 import type { Run } from '../runs/run-types.js';
+import { envRepoWriteMode } from './env-repo.js';
 import { approvedByFor, continueAfterEnvironment } from './continue-release.js';
 import { markRolledBack, syncAndVerify } from './sync-and-verify.js';
 import { withDeployTurn } from './with-deploy-turn.js';
 import { notifyRelease } from './notify-release.js';
 import { planEnvironments } from './deploy-targets.js';
 import { createDeployPorts } from './deploy-ports.js';
-import { splitRepo, type EngineContext } from './engine-context.js';
+import type { EngineContext } from './engine-context.js';
 import { requirePipelineOfRun } from './pipeline-of-run.js';
 import type { GatesField } from './record-gate-result.js';
 import { checkoutOf } from './run-gate-stage.js';
@@ -80,16 +78,7 @@ async function deployWithLock(
       const src = path.join(checkoutDir, 'src');
       await cloneAtSha({ ...checkoutOf(ctx, run), dir: src });
       const tag = renderImageTag(pipeline.image.tag, { tag: run.tag ?? run.sha, sha: run.sha });
-      const mode: WriteMode =
-        planned.mode === 'pr'
-          ? {
-              kind: 'pr',
-              pullRequests: createGithubPullRequestPort(
-                await envRepoOctokit(ctx),
-                splitRepo(ctx.config.envRepo!),
-              ),
-            }
-          : { kind: 'direct' };
+      const mode = await envRepoWriteMode(ctx, planned.mode);
       const result = await releaseToEnvironment(ctx.envRepo, {
         checkoutDir: src,
         source: planned.source,
@@ -164,11 +153,4 @@ async function deployWithLock(
       : { kind: 'environment-deployed', env },
   );
   return continueAfterEnvironment(ctx, await ctx.runs.requireRun(run.id), env);
-}
-
-/** The env repo's installation (PR mode opens pull requests there). */
-export async function envRepoOctokit(ctx: EngineContext): Promise<GithubOctokit> {
-  const { owner, repo } = splitRepo(ctx.config.envRepo!);
-  const installationId = await ctx.github.findRepoInstallation(owner, repo);
-  return ctx.github.forInstallation(installationId);
 }

@@ -4,7 +4,9 @@ import type { GithubApp } from '../github/index.js';
 import { GitCli, type GitAuth } from '../git/git-cli.js';
 import type { RemoteSpec } from '../git/scratch-repo.js';
 import { openEnvRepo } from '../gitops/open-env-repo.js';
-import type { EnvRepoOptions } from '../gitops/write-env-path.js';
+import type { EnvRepoOptions, WriteMode } from '../gitops/write-env-path.js';
+import { createGithubPullRequestPort } from '../gitops/github-pull-request-port.js';
+import { splitRepo, type EngineContext } from './engine-context.js';
 import { createPolicyCache, type Policy, POLICY_FILE_PATH } from '../policy/index.js';
 import { ConfigInvalid } from '../errors.js';
 
@@ -98,4 +100,16 @@ export function createEnvRepoPolicySource(
       return { policy: await cache.get(tip.commit), commit: tip.commit };
     },
   };
+}
+
+/**
+ * How a commit reaches the env repo's branch for one environment: pushed directly, or (policy
+ * `mode: pr`) through a pull request in the env repo, opened with the App's installation there.
+ */
+export async function envRepoWriteMode(ctx: EngineContext, mode: 'direct' | 'pr'): Promise<WriteMode> {
+  if (mode === 'direct') return { kind: 'direct' };
+  const { owner, repo } = splitRepo(ctx.config.envRepo!);
+  const installationId = await ctx.github.findRepoInstallation(owner, repo);
+  const octokit = await ctx.github.forInstallation(installationId);
+  return { kind: 'pr', pullRequests: createGithubPullRequestPort(octokit, { owner, repo }) };
 }

@@ -1,17 +1,15 @@
 import { DeployNotConfigured, RollbackLiveMoved } from '../errors.js';
-import { createGithubPullRequestPort } from '../gitops/github-pull-request-port.js';
 import { openEnvRepo } from '../gitops/open-env-repo.js';
 import { readLive } from '../gitops/read-live.js';
 import { revertAppEnv } from '../gitops/revert-app-env.js';
-import type { WriteMode } from '../gitops/write-env-path.js';
 import { isTerminal } from '../runs/run-state-machine.js';
 import type { Run } from '../runs/run-types.js';
-import { envRepoOctokit } from './deploy-environment-stage.js';
+import { envRepoWriteMode } from './env-repo.js';
 import { markRolledBack, syncAndVerify } from './sync-and-verify.js';
 import { withDeployTurn } from './with-deploy-turn.js';
 import { createDeployPorts } from './deploy-ports.js';
 import { planEnvironments } from './deploy-targets.js';
-import { splitRepo, type EngineContext } from './engine-context.js';
+import type { EngineContext } from './engine-context.js';
 import { requirePipelineOfRun } from './pipeline-of-run.js';
 import type { StageJob } from './stage-jobs.js';
 import { ROLLBACK_PLAN_STEP, type RollbackRecord } from './start-rollback-run.js';
@@ -87,16 +85,7 @@ async function rollbackWithLock(
   const commitStep = `commit:${env}`;
   let commit = await ctx.runs.getStepResult<{ sha: string; files: string[] }>(run.id, commitStep);
   if (commit === undefined) {
-    const mode: WriteMode =
-      planned.mode === 'pr'
-        ? {
-            kind: 'pr',
-            pullRequests: createGithubPullRequestPort(
-              await envRepoOctokit(ctx),
-              splitRepo(ctx.config.envRepo!),
-            ),
-          }
-        : { kind: 'direct' };
+    const mode = await envRepoWriteMode(ctx, planned.mode);
     const result = await revertAppEnv(ctx.envRepo, {
       path,
       badCommit: record.live,
