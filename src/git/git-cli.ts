@@ -1,6 +1,6 @@
-import { spawn } from 'node:child_process';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { runBoundedProcess, type BoundedProcessResult } from '../process/run-bounded-process.js';
 import path from 'node:path';
 import { GitAuthFailed, GitCommandFailed, GitTimeout } from '../errors.js';
 
@@ -59,8 +59,6 @@ export interface GitResult {
   stderr: string;
   exitCode: number;
 }
-
-const STDERR_LIMIT = 64 * 1024;
 
 /** Removes credentials embedded in URLs (`https://user:pass@host`) from text meant for errors. */
 export function redactCredentials(text: string): string {
@@ -133,70 +131,29 @@ export class GitCli {
     // own, but the env repo's content is still not trusted to decide what runs.
     const fullArgs = ['-c', 'core.hooksPath=/dev/null', '-c', 'core.fsmonitor=false', ...args];
 
-    return new Promise<GitResult>((resolve, reject) => {
-      const child = spawn(this.gitBinary, fullArgs, {
+    let ran: BoundedProcessResult;
+    try {
+      ran = await runBoundedProcess(this.gitBinary, fullArgs, {
         cwd: options.cwd,
         env,
-        stdio: ['pipe', 'pipe', 'pipe'],
-        // Its own process group, so a timeout also kills helpers (git-remote-https, ssh)
-        // that would otherwise keep the pipes open after git itself is gone.
-        detached: true,
+        timeoutMs,
+        maxOutputBytes: maxOutput,
+        input: options.input,
       });
-      const killGroup = () => {
-        try {
-          process.kill(-child.pid!, 'SIGKILL');
-        } catch {
-          child.kill('SIGKILL');
-        }
-      };
-      const out: Buffer[] = [];
-      let outBytes = 0;
-      let err = '';
-      let failure: Error | undefined;
-      const timer = setTimeout(() => {
-        failure = GitTimeout(command, timeoutMs);
-        killGroup();
-      }, timeoutMs);
-
-      child.stdout.on('data', (chunk: Buffer) => {
-        outBytes += chunk.length;
-        if (outBytes > maxOutput) {
-          failure ??= GitCommandFailed(command, `output exceeded ${maxOutput} bytes`);
-          killGroup();
-          return;
-        }
-        out.push(chunk);
-      });
-      child.stderr.on('data', (chunk: Buffer) => {
-        if (err.length < STDERR_LIMIT) err += chunk.toString('utf8');
-      });
-      child.on('error', (error) => {
-        clearTimeout(timer);
-        reject(GitCommandFailed(command, error.message, { cause: error }));
-      });
-      child.on('close', (code) => {
-        clearTimeout(timer);
-        const stderr = redactCredentials(err.slice(0, STDERR_LIMIT));
-        if (failure) return reject(failure);
-        const exitCode = code ?? -1;
-        const result: GitResult = { stdout: Buffer.concat(out).toString('utf8'), stderr, exitCode };
-        if (exitCode === 0 || options.okExitCodes?.includes(exitCode)) return resolve(result);
-        if (
-          /Authentication failed|could not read Username|terminal prompts disabled|HTTP 40[13]/i.test(stderr)
-        ) {
-          return reject(GitAuthFailed(remoteOf(args), { details: { command, stderr: lastLines(stderr) } }));
-        }
-        reject(
-          GitCommandFailed(command, lastLines(stderr) || `exit code ${exitCode}`, {
-            details: { command, exitCode, stderr: lastLines(stderr) },
-          }),
-        );
-      });
-      child.stdin.on('error', () => {
-        // The child may exit before reading all input; its exit code says what happened.
-      });
-      if (options.input !== undefined) child.stdin.end(options.input);
-      else child.stdin.end();
+    } catch (error) {
+      throw GitCommandFailed(command, (error as Error).message, { cause: error });
+    }
+    if (ran.killedFor === 'timeout') throw GitTimeout(command, timeoutMs);
+    if (ran.killedFor === 'output-limit')
+      throw GitCommandFailed(command, `output exceeded ${maxOutput} bytes`);
+    const stderr = redactCredentials(ran.stderr);
+    const result: GitResult = { stdout: ran.stdout, stderr, exitCode: ran.exitCode };
+    if (ran.exitCode === 0 || options.okExitCodes?.includes(ran.exitCode)) return result;
+    if (/Authentication failed|could not read Username|terminal prompts disabled|HTTP 40[13]/i.test(stderr)) {
+      throw GitAuthFailed(remoteOf(args), { details: { command, stderr: lastLines(stderr) } });
+    }
+    throw GitCommandFailed(command, lastLines(stderr) || `exit code ${ran.exitCode}`, {
+      details: { command, exitCode: ran.exitCode, stderr: lastLines(stderr) },
     });
   }
 

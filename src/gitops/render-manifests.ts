@@ -13,7 +13,7 @@ import { isClusterScopedKind } from './cluster-scoped-kinds.js';
 import { parseManifestDocuments } from './parse-manifest-documents.js';
 import { isInside, resolveInside } from './path-safety.js';
 import { pinImage } from './pin-image.js';
-import { runBoundedProcess } from './run-bounded-process.js';
+import { runBoundedProcess } from '../process/run-bounded-process.js';
 import type {
   ManifestDocument,
   ManifestIssue,

@@ -1,6 +1,10 @@
 import { spawn } from 'node:child_process';
 
-/** Runs a program (never a shell) with a timeout and a cap on stdout; for kustomize and kubectl. */
+/**
+ * Runs a program (never a shell) in its own process group, with a timeout and a cap on stdout:
+ * for git, kustomize and kubectl. On timeout or overflow the whole group is killed, so helpers
+ * the program started (git-remote-https, ssh, plugins) cannot keep its pipes open.
+ */
 
 export interface BoundedProcessResult {
   stdout: string;
@@ -15,6 +19,8 @@ export interface BoundedProcessOptions {
   env: NodeJS.ProcessEnv;
   timeoutMs: number;
   maxOutputBytes: number;
+  /** Written to stdin, then stdin is closed. @defaultValue none (stdin closed at once) */
+  input?: string | Buffer | undefined;
 }
 
 const STDERR_LIMIT = 32 * 1024;
@@ -25,11 +31,10 @@ export function runBoundedProcess(
   options: BoundedProcessOptions,
 ): Promise<BoundedProcessResult> {
   return new Promise((resolve, reject) => {
-    // Its own process group, so a timeout kills anything the renderer started too.
     const child = spawn(command, args, {
       cwd: options.cwd,
       env: options.env,
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: ['pipe', 'pipe', 'pipe'],
       detached: true,
     });
     const killGroup = () => {
@@ -63,6 +68,10 @@ export function runBoundedProcess(
       clearTimeout(timer);
       reject(err);
     });
+    child.stdin.on('error', () => {
+      // The child may exit before reading all input; its exit code says what happened.
+    });
+    child.stdin.end(options.input);
     child.on('close', (code) => {
       clearTimeout(timer);
       resolve({
