@@ -16,7 +16,7 @@ import { APPROVAL_WORKERS } from '../../../workers/approval-workers.js';
 import { startSlackStandIn, type SlackStandIn, type StandInMessage } from '../../support/slack-stand-in.js';
 import { eventually, POLICY, startHarness, type Harness } from '../../support/shipgate-harness.js';
 import { TEST_REDIS_URL } from '../../support/redis.js';
-import { blockActionsPayload, formBody, signedHeaders } from '../slack/interactions-helpers.js';
+import { clickButton } from '../slack/interactions-helpers.js';
 
 /**
  * Issue 7's approvals wired into the engine, through the front door: a release run reaches
@@ -115,8 +115,7 @@ function buttons(message: StandInMessage): Record<string, string> {
   return out;
 }
 
-let actionSeq = 0;
-/** A signed `block_actions` click as Slack sends it; returns the HTTP status and the click's action_ts. */
+/** A signed click on the request's Approve or Reject button, as Slack sends it. */
 async function click(
   message: PostedRequest,
   userId: string,
@@ -124,33 +123,13 @@ async function click(
   options: { actionTs?: string; retryNum?: number } = {},
 ): Promise<{ status: number; actionTs: string }> {
   const actionId = decision === 'approve' ? 'shipgate_approve' : 'shipgate_reject';
-  actionSeq += 1;
-  const actionTs =
-    options.actionTs ?? `${Math.floor(Date.now() / 1000)}.${String(actionSeq).padStart(6, '0')}`;
-  const payload = blockActionsPayload({ action_id: actionId, value: message.buttons[actionId]! }, userId);
-  (payload.actions as Record<string, unknown>[])[0]!.action_ts = actionTs;
-  payload.user = {
-    ...(payload.user as object),
-    id: userId,
-    username: userId.toLowerCase(),
-    name: userId.toLowerCase(),
-  };
-  payload.channel = { id: message.channel, name: 'prod-approvals' };
-  payload.container = {
-    type: 'message',
-    message_ts: message.ts,
-    channel_id: message.channel,
-    is_ephemeral: false,
-  };
-  const body = formBody(payload);
-  const headers: Record<string, string> = signedHeaders(SIGNING_SECRET, body, Math.floor(Date.now() / 1000));
-  if (options.retryNum) {
-    headers['x-slack-retry-num'] = String(options.retryNum);
-    headers['x-slack-retry-reason'] = 'http_timeout';
-  }
-  const res = await fetch(`${h.baseUrl}/slack/interactions`, { method: 'POST', headers, body });
-  await res.arrayBuffer();
-  return { status: res.status, actionTs };
+  return clickButton(
+    { baseUrl: h.baseUrl, signingSecret: SIGNING_SECRET },
+    message,
+    { actionId, value: message.buttons[actionId]! },
+    userId,
+    options,
+  );
 }
 
 async function decisionResult(runId: string, userId: string, decision: string, actionTs: string) {

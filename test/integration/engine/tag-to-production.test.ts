@@ -16,7 +16,7 @@ import {
   type Harness,
 } from '../../support/shipgate-harness.js';
 import { startSlackStandIn, type SlackStandIn, type StandInMessage } from '../../support/slack-stand-in.js';
-import { blockActionsPayload, formBody, signedHeaders } from '../slack/interactions-helpers.js';
+import { clickButton } from '../slack/interactions-helpers.js';
 
 /**
  * The mission end to end (issue 7): a signed tag push goes through the gates to staging, waits
@@ -109,39 +109,20 @@ function buttonValues(message: StandInMessage): Record<string, string> {
   return out;
 }
 
-let seq = 0;
-/** A signed block_actions click on the approval message, as Slack sends it. */
+/** A signed click on the approval message, as Slack sends it. */
 async function click(
   message: StandInMessage,
   buttons: Record<string, string>,
   userId: string,
   action: string,
 ) {
-  seq += 1;
-  const payload = blockActionsPayload({ action_id: action, value: buttons[action]! }, userId);
-  (payload.actions as Record<string, unknown>[])[0]!.action_ts =
-    `${Math.floor(Date.now() / 1000)}.${String(seq).padStart(6, '0')}`;
-  payload.user = {
-    ...(payload.user as object),
-    id: userId,
-    username: userId.toLowerCase(),
-    name: userId.toLowerCase(),
-  };
-  payload.channel = { id: message.channel, name: 'prod-approvals' };
-  payload.container = {
-    type: 'message',
-    message_ts: message.ts,
-    channel_id: message.channel,
-    is_ephemeral: false,
-  };
-  const body = formBody(payload);
-  const res = await fetch(`${h.baseUrl}/slack/interactions`, {
-    method: 'POST',
-    headers: signedHeaders(SIGNING_SECRET, body, Math.floor(Date.now() / 1000)),
-    body,
-  });
-  await res.arrayBuffer();
-  return res.status;
+  const clicked = await clickButton(
+    { baseUrl: h.baseUrl, signingSecret: SIGNING_SECRET },
+    message,
+    { actionId: action, value: buttons[action]! },
+    userId,
+  );
+  return clicked.status;
 }
 
 describe('a tag from push to production', () => {
