@@ -17,6 +17,7 @@ import { createMetrics } from '../../src/metrics/create-metrics.js';
 import { closeQueues, createAllQueues, type AllQueues } from '../../src/queue/create-queues.js';
 import { createRedisConnection } from '../../src/redis/connection.js';
 import { RunStore } from '../../src/runs/run-store.js';
+import type { Run } from '../../src/runs/run-types.js';
 import { API_PLUGINS } from '../../src/server/api-plugins.js';
 import { buildServer } from '../../src/server/build-server.js';
 import { createWorkers, type WorkerContext, type WorkerSpec } from '../../workers/index.js';
@@ -110,6 +111,8 @@ export interface Harness {
   installationId: number;
   /** Signs and POSTs a delivery; returns the HTTP status. */
   deliver(event: string, payload: unknown): Promise<number>;
+  /** Waits for a run of acme/web (newest first) that satisfies `matches`. */
+  waitForRun(matches: (run: Run) => boolean, what: string, timeoutMs?: number): Promise<Run>;
   close(): Promise<void>;
 }
 
@@ -198,6 +201,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       return c;
     },
   };
+  const runs = new RunStore(producer, { prefix: `${prefix}:runs` });
   const workers: Worker[] = createWorkers(
     workerCtx,
     options.workers ?? [...ENGINE_WORKERS, ...APPROVAL_WORKERS],
@@ -208,7 +212,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     github,
     appRepo,
     envRepo,
-    runs: new RunStore(producer, { prefix: `${prefix}:runs` }),
+    runs,
     queues,
     baseUrl,
     installationId,
@@ -221,6 +225,13 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       });
       await res.arrayBuffer();
       return res.status;
+    },
+    async waitForRun(matches, what, timeoutMs = 20_000) {
+      return eventually(
+        async () => (await runs.listRuns({ repo: 'acme/web' })).runs.find(matches),
+        timeoutMs,
+        what,
+      );
     },
     async close() {
       await Promise.allSettled(workers.map((w) => w.close()));

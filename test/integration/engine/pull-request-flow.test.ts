@@ -89,14 +89,7 @@ describe('pull request runs', () => {
     expect(scanners.calls().some((c) => c.tool === 'trivy' && c.args[0] === 'fs')).toBe(true);
 
     // The verdict is taken right after the last check completes.
-    const run = await eventually(
-      async () => {
-        const [latest] = (await h.runs.listRuns({ repo: 'acme/web' })).runs;
-        return latest?.state === 'succeeded' ? latest : undefined;
-      },
-      10_000,
-      'run succeeded',
-    );
+    const run = await h.waitForRun((r) => r.state === 'succeeded', 'run succeeded', 10_000);
     expect(run).toMatchObject({ kind: 'pr', prNumber: 7, sha });
     const events = await h.runs.getEvents(run.id);
     expect(events.map((e) => e.type)).toEqual(expect.arrayContaining(['created', 'gate', 'state']));
@@ -117,13 +110,10 @@ describe('pull request runs', () => {
     const second = 'f'.repeat(40);
     expect(await h.deliver('pull_request', prPayload(h, second, 'synchronize'))).toBe(202);
 
-    const oldRun = await eventually(
-      async () => {
-        const runs = (await h.runs.listRuns({ repo: 'acme/web' })).runs;
-        return runs.find((r) => r.sha === first && r.state === 'superseded');
-      },
-      20_000,
+    const oldRun = await h.waitForRun(
+      (r) => r.sha === first && r.state === 'superseded',
       'old run superseded',
+      20_000,
     );
     expect(oldRun.supersededBy).toBeDefined();
     const oldTests = await eventually(
@@ -189,14 +179,7 @@ describe('pull request runs', () => {
     h = await startHarness();
     const sha = h.appRepo.shas[0]!;
     expect(await h.deliver('pull_request', prPayload(h, sha))).toBe(202);
-    const first = await eventually(
-      async () => {
-        const [run] = (await h.runs.listRuns({ repo: 'acme/web' })).runs;
-        return run?.state === 'succeeded' ? run : undefined;
-      },
-      20_000,
-      'first run succeeded',
-    );
+    const first = await h.waitForRun((r) => r.state === 'succeeded', 'first run succeeded', 20_000);
     const tests = h.github.checkRuns('acme', 'web').find((c) => c.name === 'shipgate/tests')!;
 
     // GitHub's own example of a rerequested check_run, pointed at our check run.
@@ -220,13 +203,10 @@ describe('pull request runs', () => {
     rerequested.installation = { id: h.installationId };
     expect(await h.deliver('check_run', rerequested)).toBe(202);
 
-    const second = await eventually(
-      async () => {
-        const runs = (await h.runs.listRuns({ repo: 'acme/web' })).runs;
-        return runs.find((r) => r.id !== first.id && r.state === 'succeeded');
-      },
-      20_000,
+    const second = await h.waitForRun(
+      (r) => r.id !== first.id && r.state === 'succeeded',
       'second run succeeded',
+      20_000,
     );
     expect(second).toMatchObject({ kind: 'pr', prNumber: 7, sha });
     // The ended run is left as it was; the new one has its own check runs.
@@ -241,14 +221,7 @@ describe('pull request runs', () => {
     h = await startHarness();
     const sha = h.appRepo.shas[0]!;
     expect(await h.deliver('pull_request', prPayload(h, sha))).toBe(202);
-    const first = await eventually(
-      async () => {
-        const [run] = (await h.runs.listRuns({ repo: 'acme/web' })).runs;
-        return run?.state === 'succeeded' ? run : undefined;
-      },
-      20_000,
-      'first run succeeded',
-    );
+    const first = await h.waitForRun((r) => r.state === 'succeeded', 'first run succeeded', 20_000);
     const suite = fixturePayload('check_suite-requested.json', h);
     suite.action = 'rerequested';
     Object.assign(suite.check_suite as object, {
@@ -256,13 +229,10 @@ describe('pull request runs', () => {
       app: { ...(suite.check_suite as { app: object }).app, id: Number(h.config.github.appId) },
     });
     expect(await h.deliver('check_suite', suite)).toBe(202);
-    const second = await eventually(
-      async () => {
-        const runs = (await h.runs.listRuns({ repo: 'acme/web' })).runs;
-        return runs.find((r) => r.id !== first.id && r.state === 'succeeded');
-      },
-      20_000,
+    const second = await h.waitForRun(
+      (r) => r.id !== first.id && r.state === 'succeeded',
       'second run succeeded',
+      20_000,
     );
     expect(second).toMatchObject({ kind: 'pr', prNumber: 7, sha });
   });

@@ -143,11 +143,7 @@ describe('release runs', () => {
     );
     expect(await h.deliver('push', tagPush('v1.0.1'))).toBe(202);
 
-    const run = await eventually(
-      async () => (await h.runs.listRuns({ repo: 'acme/web' })).runs.find((r) => r.state === 'rolled-back'),
-      60_000,
-      'release rolled back',
-    );
+    const run = await h.waitForRun((r) => r.state === 'rolled-back', 'release rolled back', 60_000);
     expect(run.reason).toMatch(/zap/i);
 
     // git: the release commit, then the revert commit restoring v0.9.0 — git never claims v1.0.1 is live.
@@ -185,11 +181,7 @@ describe('release runs', () => {
     await start(WEB_PIPELINE, { 'deploy/base/rollout.yaml': rollout });
     const before = await h.envRepo.head();
     expect(await h.deliver('push', tagPush('v1.0.2'))).toBe(202);
-    const run = await eventually(
-      async () => (await h.runs.listRuns({ repo: 'acme/web' })).runs.find((r) => r.state === 'failed'),
-      60_000,
-      'release failed',
-    );
+    const run = await h.waitForRun((r) => r.state === 'failed', 'release failed', 60_000);
     expect(run.reason).toMatch(/SHIPGATE_E_GITOPS_MANIFESTS_INVALID/);
     expect(await h.envRepo.head()).toBe(before);
     expect(argo.syncs).toEqual([]);

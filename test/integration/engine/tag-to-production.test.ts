@@ -80,12 +80,7 @@ function tagPush(tag: string) {
 }
 
 async function runOf(tag: string, state: string, timeoutMs = 60_000) {
-  return eventually(
-    async () =>
-      (await h.runs.listRuns({ repo: 'acme/web' })).runs.find((r) => r.tag === tag && r.state === state),
-    timeoutMs,
-    `${tag} ${state}`,
-  );
+  return h.waitForRun((r) => r.tag === tag && r.state === state, `${tag} ${state}`, timeoutMs);
 }
 
 function approvalRequest(runId: string): StandInMessage {
