@@ -37,6 +37,8 @@ export interface CommitInfo {
 }
 
 const REMOTE = 'origin';
+/** Every fetch: no progress, no tags, no FETCH_HEAD (refs are named explicitly; FETCH_HEAD is never read). */
+const FETCH = ['fetch', '--quiet', '--no-tags', '--no-write-fetch-head'];
 const FIELD = '\x1f';
 const RECORD = '\x1e';
 
@@ -120,10 +122,7 @@ export class ScratchRepo {
     const ref = `refs/remotes/${REMOTE}/${branch}`;
     try {
       await this.runRemote([
-        'fetch',
-        '--quiet',
-        '--no-tags',
-        '--no-write-fetch-head',
+        ...FETCH,
         `--depth=${depth}`,
         ...this.filterArgs(),
         REMOTE,
@@ -148,33 +147,14 @@ export class ScratchRepo {
    */
   async fetchCommit(sha: string, depth: number): Promise<void> {
     assertSha(sha);
-    await this.runRemote([
-      'fetch',
-      '--quiet',
-      '--no-tags',
-      '--no-write-fetch-head',
-      `--depth=${depth}`,
-      ...this.filterArgs(),
-      REMOTE,
-      sha,
-    ]);
+    await this.runRemote([...FETCH, `--depth=${depth}`, ...this.filterArgs(), REMOTE, sha]);
   }
 
   /** Fetches blobs by id in one round trip (a partial repo leaves them out until needed). */
   async fetchBlobs(oids: readonly string[]): Promise<void> {
     if (!this.filter || oids.length === 0) return;
     await this.runRemote(
-      [
-        '-c',
-        'fetch.negotiationAlgorithm=noop',
-        'fetch',
-        '--quiet',
-        '--no-tags',
-        '--no-write-fetch-head',
-        '--filter=blob:none',
-        '--stdin',
-        REMOTE,
-      ],
+      ['-c', 'fetch.negotiationAlgorithm=noop', ...FETCH, '--filter=blob:none', '--stdin', REMOTE],
       { input: `${[...new Set(oids)].join('\n')}\n` },
     );
   }
@@ -314,10 +294,7 @@ export class ScratchRepo {
   async deepen(branch: string, by: number): Promise<void> {
     assertRefName(branch);
     await this.runRemote([
-      'fetch',
-      '--quiet',
-      '--no-tags',
-      '--no-write-fetch-head',
+      ...FETCH,
       `--deepen=${by}`,
       ...this.filterArgs(),
       REMOTE,
