@@ -4,7 +4,7 @@
  * synced env-repo commit; the blue-green Rollout then moves Progressing → Paused
  * (BlueGreenPause, with a pre-promotion AnalysisRun when the spec has one) → on `resume`,
  * post-promotion analysis → Healthy, or Degraded on `abort`. Status shapes follow the
- * fixtures in shared/fixtures/rollouts. (test/integration/deploy/deploy-harness.ts does the
+ * fixtures in test/fixtures/rollouts. (test/integration/deploy/deploy-harness.ts does the
  * same for one fixed application; this one serves any number of app environments.)
  */
 import { createHash } from 'node:crypto';

@@ -268,13 +268,10 @@ export async function eventually<T>(
   }
 }
 
-/** A GitHub payload from the shared fixtures, retargeted at acme/web and the harness installation. */
+/** A GitHub payload from the test fixtures, retargeted at acme/web and the harness installation. */
 export function fixturePayload(file: string, h: Pick<Harness, 'installationId'>): Record<string, unknown> {
   const payload = JSON.parse(
-    readFileSync(
-      path.join(import.meta.dirname, '..', '..', '..', 'shared', 'fixtures', 'github', file),
-      'utf8',
-    ),
+    readFileSync(path.join(import.meta.dirname, '..', 'fixtures', 'github', file), 'utf8'),
   ) as Record<string, unknown>;
   const repository = payload.repository as Record<string, unknown>;
   Object.assign(repository, {

@@ -1,5 +1,4 @@
 import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import type { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
@@ -16,13 +15,13 @@ import { startKubeApiStandIn, type KubeStandIn } from '../../support/kube-api-st
 import { TEST_REDIS_URL } from '../../support/redis.js';
 import { simulateRolloutController, type ControllerSim } from '../../support/rollout-controller-sim.js';
 import { eventually, startHarness, WEB_PIPELINE, type Harness } from '../../support/shipgate-harness.js';
+import { FIXTURES } from '../../support/fixtures.js';
 
 /**
  * Issue 6, "Manual rollback": `shipgate rollback web production --to v1.0.0` (or the API) makes
  * a `rollback` run that restores v1's manifests as a new env-repo commit with rollback trailers
  * and deploys it through the same Argo CD sync and blue-green gates as a release.
  */
-const FIXTURES = path.resolve('../shared/fixtures');
 const API_TOKEN = 'rollback-test-api-token-0123456789';
 const V2_SOURCE = 'b'.repeat(40);
 let scanners: FakeScanners;

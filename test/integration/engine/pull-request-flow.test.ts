@@ -1,5 +1,4 @@
 import { createRequire } from 'node:module';
-import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
 import { createEngineContext } from '../../../src/engine/create-engine-context.js';
@@ -10,6 +9,7 @@ import { pipelineWorker, renderWorker, trivyGateWorker } from '../../../workers/
 import { installFakeScanners, type FakeScanners } from '../../support/fake-scanners/install.js';
 import { TEST_REDIS_URL } from '../../support/redis.js';
 import { eventually, fixturePayload, startHarness, type Harness } from '../../support/shipgate-harness.js';
+import { fixturePath } from '../../support/fixtures.js';
 
 /**
  * Issue 3/4/5 through the front door: a signed pull_request webhook → a run → check runs for
@@ -23,7 +23,7 @@ beforeAll(() => {
   // The local executor runs scanners from the worker's PATH, as on a real host.
   process.env.PATH = `${scanners.binDir}:${originalPath}`;
   scanners.configure({
-    trivy: { fixture: path.resolve('../shared/fixtures/trivy/image-no-vulnerabilities.json') },
+    trivy: { fixture: fixturePath('trivy', 'image-no-vulnerabilities.json') },
   });
 });
 afterAll(() => {

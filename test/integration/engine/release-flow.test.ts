@@ -1,5 +1,4 @@
 import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { ArgoCdStandIn } from '../../support/argocd-stand-in.js';
 import {
@@ -16,13 +15,13 @@ import {
   WEB_PIPELINE,
   type Harness,
 } from '../../support/shipgate-harness.js';
+import { FIXTURES } from '../../support/fixtures.js';
 
 /**
  * Issue 6 through the front door: a signed tag push → gates → the staging manifests committed
  * to the env repo with provenance → Argo CD sync → the blue-green Rollout through its gates →
  * promoted, or aborted AND reverted in git when a gate fails.
  */
-const FIXTURES = path.resolve('../shared/fixtures');
 let scanners: FakeScanners;
 const originalPath = process.env.PATH;
 

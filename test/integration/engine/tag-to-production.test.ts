@@ -1,4 +1,3 @@
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ArgoCdStandIn } from '../../support/argocd-stand-in.js';
 import {
@@ -17,6 +16,7 @@ import {
 } from '../../support/shipgate-harness.js';
 import { startSlackStandIn, type SlackStandIn, type StandInMessage } from '../../support/slack-stand-in.js';
 import { clickButton } from '../slack/interactions-helpers.js';
+import { FIXTURES } from '../../support/fixtures.js';
 
 /**
  * The mission end to end (issue 7): a signed tag push goes through the gates to staging, waits
@@ -25,7 +25,6 @@ import { clickButton } from '../slack/interactions-helpers.js';
  * post-promotion analysis: it is aborted and reverted in git, and the Slack thread says why.
  * Real: ingress, BullMQ on Redis, git, kustomize, the GitHub/Argo CD/Kubernetes/Slack clients.
  */
-const FIXTURES = path.resolve('../shared/fixtures');
 const SIGNING_SECRET = 'tag-to-production-signing-secret';
 const POLICY_WITH_THREADS = POLICY.replace(
   'forkPullRequests: none\n',

@@ -9,10 +9,10 @@ import type { GateContext } from '../../../src/gates/types.js';
 import { runZapGate } from '../../../src/gates/zap/zap-gate.js';
 import { installFakeScanners, type FakeScanners } from '../../support/fake-scanners/install.js';
 import { createGitRemote, type GitRemote } from '../../support/git-remote.js';
-import { SHARED_FIXTURES } from '../../support/shared-fixtures.js';
+import { FIXTURES } from '../../support/fixtures.js';
 
-const TRIVY = `${SHARED_FIXTURES}/trivy`;
-const ZAP = `${SHARED_FIXTURES}/zap`;
+const TRIVY = `${FIXTURES}/trivy`;
+const ZAP = `${FIXTURES}/zap`;
 const NOW = new Date('2025-06-15T00:00:00Z');
 
 let remote: GitRemote;

@@ -10,7 +10,7 @@ import {
   type HookDeliveriesStandIn,
 } from '../../support/github-hook-deliveries-stand-in.js';
 import { postDelivery, signedDelivery } from '../../support/sign-webhook.js';
-import { SHARED_FIXTURES } from '../../support/shared-fixtures.js';
+import { FIXTURES } from '../../support/fixtures.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../../..');
 const TSX = path.join(ROOT, 'node_modules/.bin/tsx');
@@ -107,7 +107,7 @@ describe('shipgate CLI', () => {
       const urlFile = path.join(cwd, '.shipgate/redis/shipgate-redis.url');
       expect(readFileSync(urlFile, 'utf8')).toMatch(/^redis:\/\/127\.0\.0\.1:\d+/);
 
-      const payload = JSON.parse(readFileSync(`${SHARED_FIXTURES}/github/create-tag.json`, 'utf8')) as object;
+      const payload = JSON.parse(readFileSync(`${FIXTURES}/github/create-tag.json`, 'utf8')) as object;
       const d = await signedDelivery({ secret: 'dotenv-secret', event: 'create', payload });
       expect((await postDelivery(base, d)).status).toBe(202);
 

@@ -3,10 +3,10 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { postDelivery, signedDelivery } from '../../support/sign-webhook.js';
 import { startRedisServer, type TestRedisServer } from '../../support/redis-server.js';
 import { SECRET, startIngress, type Ingress } from './ingress-harness.js';
-import { SHARED_FIXTURES } from '../../support/shared-fixtures.js';
+import { FIXTURES } from '../../support/fixtures.js';
 
 const push = JSON.parse(
-  readFileSync(`${SHARED_FIXTURES}/github/push-tag-created.docs-example.json`, 'utf8'),
+  readFileSync(`${FIXTURES}/github/push-tag-created.docs-example.json`, 'utf8'),
 ) as Record<string, unknown>;
 
 /** The bound the issue asks for: a 503 well before GitHub's 10 s delivery timeout. */

@@ -7,13 +7,13 @@ import { dedupeKey } from '../../../src/webhooks/enqueue-delivery.js';
 import { signBody } from '../../../src/webhooks/verify-signature.js';
 import { postDelivery, signedDelivery } from '../../support/sign-webhook.js';
 import { SECRET, startIngress, type Ingress } from './ingress-harness.js';
-import { SHARED_FIXTURES } from '../../support/shared-fixtures.js';
+import { FIXTURES } from '../../support/fixtures.js';
 
 const push = JSON.parse(
-  readFileSync(`${SHARED_FIXTURES}/github/push-tag-created.docs-example.json`, 'utf8'),
+  readFileSync(`${FIXTURES}/github/push-tag-created.docs-example.json`, 'utf8'),
 ) as Record<string, unknown>;
 const vectors = (
-  JSON.parse(readFileSync(`${SHARED_FIXTURES}/github/signature-test-vectors.json`, 'utf8')) as {
+  JSON.parse(readFileSync(`${FIXTURES}/github/signature-test-vectors.json`, 'utf8')) as {
     vectors: { secret: string; payload: string; x_hub_signature_256: string }[];
   }
 ).vectors;

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { computeSlackSignature } from '../../../src/slack/verify-slack-request.js';
 
-const FIXTURES = new URL('../../../../shared/fixtures/slack/', import.meta.url);
+const FIXTURES = new URL('../../fixtures/slack/', import.meta.url);
 
 /** The recorded `block_actions` payload, with its button swapped for a Shipgate one. */
 export function blockActionsPayload(

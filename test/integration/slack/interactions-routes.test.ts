@@ -98,13 +98,10 @@ describe('POST /slack/interactions', () => {
 
   it('passes the published signing vector on a fixed clock (then refuses the slash-command body as not an interaction)', async () => {
     const vector = JSON.parse(
-      readFileSync(
-        new URL('../../../../shared/fixtures/slack/signing-test-vector.json', import.meta.url),
-        'utf8',
-      ),
+      readFileSync(new URL('../../fixtures/slack/signing-test-vector.json', import.meta.url), 'utf8'),
     ) as { signing_secret: string; headers: Record<string, string> };
     const body = readFileSync(
-      new URL('../../../../shared/fixtures/slack/signing-test-vector-body.txt', import.meta.url),
+      new URL('../../fixtures/slack/signing-test-vector-body.txt', import.meta.url),
       'utf8',
     );
     const vectorApp = Fastify({ logger: false });
@@ -236,7 +233,7 @@ describe('POST /slack/interactions', () => {
 
   it('acks other apps’ buttons and other interaction types without handing anything on', async () => {
     const minimal = readFileSync(
-      new URL('../../../../shared/fixtures/slack/block_actions-button-minimal.json', import.meta.url),
+      new URL('../../fixtures/slack/block_actions-button-minimal.json', import.meta.url),
       'utf8',
     );
     const foreign = formBody(minimal);

@@ -11,18 +11,16 @@ import {
 } from '../../../src/deploy/schema.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-export const SHARED_FIXTURES = path.resolve(here, '../../../../shared/fixtures');
+export const FIXTURES = path.resolve(here, '../../fixtures');
 
 export function rolloutFixture(file: string): Rollout {
-  return RolloutSchema.parse(parse(readFileSync(path.join(SHARED_FIXTURES, 'rollouts', file), 'utf8')));
+  return RolloutSchema.parse(parse(readFileSync(path.join(FIXTURES, 'rollouts', file), 'utf8')));
 }
 export function analysisRunFixture(file: string): AnalysisRun {
-  return AnalysisRunSchema.parse(parse(readFileSync(path.join(SHARED_FIXTURES, 'rollouts', file), 'utf8')));
+  return AnalysisRunSchema.parse(parse(readFileSync(path.join(FIXTURES, 'rollouts', file), 'utf8')));
 }
 export function applicationFixture(): Application {
   return ApplicationSchema.parse(
-    JSON.parse(
-      readFileSync(path.join(SHARED_FIXTURES, 'argocd', 'application-velero-synced-healthy.json'), 'utf8'),
-    ),
+    JSON.parse(readFileSync(path.join(FIXTURES, 'argocd', 'application-velero-synced-healthy.json'), 'utf8')),
   );
 }

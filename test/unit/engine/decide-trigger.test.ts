@@ -2,13 +2,13 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { decideTrigger, type TriggerRules } from '../../../src/engine/decide-trigger.js';
 import { normalizeWebhook } from '../../../src/webhooks/normalize-webhook.js';
-import { SHARED_FIXTURES } from '../../support/shared-fixtures.js';
+import { FIXTURES } from '../../support/fixtures.js';
 
-const FIXTURES = `${SHARED_FIXTURES}/github`;
+const GITHUB_FIXTURES = `${FIXTURES}/github`;
 const rules: TriggerRules = { isReleaseTag: (tag) => /^v\d/.test(tag) || tag === 'simple-tag', appId: 1 };
 
 function job(event: string, file: string, patch?: (payload: Record<string, unknown>) => void) {
-  const payload = JSON.parse(readFileSync(`${FIXTURES}/${file}`, 'utf8')) as Record<string, unknown>;
+  const payload = JSON.parse(readFileSync(`${GITHUB_FIXTURES}/${file}`, 'utf8')) as Record<string, unknown>;
   patch?.(payload);
   // Examples from GitHub's docs are not App deliveries; give them the installation an App gets.
   payload.installation ??= { id: 42, node_id: 'x' };

@@ -5,9 +5,9 @@ import { ReportInvalid } from '../../../src/errors.js';
 import { evaluateTrivy } from '../../../src/gates/trivy/evaluate-trivy.js';
 import { parseTrivyReport } from '../../../src/gates/trivy/parse-trivy-report.js';
 import { trivyCommand } from '../../../src/gates/trivy/trivy-gate.js';
-import { SHARED_FIXTURES } from '../../support/shared-fixtures.js';
+import { FIXTURES } from '../../support/fixtures.js';
 
-const DIR = `${SHARED_FIXTURES}/trivy`;
+const DIR = `${FIXTURES}/trivy`;
 const fixture = (name: string) => readFileSync(path.join(DIR, name), 'utf8');
 const NOW = new Date('2025-06-15T12:00:00Z');
 

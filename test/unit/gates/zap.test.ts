@@ -5,9 +5,9 @@ import { ReportInvalid } from '../../../src/errors.js';
 import { evaluateZap } from '../../../src/gates/zap/evaluate-zap.js';
 import { parseZapReport } from '../../../src/gates/zap/parse-zap-report.js';
 import { zapCommand } from '../../../src/gates/zap/zap-gate.js';
-import { SHARED_FIXTURES } from '../../support/shared-fixtures.js';
+import { FIXTURES } from '../../support/fixtures.js';
 
-const DIR = `${SHARED_FIXTURES}/zap`;
+const DIR = `${FIXTURES}/zap`;
 const fixture = (name: string) => readFileSync(path.join(DIR, name), 'utf8');
 const modern = () => fixture('baseline-zap2.14-medium-low-info.json');
 const legacy = () => fixture('baseline-zap2.8-compact-legacy.json');

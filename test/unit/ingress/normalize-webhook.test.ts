@@ -3,10 +3,10 @@ import { describe, expect, it } from 'vitest';
 import { deliveryKey, readDeliveryHeaders } from '../../../src/webhooks/delivery-headers.js';
 import { normalizeWebhook, type DeliveryMeta } from '../../../src/webhooks/normalize-webhook.js';
 import { LIMITS, WebhookJobSchema } from '../../../src/webhooks/webhook-job.js';
-import { SHARED_FIXTURES } from '../../support/shared-fixtures.js';
+import { FIXTURES } from '../../support/fixtures.js';
 
 const fixture = (name: string) =>
-  JSON.parse(readFileSync(`${SHARED_FIXTURES}/github/${name}.json`, 'utf8')) as Record<string, unknown>;
+  JSON.parse(readFileSync(`${FIXTURES}/github/${name}.json`, 'utf8')) as Record<string, unknown>;
 const meta = (event: string): DeliveryMeta => ({
   deliveryId: '72d3162e-cc78-11e3-81ab-4c9367dc0958',
   event,

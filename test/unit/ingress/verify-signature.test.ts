@@ -2,11 +2,11 @@ import { readFileSync } from 'node:fs';
 import { sign } from '@octokit/webhooks-methods';
 import { describe, expect, it } from 'vitest';
 import { isWellFormedSignature, signBody, verifySignature } from '../../../src/webhooks/verify-signature.js';
-import { SHARED_FIXTURES } from '../../support/shared-fixtures.js';
+import { FIXTURES } from '../../support/fixtures.js';
 
-const { vectors } = JSON.parse(
-  readFileSync(`${SHARED_FIXTURES}/github/signature-test-vectors.json`, 'utf8'),
-) as { vectors: { secret: string; payload: string; x_hub_signature_256: string }[] };
+const { vectors } = JSON.parse(readFileSync(`${FIXTURES}/github/signature-test-vectors.json`, 'utf8')) as {
+  vectors: { secret: string; payload: string; x_hub_signature_256: string }[];
+};
 
 describe('verifySignature', () => {
   it.each(vectors)('matches the published vector for secret $secret', (v) => {

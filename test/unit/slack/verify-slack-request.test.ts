@@ -4,13 +4,10 @@ import { SlackSignatureInvalid, SlackTimestampStale } from '../../../src/errors.
 import { computeSlackSignature, verifySlackRequest } from '../../../src/slack/verify-slack-request.js';
 
 const vector = JSON.parse(
-  readFileSync(
-    new URL('../../../../shared/fixtures/slack/signing-test-vector.json', import.meta.url),
-    'utf8',
-  ),
+  readFileSync(new URL('../../fixtures/slack/signing-test-vector.json', import.meta.url), 'utf8'),
 ) as { signing_secret: string; headers: Record<string, string>; body: string; basestring: string };
 const rawBody = readFileSync(
-  new URL('../../../../shared/fixtures/slack/signing-test-vector-body.txt', import.meta.url),
+  new URL('../../fixtures/slack/signing-test-vector-body.txt', import.meta.url),
   'utf8',
 );
 const timestamp = vector.headers['X-Slack-Request-Timestamp'] as string;
