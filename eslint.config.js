@@ -12,6 +12,24 @@ export default tseslint.config(
     },
   },
   {
+    // The simulators and test stand-ins are never part of the product: production code that
+    // imported them would ship a fake GitHub.
+    files: ['src/**', 'workers/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/sandbox/**', '**/test/**'],
+              message: 'src/ and workers/ never import the simulators or test support.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ['bench/**', 'src/cli.ts', 'src/commands/**'],
     rules: { 'no-console': 'off' },
   },

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { LocalExecutor } from '../src/executors/local-executor.js';
-import { createGitRemote, serveGitOverHttp, type FixtureCommit } from '../test/support/git-remote.js';
+import { createGitRemote, serveGitOverHttp, type FixtureCommit } from '../sandbox/git-remote.js';
 
 const run = promisify(execFile);
 const N = Number(process.argv[2] ?? 20);

@@ -5,9 +5,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { parse, stringify } from 'yaml';
-import { startArgoCdStandIn, type ArgoCdStandIn } from './argocd-stand-in.js';
-import { startKubeApiStandIn, type KubeStandIn } from './kube-api-stand-in.js';
-import { simulateRolloutController, type ControllerSim } from './rollout-controller-sim.js';
+import { startArgoCdStandIn, type ArgoCdStandIn } from '../../sandbox/argocd-stand-in.js';
+import { startKubeApiStandIn, type KubeStandIn } from '../../sandbox/kube-api-stand-in.js';
+import { simulateRolloutController, type ControllerSim } from '../../sandbox/rollout-controller-sim.js';
 import type { Harness } from './shipgate-harness.js';
 
 export interface ClusterStandIns {

@@ -24,8 +24,8 @@ import { createWorkers, type WorkerContext, type WorkerSpec } from '../../worker
 import { APPROVAL_WORKERS } from '../../workers/approval-workers.js';
 import { ENGINE_WORKERS } from '../../workers/engine-workers.js';
 import { createEnvRepo, type EnvRepo } from './env-repo.js';
-import { createGitRemote, type FixtureCommit, type GitRemote } from './git-remote.js';
-import { startGithubStandIn, type GithubStandIn } from './github-stand-in.js';
+import { createGitRemote, type FixtureCommit, type GitRemote } from '../../sandbox/git-remote.js';
+import { startGithubStandIn, type GithubStandIn } from '../../sandbox/github-stand-in.js';
 import { deleteKeysWithPrefix, TEST_REDIS_URL, uniquePrefix } from './redis.js';
 import { signedDelivery } from './sign-webhook.js';
 

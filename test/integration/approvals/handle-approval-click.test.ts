@@ -19,7 +19,11 @@ import { createReplayGuard } from '../../../src/slack/replay-guard.js';
 import { createSlackClient } from '../../../src/slack/slack-client.js';
 import { SlackUserDirectory } from '../../../src/slack/user-directory.js';
 import { deleteKeysWithPrefix, TEST_REDIS_URL, uniquePrefix } from '../../support/redis.js';
-import { startSlackStandIn, type SlackStandIn, type StandInMessage } from '../../support/slack-stand-in.js';
+import {
+  startSlackStandIn,
+  type SlackStandIn,
+  type StandInMessage,
+} from '../../../sandbox/slack-stand-in.js';
 import { blockActionsPayload, formBody, signedHeaders } from '../slack/interactions-helpers.js';
 
 const logger = createLogger('silent');

@@ -14,7 +14,7 @@ import {
   ArgoCdUnauthorized,
   ArgoCdUnavailable,
 } from '../../../src/errors.js';
-import { startArgoCdStandIn, type ArgoCdStandIn } from '../../support/argocd-stand-in.js';
+import { startArgoCdStandIn, type ArgoCdStandIn } from '../../../sandbox/argocd-stand-in.js';
 
 const REV = 'a'.repeat(40);
 

@@ -22,9 +22,13 @@ import { GitCli } from '../../../src/git/git-cli.js';
 import { commitToEnvRepo } from '../../../src/gitops/commit-to-env-repo.js';
 import { revertAppEnv } from '../../../src/gitops/revert-app-env.js';
 import type { EnvRepoOptions } from '../../../src/gitops/write-env-path.js';
-import { startArgoCdStandIn, type ArgoCdStandIn } from '../../support/argocd-stand-in.js';
+import { startArgoCdStandIn, type ArgoCdStandIn } from '../../../sandbox/argocd-stand-in.js';
 import { createEnvRepo, type EnvRepo } from '../../support/env-repo.js';
-import { startKubeApiStandIn, type KubeObject, type KubeStandIn } from '../../support/kube-api-stand-in.js';
+import {
+  startKubeApiStandIn,
+  type KubeObject,
+  type KubeStandIn,
+} from '../../../sandbox/kube-api-stand-in.js';
 import { deleteKeysWithPrefix, TEST_REDIS_URL, uniquePrefix } from '../../support/redis.js';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any

@@ -2,7 +2,11 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createKubeRolloutSource, type RolloutWatch } from '../../../src/deploy/watch-rollout.js';
 import { KubeWatchFailed } from '../../../src/errors.js';
-import { startKubeApiStandIn, type KubeObject, type KubeStandIn } from '../../support/kube-api-stand-in.js';
+import {
+  startKubeApiStandIn,
+  type KubeObject,
+  type KubeStandIn,
+} from '../../../sandbox/kube-api-stand-in.js';
 
 const NS = 'web-staging';
 const rollout = (name: string, image: string): KubeObject => ({

@@ -13,7 +13,11 @@ import type { EngineContext } from '../../../src/engine/engine-context.js';
 import { createLogger } from '../../../src/logger.js';
 import type { Run } from '../../../src/runs/run-types.js';
 import { APPROVAL_WORKERS } from '../../../workers/approval-workers.js';
-import { startSlackStandIn, type SlackStandIn, type StandInMessage } from '../../support/slack-stand-in.js';
+import {
+  startSlackStandIn,
+  type SlackStandIn,
+  type StandInMessage,
+} from '../../../sandbox/slack-stand-in.js';
 import { eventually, POLICY, startHarness, type Harness } from '../../support/shipgate-harness.js';
 import { TEST_REDIS_URL } from '../../support/redis.js';
 import { clickButton } from '../slack/interactions-helpers.js';

@@ -9,11 +9,11 @@ import { startRollbackRun } from '../../../src/engine/start-rollback-run.js';
 import { formatCommitMessage } from '../../../src/gitops/commit-message.js';
 import { createLogger } from '../../../src/logger.js';
 import { createRedisConnection } from '../../../src/redis/connection.js';
-import { startArgoCdStandIn, type ArgoCdStandIn } from '../../support/argocd-stand-in.js';
+import { startArgoCdStandIn, type ArgoCdStandIn } from '../../../sandbox/argocd-stand-in.js';
 import { installFakeScanners, type FakeScanners } from '../../support/fake-scanners/install.js';
-import { startKubeApiStandIn, type KubeStandIn } from '../../support/kube-api-stand-in.js';
+import { startKubeApiStandIn, type KubeStandIn } from '../../../sandbox/kube-api-stand-in.js';
 import { TEST_REDIS_URL } from '../../support/redis.js';
-import { simulateRolloutController, type ControllerSim } from '../../support/rollout-controller-sim.js';
+import { simulateRolloutController, type ControllerSim } from '../../../sandbox/rollout-controller-sim.js';
 import { eventually, startHarness, WEB_PIPELINE, type Harness } from '../../support/shipgate-harness.js';
 import { FIXTURES } from '../../support/fixtures.js';
 

@@ -1,13 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { ArgoCdStandIn } from '../../support/argocd-stand-in.js';
+import type { ArgoCdStandIn } from '../../../sandbox/argocd-stand-in.js';
 import {
   seedLiveRelease,
   startClusterStandIns,
   type ClusterStandIns,
 } from '../../support/cluster-stand-ins.js';
 import { installFakeScanners, type FakeScanners } from '../../support/fake-scanners/install.js';
-import type { ControllerSim } from '../../support/rollout-controller-sim.js';
+import type { ControllerSim } from '../../../sandbox/rollout-controller-sim.js';
 import {
   eventually,
   fixturePayload,

@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ArgoCdStandIn } from '../../support/argocd-stand-in.js';
+import type { ArgoCdStandIn } from '../../../sandbox/argocd-stand-in.js';
 import {
   seedLiveRelease,
   startClusterStandIns,
   type ClusterStandIns,
 } from '../../support/cluster-stand-ins.js';
 import { installFakeScanners, type FakeScanners } from '../../support/fake-scanners/install.js';
-import type { ControllerSim } from '../../support/rollout-controller-sim.js';
+import type { ControllerSim } from '../../../sandbox/rollout-controller-sim.js';
 import {
   eventually,
   fixturePayload,
@@ -14,7 +14,11 @@ import {
   startHarness,
   type Harness,
 } from '../../support/shipgate-harness.js';
-import { startSlackStandIn, type SlackStandIn, type StandInMessage } from '../../support/slack-stand-in.js';
+import {
+  startSlackStandIn,
+  type SlackStandIn,
+  type StandInMessage,
+} from '../../../sandbox/slack-stand-in.js';
 import { clickButton } from '../slack/interactions-helpers.js';
 import { FIXTURES } from '../../support/fixtures.js';
 

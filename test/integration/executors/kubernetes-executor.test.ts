@@ -7,8 +7,12 @@ import { CheckoutFailed } from '../../../src/errors.js';
 import type { ExecutionSpec } from '../../../src/executors/executor.js';
 import { KubernetesExecutor, kubeConfigFor } from '../../../src/executors/kubernetes-executor.js';
 import { jobNameFor } from '../../../src/executors/kubernetes-job-manifest.js';
-import { startKubeApiStandIn, type KubeObject, type KubeStandIn } from '../../support/kube-api-stand-in.js';
-import { createGitRemote, serveGitOverHttp, type GitRemote } from '../../support/git-remote.js';
+import {
+  startKubeApiStandIn,
+  type KubeObject,
+  type KubeStandIn,
+} from '../../../sandbox/kube-api-stand-in.js';
+import { createGitRemote, serveGitOverHttp, type GitRemote } from '../../../sandbox/git-remote.js';
 
 const NS = 'shipgate-gates';
 type Mode = 'run' | 'hold' | 'deadline';

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CheckoutFailed } from '../../../src/errors.js';
 import type { ExecutionSpec } from '../../../src/executors/executor.js';
 import { LocalExecutor } from '../../../src/executors/local-executor.js';
-import { createGitRemote, serveGitOverHttp, type GitRemote } from '../../support/git-remote.js';
+import { createGitRemote, serveGitOverHttp, type GitRemote } from '../../../sandbox/git-remote.js';
 
 const script = (body: string) => ({ content: `#!/bin/sh\n${body}\n`, executable: true });
 

@@ -8,7 +8,7 @@ import { runTrivyGate } from '../../../src/gates/trivy/trivy-gate.js';
 import type { GateContext } from '../../../src/gates/types.js';
 import { runZapGate } from '../../../src/gates/zap/zap-gate.js';
 import { installFakeScanners, type FakeScanners } from '../../support/fake-scanners/install.js';
-import { createGitRemote, type GitRemote } from '../../support/git-remote.js';
+import { createGitRemote, type GitRemote } from '../../../sandbox/git-remote.js';
 import { FIXTURES } from '../../support/fixtures.js';
 
 const TRIVY = `${FIXTURES}/trivy`;

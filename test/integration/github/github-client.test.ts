@@ -26,7 +26,7 @@ import {
   type GithubAppOptions,
 } from '../../../src/github/index.js';
 import { createLogger } from '../../../src/logger.js';
-import { startGithubStandIn, type GithubStandIn } from '../../support/github-stand-in.js';
+import { startGithubStandIn, type GithubStandIn } from '../../../sandbox/github-stand-in.js';
 
 const APP_ID = 4711;
 const SHA = 'ec26c3e57ca3a959ca5aad62de7213c562f8c821';

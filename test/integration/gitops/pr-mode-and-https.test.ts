@@ -20,8 +20,8 @@ import { createGithubPullRequestPort } from '../../../src/gitops/github-pull-req
 import type { EnvRepoOptions, PullRequestPort } from '../../../src/gitops/write-env-path.js';
 import { createLogger } from '../../../src/logger.js';
 import { createEnvRepo, type EnvRepo } from '../../support/env-repo.js';
-import { serveGitOverHttp } from '../../support/git-remote.js';
-import { startGithubStandIn, type GithubStandIn } from '../../support/github-stand-in.js';
+import { serveGitOverHttp } from '../../../sandbox/git-remote.js';
+import { startGithubStandIn, type GithubStandIn } from '../../../sandbox/github-stand-in.js';
 
 const APP_ID = 99;
 const OWNER = 'platform';

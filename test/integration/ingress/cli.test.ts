@@ -8,7 +8,7 @@ import { freePort } from '../../../src/redis/embedded-redis.js';
 import {
   startHookDeliveriesStandIn,
   type HookDeliveriesStandIn,
-} from '../../support/github-hook-deliveries-stand-in.js';
+} from '../../../sandbox/github-hook-deliveries-stand-in.js';
 import { postDelivery, signedDelivery } from '../../support/sign-webhook.js';
 import { FIXTURES } from '../../support/fixtures.js';
 

@@ -8,7 +8,7 @@ import { redeliveryKeys, sweepMissedDeliveries } from '../../../src/redelivery/s
 import {
   startHookDeliveriesStandIn,
   type HookDeliveriesStandIn,
-} from '../../support/github-hook-deliveries-stand-in.js';
+} from '../../../sandbox/github-hook-deliveries-stand-in.js';
 import { deleteKeysWithPrefix, TEST_REDIS_URL, uniquePrefix } from '../../support/redis.js';
 import { LogCapture } from './ingress-harness.js';
 

@@ -5,7 +5,7 @@ import { createLogger } from '../../../src/logger.js';
 import { MessageLedger } from '../../../src/slack/message-ledger.js';
 import { createSlackClient, type SlackClient } from '../../../src/slack/slack-client.js';
 import { deleteKeysWithPrefix, TEST_REDIS_URL, uniquePrefix } from '../../support/redis.js';
-import { startSlackStandIn, type SlackStandIn } from '../../support/slack-stand-in.js';
+import { startSlackStandIn, type SlackStandIn } from '../../../sandbox/slack-stand-in.js';
 
 const logger = createLogger('silent');
 

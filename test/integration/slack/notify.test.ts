@@ -7,7 +7,7 @@ import type { ReleaseRef } from '../../../src/slack/notification-message.js';
 import { createNotifier, THREAD_ROOT_KEY, type Notifier } from '../../../src/slack/notify.js';
 import { createSlackClient } from '../../../src/slack/slack-client.js';
 import { deleteKeysWithPrefix, TEST_REDIS_URL, uniquePrefix } from '../../support/redis.js';
-import { startSlackStandIn, type SlackStandIn } from '../../support/slack-stand-in.js';
+import { startSlackStandIn, type SlackStandIn } from '../../../sandbox/slack-stand-in.js';
 
 const release: ReleaseRef = {
   runId: 'run-9',

@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SlackApiRejected, SlackApiUnavailable } from '../../../src/errors.js';
 import { createLogger } from '../../../src/logger.js';
 import { createSlackClient, type SlackClient } from '../../../src/slack/slack-client.js';
-import { startSlackStandIn, type SlackStandIn } from '../../support/slack-stand-in.js';
+import { startSlackStandIn, type SlackStandIn } from '../../../sandbox/slack-stand-in.js';
 
 const logger = createLogger('silent');
 const fastRetry = { retries: 2, factor: 1, minTimeout: 10, maxTimeout: 10, randomize: false };

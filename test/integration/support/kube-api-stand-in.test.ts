@@ -1,6 +1,10 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BatchV1Api, CoreV1Api, CustomObjectsApi, KubeConfig, Watch } from '@kubernetes/client-node';
-import { startKubeApiStandIn, type KubeObject, type KubeStandIn } from '../../support/kube-api-stand-in.js';
+import {
+  startKubeApiStandIn,
+  type KubeObject,
+  type KubeStandIn,
+} from '../../../sandbox/kube-api-stand-in.js';
 
 // The stand-in is shared by the executor and deploy tests, so its wire format is checked
 // here through the real client once, instead of being trusted by every user.

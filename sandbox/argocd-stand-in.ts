@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { closeServer, listenOnFreePort } from './listen.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-export const ARGOCD_FIXTURES = path.resolve(here, '../fixtures/argocd');
+export const ARGOCD_FIXTURES = path.resolve(here, '../test/fixtures/argocd');
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
