@@ -67,6 +67,13 @@ export interface FaultRule {
   hang?: boolean;
   /** Apply the request, then answer with the error anyway. */
   afterHandling?: boolean;
+  /** Only requests whose parsed JSON body satisfies this match (for example one check name). */
+  body_matches?: (body: unknown) => boolean;
+  /**
+   * Answer normally, but only after this long: a slow GitHub, to open the window of a race.
+   * No error status is sent unless `status` is set too.
+   */
+  delayMs?: number;
 }
 
 type Json = Record<string, unknown>;
@@ -1129,14 +1136,23 @@ export async function startGithubStandIn(options: GithubStandInOptions): Promise
       }
     }
 
-    const fault = faults.find(
-      (f) => f.remaining > 0 && (!f.method || f.method.toUpperCase() === method) && f.path.test(url.pathname),
+    let fault = faults.find(
+      (f) =>
+        f.remaining > 0 &&
+        (!f.method || f.method.toUpperCase() === method) &&
+        f.path.test(url.pathname) &&
+        (!f.body_matches || f.body_matches(body)),
     );
     if (fault) {
       fault.remaining--;
       if (fault.hang) {
         hung.push(res);
         return;
+      }
+      if (fault.delayMs !== undefined) {
+        await new Promise((resolve) => setTimeout(resolve, fault?.delayMs));
+        // A slow answer, not a failed one, unless a status was asked for as well.
+        if (fault.status === undefined) fault = undefined;
       }
     }
     const faultReply = (f: FaultRule): Reply => {

@@ -74,7 +74,16 @@ export async function startPullRequestRun(
       to: 'gating',
       eventKey: `${run.id}:to-gating`,
     });
-    if (!moved.ok) return { status: 'exists', runId: run.id };
+    if (!moved.ok) {
+      // A newer push superseded this run while its checks were being created: the superseder
+      // wound down only the checks that existed then, so the ones made since are ours to end.
+      const now = await ctx.runs.getRun(run.id);
+      if (now && (now.state === 'superseded' || now.state === 'cancelled')) {
+        await windDownRun(ctx, now, now.reason ?? 'Superseded by a newer push.');
+        return { status: 'stopped', runId: run.id, reason: `run ${now.state} while starting` };
+      }
+      return { status: 'exists', runId: run.id };
+    }
 
     if (checks.tests !== undefined) {
       await enqueueStage(ctx.queues, {

@@ -129,6 +129,42 @@ describe('pull request runs', () => {
     expect(oldTests.conclusion).toBe('cancelled');
   });
 
+  it('cancels every check of a run superseded while it was still creating them', async () => {
+    h = await startHarness();
+    const first = h.appRepo.shas[0]!;
+    // The older run's starter is held up creating its tests check, so the newer push supersedes
+    // it in the middle: its trivy and manifests checks are created after the wind-down ran.
+    h.github.failNext({
+      method: 'POST',
+      path: /\/repos\/acme\/web\/check-runs$/,
+      body_matches: (body) => {
+        const b = body as { name?: string; head_sha?: string };
+        return b.name === 'shipgate/tests' && b.head_sha === first;
+      },
+      delayMs: 1_500,
+    });
+    expect(await h.deliver('pull_request', prPayload(h, first))).toBe(202);
+    await eventually(
+      () => h.github.requests.some((r) => r.method === 'POST' && r.path.endsWith('/check-runs')),
+      20_000,
+      'older run creating its checks',
+    );
+    const second = 'e'.repeat(40);
+    expect(await h.deliver('pull_request', prPayload(h, second, 'synchronize'))).toBe(202);
+    await h.waitForRun((r) => r.sha === first && r.state === 'superseded', 'old run superseded', 20_000);
+
+    const olderChecks = await eventually(
+      () => {
+        const checks = h.github.checkRuns('acme', 'web').filter((c) => c.head_sha === first);
+        const gates = checks.filter((c) => c.name !== 'shipgate/config');
+        return gates.length === 3 && gates.every((c) => c.status === 'completed') ? gates : undefined;
+      },
+      20_000,
+      'every gate check of the superseded run completed',
+    );
+    expect(olderChecks.map((c) => c.conclusion)).toEqual(['cancelled', 'cancelled', 'cancelled']);
+  });
+
   it('fails shipgate/config with an annotation on the offending line', async () => {
     h = await startHarness({
       appFiles: {
