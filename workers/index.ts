@@ -6,6 +6,7 @@ import type { Logger } from '../src/logger.js';
 import type { Metrics } from '../src/metrics/create-metrics.js';
 import type { AllQueues } from '../src/queue/create-queues.js';
 import type { QueueName } from '../src/queue/names.js';
+import { WORKER_LIVENESS } from '../src/queue/worker-liveness.js';
 import { APPROVAL_WORKERS } from './approval-workers.js';
 import { ENGINE_WORKERS } from './engine-workers.js';
 import { redeliveryWorker } from './redelivery-worker.js';
@@ -65,7 +66,7 @@ export function createWorkers(ctx: WorkerContext, specs: readonly WorkerSpec[] =
         if (handler === undefined) throw new UnrecoverableError(`no handler for job ${job.name}`);
         return handler(job, ctx);
       },
-      { connection: ctx.createConnection(), prefix: ctx.config.queuePrefix, concurrency },
+      { connection: ctx.createConnection(), prefix: ctx.config.queuePrefix, concurrency, ...WORKER_LIVENESS },
     );
     worker.on('failed', (job, err) =>
       log.warn(

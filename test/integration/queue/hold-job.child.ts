@@ -1,0 +1,18 @@
+/**
+ * A worker that takes one job and never finishes it, with Shipgate's liveness settings: the
+ * parent kills it with SIGKILL mid-job, as a crashed or OOM-killed worker pod would be.
+ * argv: redis url, queue prefix, queue name.
+ */
+import { Worker } from 'bullmq';
+import { Redis } from 'ioredis';
+import { WORKER_LIVENESS } from '../../../src/queue/worker-liveness.js';
+
+const [url, prefix, queue] = process.argv.slice(2) as [string, string, string];
+new Worker(
+  queue,
+  async (job) => {
+    process.stdout.write(`took ${job.id}\n`);
+    await new Promise(() => {});
+  },
+  { connection: new Redis(url, { maxRetriesPerRequest: null }), prefix, ...WORKER_LIVENESS },
+);
