@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import { WORKERS, createWorkers, startSchedules, type WorkerContext } from '../../workers/index.js';
 import { closeQueues, createAllQueues } from '../queue/create-queues.js';
 import { createRedisConnection } from '../redis/connection.js';
+import { claimScratchAndSweep } from '../scratch/sweep-scratch.js';
 import { buildOpsServer } from '../server/build-ops-server.js';
 import { closeWorker } from '../shutdown.js';
 import type { Command } from './command.js';
@@ -17,6 +18,15 @@ export async function startWorkers(runtime: Runtime): Promise<Redis[]> {
   const queues = createAllQueues(producer, config.queuePrefix);
   metrics.watchQueues(Object.values(queues));
   metrics.watchRedis(producer);
+  // Before any job runs: what a crashed predecessor left in the scratch folders goes now.
+  const scratch = await claimScratchAndSweep(config.dataDir);
+  if (scratch.swept.length > 0)
+    logger.info({ folders: scratch.swept.length }, 'cleared scratch folders left by a crashed worker');
+  if (scratch.sharedWith.length > 0)
+    logger.info(
+      { others: scratch.sharedWith.length },
+      'scratch folders shared with a live worker: not cleared',
+    );
   const ctx: WorkerContext = {
     config,
     logger,
@@ -39,6 +49,8 @@ export async function startWorkers(runtime: Runtime): Promise<Redis[]> {
       await Promise.all(workers.map((w) => closeWorker(w, WORKER_CLOSE_TIMEOUT_MS, logger)));
     },
   });
+  // After the workers: the marker says the scratch folders are in use until no job can run.
+  runtime.shutdown.add({ name: 'scratch marker', timeoutMs: 1000, run: () => scratch.release() });
   runtime.shutdown.add({
     name: 'worker queues',
     timeoutMs: 3000,
