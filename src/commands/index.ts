@@ -1,9 +1,11 @@
 import { approveCommand } from './approve.js';
 import type { Command } from './command.js';
+import { initCommand } from './init.js';
 import { redeliverCommand } from './redeliver.js';
 import { rollbackCommand } from './rollback.js';
 import { serveCommand } from './serve.js';
 import { startCommand } from './start.js';
+import { validateCommand } from './validate.js';
 import { workCommand } from './work.js';
 
 export type { Command } from './command.js';
@@ -16,4 +18,6 @@ export const COMMANDS: readonly Command[] = [
   redeliverCommand,
   approveCommand,
   rollbackCommand,
+  initCommand,
+  validateCommand,
 ];
