@@ -13,6 +13,11 @@ COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 COPY workers ./workers
 RUN npm run build && npm prune --omit=dev --ignore-scripts
+# The SBOM of exactly what ships: the pruned tree, with devDependencies dropped from package.json
+# first, because `npm sbom --omit dev` otherwise loses production packages a dev one also reaches
+# (npm/cli#7909). scripts/generate-sbom.sh does the same in CI.
+RUN npm pkg delete devDependencies \
+  && npm sbom --sbom-format cyclonedx --omit dev > /app/sbom.cdx.json
 
 # kustomize from its official image, so no download script and no checksum to keep by hand.
 FROM registry.k8s.io/kustomize/kustomize:v5.5.0 AS kustomize
@@ -31,6 +36,8 @@ COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY package.json ./
 COPY schemas ./schemas
+# What the image contains, for scanners and auditors (CycloneDX JSON; docs/dependencies.md).
+COPY --from=build /app/sbom.cdx.json /usr/share/shipgate/sbom.cdx.json
 # The image's own `node` user (uid 1000); files stay root-owned, so the app cannot modify itself
 # and runs with a read-only root filesystem (only /tmp is written: mount an emptyDir there).
 USER 1000:1000

@@ -57,6 +57,28 @@ describe('Dockerfile', () => {
     expect(installs).not.toMatch(/trivy|zaproxy|zap-baseline/i);
   });
 
+  it('carries the CycloneDX SBOM of its production dependencies at /usr/share/shipgate/sbom.cdx.json', () => {
+    const runtimeStart = all.lastIndexOf(stages.at(-1)!);
+    const build = all.slice(0, runtimeStart);
+    const runtime = all.slice(runtimeStart);
+    const pruneAt = build.findIndex((i) => i.op === 'RUN' && /npm prune --omit=dev/.test(i.args));
+    const sbomAt = build.findIndex(
+      (i) =>
+        i.op === 'RUN' && /npm sbom --sbom-format cyclonedx --omit dev > \/app\/sbom\.cdx\.json/.test(i.args),
+    );
+    expect(pruneAt).toBeGreaterThanOrEqual(0);
+    // Taken from the pruned tree, with devDependencies gone from package.json (npm/cli#7909).
+    expect(sbomAt).toBeGreaterThan(pruneAt);
+    expect(build[sbomAt]!.args).toMatch(/npm pkg delete devDependencies\s*&&\s*npm sbom/);
+    expect(
+      runtime.some(
+        (i) =>
+          i.op === 'COPY' &&
+          /^--from=build \/app\/sbom\.cdx\.json \/usr\/share\/shipgate\/sbom\.cdx\.json$/.test(i.args),
+      ),
+    ).toBe(true);
+  });
+
   it('has a HEALTHCHECK on a path the server really serves', () => {
     const healthcheck = all.find((i) => i.op === 'HEALTHCHECK')?.args ?? '';
     const pathMatch = /\/(livez|readyz)/.exec(healthcheck);

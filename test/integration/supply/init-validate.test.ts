@@ -1,11 +1,12 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import {
-  copyFileSync,
+  existsSync,
   mkdirSync,
   mkdtempSync,
+  readdirSync,
   readFileSync,
   rmSync,
-  symlinkSync,
+  statSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,41 +17,39 @@ import { parsePipelineConfig } from '../../../src/pipeline/index.js';
 import { parsePolicy } from '../../../src/policy/index.js';
 
 /**
- * `shipgate init` and `shipgate validate` through the built bin. The sources are compiled into a
- * private folder (beside links to schemas/ and node_modules/), so this test never races another
- * test that reads the shared dist/.
+ * `shipgate init` and `shipgate validate` through the built bin, `node dist/src/cli.js`, as a user
+ * runs it. `npm ci` builds dist/ (the prepare script); it is rebuilt here only when a source is
+ * newer, so a local run never tests stale output.
  */
 const ROOT = process.cwd();
-let build: string;
+const BIN = path.join(ROOT, 'dist/src/cli.js');
 let work: string;
 
 function shipgate(args: string[], cwd = work) {
-  const result = spawnSync(process.execPath, [path.join(build, 'dist/src/cli.js'), ...args], {
-    cwd,
-    encoding: 'utf8',
-    timeout: 60_000,
-  });
+  const result = spawnSync(process.execPath, [BIN, ...args], { cwd, encoding: 'utf8', timeout: 120_000 });
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
+function newestSource(dir: string): number {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true, recursive: true })) {
+    if (entry.isFile() && entry.name.endsWith('.ts')) {
+      newest = Math.max(newest, statSync(path.join(entry.parentPath, entry.name)).mtimeMs);
+    }
+  }
+  return newest;
+}
+
 beforeAll(() => {
-  build = mkdtempSync(path.join(tmpdir(), 'shipgate-bin-'));
   work = mkdtempSync(path.join(tmpdir(), 'shipgate-init-'));
-  execFileSync(
-    path.join(ROOT, 'node_modules/.bin/tsc'),
-    ['-p', 'tsconfig.build.json', '--outDir', path.join(build, 'dist')],
-    {
-      cwd: ROOT,
-      stdio: 'pipe',
-    },
-  );
-  copyFileSync(path.join(ROOT, 'package.json'), path.join(build, 'package.json'));
-  symlinkSync(path.join(ROOT, 'node_modules'), path.join(build, 'node_modules'));
-  symlinkSync(path.join(ROOT, 'schemas'), path.join(build, 'schemas'));
-}, 180_000);
+  const built = existsSync(BIN) ? statSync(BIN).mtimeMs : 0;
+  if (built < Math.max(newestSource(path.join(ROOT, 'src')), newestSource(path.join(ROOT, 'workers')))) {
+    execFileSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'pipe' });
+  }
+}, 600_000);
 
 afterAll(() => {
-  for (const dir of [build, work]) if (dir) rmSync(dir, { recursive: true, force: true });
+  if (work) rmSync(work, { recursive: true, force: true });
 });
 
 describe('shipgate init', { timeout: 240_000 }, () => {
