@@ -139,5 +139,5 @@ describe('check-dependencies', () => {
       );
     }
     expect(status).toBe(1);
-  });
+  }, 180_000);
 });
