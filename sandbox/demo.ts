@@ -154,6 +154,12 @@ export async function runDemo(options: DemoOptions): Promise<StageResult[]> {
     };
 
     const approve = async (run: Run, note: string) => {
+      // The run waits before its approval request exists: approve once the request is out.
+      const deadline = Date.now() + 60_000;
+      while (!(await runs!.getEvents(run.id)).some((e) => e.type === 'approval-requested')) {
+        if (Date.now() > deadline) throw new StageFailed('no approval request within 60 s');
+        await sleep(200, signal);
+      }
       if (options.yes) {
         out(`    approving as ${APPROVER} (--yes): shipgate approve ${run.id} production --as ${APPROVER}`);
         const code = await approveCommand.run([run.id, 'production', '--as', APPROVER, '--url', base]);

@@ -24,13 +24,13 @@ beforeAll(() => {
   execFileSync(
     path.join(ROOT, 'node_modules/.bin/tsc'),
     ['-p', path.join(ROOT, 'tsconfig.build.json'), '--outDir', path.join(build, 'dist')],
-    { stdio: 'pipe', timeout: 240_000 },
+    { stdio: 'pipe', timeout: 600_000 },
   );
   copyFileSync(path.join(ROOT, 'package.json'), path.join(build, 'package.json'));
   symlinkSync(path.join(ROOT, 'node_modules'), path.join(build, 'node_modules'));
   symlinkSync(path.join(ROOT, 'schemas'), path.join(build, 'schemas'));
   cli = path.join(build, 'dist/src/cli.js');
-}, 300_000);
+}, 660_000);
 afterAll(() => rmSync(build, { recursive: true, force: true }));
 
 function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
