@@ -5,6 +5,7 @@ import { redeliverCommand } from './redeliver.js';
 import { rollbackCommand } from './rollback.js';
 import { runsCommand } from './runs.js';
 import { serveCommand } from './serve.js';
+import { setupCommand } from './setup.js';
 import { startCommand } from './start.js';
 import { statusCommand } from './status.js';
 import { workCommand } from './work.js';
@@ -14,6 +15,7 @@ export type { Command } from './command.js';
 /** The registry of `shipgate` subcommands: adding one is one line here. */
 export const COMMANDS: readonly Command[] = [
   demoCommand,
+  setupCommand,
   startCommand,
   serveCommand,
   workCommand,
