@@ -6,6 +6,8 @@ export default defineConfig({
     // Integration tests start real servers, git repos and redis-server children;
     // forks keep each file's process state (env, cwd, child processes) isolated.
     pool: 'forks',
+    // Stops the run at the start, one line per missing tool (git, redis-server, kustomize…).
+    globalSetup: ['./test/support/global-setup.ts'],
     testTimeout: 30_000,
     hookTimeout: 30_000,
     // Two cores: more workers than that only adds contention on Redis and git.

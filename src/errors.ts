@@ -672,3 +672,34 @@ export const RunStartBusy = defineError(
   true,
   (runId: string) => `run ${runId} is being started by another delivery; retrying`,
 );
+
+// ── cli ─────────────────────────────────────────────────────────────────────
+/** The CLI could not connect to the server's HTTP API (refused, reset, DNS, timeout). */
+export const ApiUnreachable = defineError(
+  'SHIPGATE_E_API_UNREACHABLE',
+  503,
+  true,
+  (url: string) => `cannot reach Shipgate at ${url}: is \`shipgate serve\` (or \`start\`) running there?`,
+);
+/** The server's API answered with an error; the message is the server's own one-liner. */
+export const ApiRequestFailed = defineError(
+  'SHIPGATE_E_API_REQUEST_FAILED',
+  502,
+  false,
+  (what: string, status: number, message: string) => `${what} failed (HTTP ${status}): ${message}`,
+);
+/** `listen` found the port taken. */
+export const PortInUse = defineError(
+  'SHIPGATE_E_PORT_IN_USE',
+  500,
+  false,
+  (host: string, port: number) =>
+    `port ${port} on ${host} is already in use: stop what listens there, or set PORT to a free port`,
+);
+/** `shipgate setup` could not turn GitHub's code into an App. */
+export const AppManifestConversionFailed = defineError(
+  'SHIPGATE_E_APP_MANIFEST_CONVERSION_FAILED',
+  502,
+  false,
+  (status: number, reason: string) => `GitHub refused the App manifest code (HTTP ${status}): ${reason}`,
+);

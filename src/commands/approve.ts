@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { ConfigInvalid } from '../errors.js';
+import { apiBase, callApi, requireApiToken } from './api-client.js';
 import type { Command } from './command.js';
 import { readConfig } from './runtime.js';
 
@@ -15,6 +15,16 @@ export const approveCommand: Command = {
   summary: 'approve (or --reject) a release waiting for an environment, when Slack is unavailable',
   usage:
     'shipgate approve <run-id> <env> --as <SlackUserId> [--reject] [--url http://127.0.0.1:$PORT]   (needs SHIPGATE_API_TOKEN)',
+  flags: [
+    {
+      flag: '--as <SlackUserId>',
+      description: 'who approves: a Slack user id the policy allows (e.g. U0123ABCD)',
+    },
+    { flag: '--reject', description: 'reject instead of approve (the run ends as rejected)' },
+    { flag: '--url URL', description: 'the server (default SHIPGATE_URL, else http://127.0.0.1:$PORT)' },
+  ],
+  env: ['SHIPGATE_API_TOKEN', 'SHIPGATE_URL', 'PORT'],
+  examples: ['shipgate approve 01JD6X5RZQ8M9V4T2K7N3P0A1B production --as U0123ALICE'],
   async run(args) {
     const { values, positionals } = parseArgs({
       args,
@@ -32,26 +42,23 @@ export const approveCommand: Command = {
       return 2;
     }
     const config = readConfig('cli');
-    if (config.apiToken === undefined) {
-      throw ConfigInvalid('SHIPGATE_API_TOKEN', 'is required for shipgate approve (it calls the HTTP API)');
-    }
-    const base = (values.url ?? `http://127.0.0.1:${config.port}`).replace(/\/+$/, '');
-    const response = await fetch(`${base}/api/runs/${encodeURIComponent(runId)}/approvals`, {
+    const token = requireApiToken(config, 'approve');
+    const base = apiBase(config, values.url);
+    const answer = await callApi<{
+      result?: { outcome: string; status?: string; approvers?: string[]; runState?: string };
+      jobId?: string;
+      error?: { code: string; message: string };
+    }>(base, token, `/api/runs/${encodeURIComponent(runId)}/approvals`, {
       method: 'POST',
-      headers: { authorization: `Bearer ${config.apiToken}`, 'content-type': 'application/json' },
-      body: JSON.stringify({
+      body: {
         env,
         decision: values.reject ? 'reject' : 'approve',
         slackUserId: values.as,
         via: 'cli',
-      }),
-      signal: AbortSignal.timeout(30_000),
+      },
     });
-    const body = (await response.json().catch(() => ({}))) as {
-      result?: { outcome: string; status?: string; approvers?: string[]; runState?: string };
-      jobId?: string;
-      error?: { code: string; message: string };
-    };
+    const response = { status: answer.status };
+    const body = answer.body;
     if (response.status === 200 && body.result) {
       const r = body.result;
       const approvers = r.approvers?.length ? `; approvals so far: ${r.approvers.join(', ')}` : '';

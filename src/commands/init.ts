@@ -25,8 +25,11 @@ export const initCommand: Command = {
   usage: `${USAGE}
   app       writes <dir>/${PIPELINE_CONFIG_FILE} with the JSON Schema reference for editor completion
   env-repo  writes <dir>/${POLICY_FILE_PATH}, the platform policy, with comments
-  Check the result with \`shipgate validate\`.
-  Example: shipgate init app . --name web-shop --image ghcr.io/acme/web-shop`,
+  Check the result with \`shipgate validate\`.`,
+  examples: [
+    'shipgate init app . --name web-shop --image ghcr.io/acme/web-shop',
+    'shipgate init env-repo ../env-repo',
+  ],
   async run(args) {
     const { values, positionals } = parseArgs({
       args,

@@ -14,6 +14,14 @@ export const redeliverCommand: Command = {
   name: 'redeliver',
   summary: 'ask GitHub to redeliver webhook deliveries that failed (since the last sweep, or --since)',
   usage: 'shipgate redeliver [--since <ISO time | duration like 90m, 6h, 2d>]',
+  flags: [
+    {
+      flag: '--since <time>',
+      description: 'look back to this ISO time or duration (default: since the last sweep)',
+    },
+  ],
+  env: ['GITHUB_APP_ID', 'GITHUB_PRIVATE_KEY_PATH', 'REDIS_URL'],
+  examples: ['shipgate redeliver --since 6h'],
   async run(args) {
     const { values } = parseArgs({ args, options: { since: { type: 'string' } }, strict: true });
     const config = readConfig('cli');

@@ -28,6 +28,17 @@ export const rollbackCommand: Command = {
   name: 'rollback',
   summary: 'roll an app back in an environment to an earlier good release (default: the previous one)',
   usage: USAGE,
+  flags: [
+    {
+      flag: '--to <tag|sha>',
+      description: 'the release to go back to (default: the one before the live one)',
+    },
+    { flag: '--as <github-login>', description: 'who asks, for the audit (default: cli)' },
+    { flag: '--wait', description: 'follow the rollback run to its end; exit 0 only when it succeeded' },
+    { flag: '--timeout <seconds>', description: 'how long --wait waits (default 900)' },
+  ],
+  env: ['REDIS_URL (or a running `shipgate start`)', 'SHIPGATE_QUEUE_PREFIX'],
+  examples: ['shipgate rollback web production --to v1.4.2 --wait'],
   async run(args) {
     const { values, positionals } = parseArgs({
       args,

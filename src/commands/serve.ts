@@ -3,6 +3,7 @@ import { closeQueues, createAllQueues } from '../queue/create-queues.js';
 import { API_PLUGINS } from '../server/api-plugins.js';
 import { buildServer } from '../server/build-server.js';
 import type { Command } from './command.js';
+import { listenOrExplain, orShutDown } from './listen.js';
 import { addConnectionShutdown, openRuntime, readConfig, type Runtime } from './runtime.js';
 
 /** Starts the HTTP server (webhooks, health, metrics, API) on the runtime; adds its shutdown steps. */
@@ -19,7 +20,7 @@ export async function startHttp(runtime: Runtime): Promise<FastifyInstance> {
     metrics,
     plugins: API_PLUGINS.map((factory) => factory({ config, logger, producer, queues, metrics })),
   });
-  await app.listen({ port: config.port, host: config.host });
+  await listenOrExplain(app, config.port, config.host);
   // fastify's close stops accepting, answers 503 on kept-alive sockets, and waits for
   // in-flight requests, each of which is bounded by the enqueue timeout.
   runtime.shutdown.add({ name: 'http server', timeoutMs: 10_000, run: () => app.close() });
@@ -35,9 +36,15 @@ export const serveCommand: Command = {
   name: 'serve',
   summary: 'HTTP only: verify, deduplicate and queue webhooks; health, metrics and the API',
   usage: 'shipgate serve',
+  env: ['GITHUB_WEBHOOK_SECRET', 'REDIS_URL', 'PORT', 'HOST', 'SHIPGATE_API_TOKEN'],
+  examples: ['REDIS_URL=redis://127.0.0.1:6379 shipgate serve'],
   async run() {
     const runtime = await openRuntime(readConfig('serve'), { embedRedis: false });
-    await startHttp(runtime);
+    await orShutDown(
+      runtime,
+      () => addConnectionShutdown(runtime),
+      () => startHttp(runtime),
+    );
     addConnectionShutdown(runtime);
     runtime.shutdown.installSignalHandlers();
     return 'running';

@@ -28,8 +28,8 @@ export const validateCommand: Command = {
   usage: `${USAGE}
   Without files, validates ./${PIPELINE_CONFIG_FILE} (or ./${POLICY_FILE_PATH} in an env repo).
   The kind comes from the file name (.shipgate.yml, policy.yml); --kind overrides it.
-  Exits 0 when every file is valid, 1 when any is not, 2 on a usage mistake.
-  Example: shipgate validate .shipgate.yml --render`,
+  Exits 0 when every file is valid, 1 when any is not, 2 on a usage mistake.`,
+  examples: ['shipgate validate .shipgate.yml --render', 'shipgate validate shipgate/policy.yml'],
   async run(args) {
     const { values, positionals } = parseArgs({
       args,

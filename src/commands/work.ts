@@ -6,13 +6,17 @@ import { claimScratchAndSweep } from '../scratch/sweep-scratch.js';
 import { buildOpsServer } from '../server/build-ops-server.js';
 import { closeWorker } from '../shutdown.js';
 import type { Command } from './command.js';
+import { listenOrExplain, orShutDown } from './listen.js';
 import { addConnectionShutdown, openRuntime, readConfig, type Runtime } from './runtime.js';
 
 /** How long a worker may take to finish its active jobs on shutdown. @defaultValue 30 s */
 export const WORKER_CLOSE_TIMEOUT_MS = 30_000;
 
 /** Starts every registered worker and schedule on the runtime; adds their shutdown steps. */
-export async function startWorkers(runtime: Runtime): Promise<Redis[]> {
+export async function startWorkers(
+  runtime: Runtime,
+  options: { engineTuning?: WorkerContext['engineTuning'] } = {},
+): Promise<Redis[]> {
   const { config, logger, producer, metrics } = runtime;
   const connections: Redis[] = [];
   const queues = createAllQueues(producer, config.queuePrefix);
@@ -33,6 +37,7 @@ export async function startWorkers(runtime: Runtime): Promise<Redis[]> {
     metrics,
     producer,
     queues,
+    ...(options.engineTuning ? { engineTuning: options.engineTuning } : {}),
     createConnection: () => {
       const c = createRedisConnection(runtime.redisUrl, 'worker', { connectionName: 'shipgate-worker' });
       connections.push(c);
@@ -63,11 +68,24 @@ export const workCommand: Command = {
   name: 'work',
   summary: 'workers only: run the queued pipeline, gate and maintenance jobs',
   usage: 'shipgate work',
+  env: [
+    'GITHUB_APP_ID',
+    'GITHUB_PRIVATE_KEY_PATH',
+    'ENV_REPO',
+    'REDIS_URL',
+    'ARGOCD_SERVER',
+    'SLACK_BOT_TOKEN',
+  ],
+  examples: ['REDIS_URL=redis://127.0.0.1:6379 shipgate work'],
   async run() {
     const runtime = await openRuntime(readConfig('work'), { embedRedis: false });
     // Probes and a scrape target for worker pods, on PORT.
     const ops = await buildOpsServer(runtime);
-    await ops.listen({ port: runtime.config.port, host: runtime.config.host });
+    await orShutDown(
+      runtime,
+      () => addConnectionShutdown(runtime),
+      () => listenOrExplain(ops, runtime.config.port, runtime.config.host),
+    );
     runtime.shutdown.add({ name: 'ops server', timeoutMs: 3000, run: () => ops.close() });
     const connections = await startWorkers(runtime);
     addConnectionShutdown(runtime, connections);

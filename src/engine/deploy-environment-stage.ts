@@ -8,6 +8,7 @@ import { isTerminal } from '../runs/run-state-machine.js';
 import type { Run } from '../runs/run-types.js';
 import { envRepoWriteMode } from './env-repo.js';
 import { approvedByFor, continueAfterEnvironment } from './continue-release.js';
+import { rolloutAbortWording } from './rollout-abort-wording.js';
 import { markRolledBack, syncAndVerify } from './sync-and-verify.js';
 import { withDeployTurn } from './with-deploy-turn.js';
 import { notifyRelease } from './notify-release.js';
@@ -128,7 +129,7 @@ async function deployWithLock(
     const moved = {
       run: await markRolledBack(ctx, run, env, result, {
         reason: `${result.gate} failed in ${env}: ${result.reason}`,
-        message: `${env}: ${result.gate} failed — aborted the Rollout and reverted git (${result.revertCommit.slice(0, 12)})`,
+        message: `${env}: ${result.gate} failed — ${rolloutAbortWording(result.aborted)}; reverted git (${result.revertCommit.slice(0, 12)})`,
       }),
     };
     await notifyRelease(ctx, moved.run ?? run, {

@@ -5,6 +5,7 @@ import { revertAppEnv } from '../gitops/revert-app-env.js';
 import { isTerminal } from '../runs/run-state-machine.js';
 import type { Run } from '../runs/run-types.js';
 import { envRepoWriteMode } from './env-repo.js';
+import { rolloutAbortWording } from './rollout-abort-wording.js';
 import { markRolledBack, syncAndVerify } from './sync-and-verify.js';
 import { withDeployTurn } from './with-deploy-turn.js';
 import { createDeployPorts } from './deploy-ports.js';
@@ -148,7 +149,7 @@ async function rollbackWithLock(
     );
     return markRolledBack(ctx, run, env, result, {
       reason: `rollback to ${what} failed ${result.gate} in ${env}: ${result.reason}`,
-      message: `${env}: the rollback to ${what} failed ${result.gate} — aborted the Rollout and reverted the rollback commit (${result.revertCommit.slice(0, 12)})`,
+      message: `${env}: the rollback to ${what} failed ${result.gate} — ${rolloutAbortWording(result.aborted)}; reverted the rollback commit (${result.revertCommit.slice(0, 12)})`,
     });
   }
   log.info({ revision: result.revision, target: target.sha }, 'rolled back');

@@ -1,4 +1,4 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,6 +11,7 @@ import {
 } from '../../../sandbox/github-hook-deliveries-stand-in.js';
 import { postDelivery, signedDelivery } from '../../support/sign-webhook.js';
 import { FIXTURES } from '../../support/fixtures.js';
+import { groupAlive, killGroup, spawnGroup } from '../../support/process-group.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../../..');
 const TSX = path.join(ROOT, 'node_modules/.bin/tsx');
@@ -70,7 +71,8 @@ describe('shipgate CLI', () => {
       standIn = await startHookDeliveriesStandIn({ appId: '77', publicKeyPem: keys.publicKey });
     });
     afterAll(async () => {
-      if (child?.exitCode === null) child.kill('SIGKILL');
+      // The whole group: tsx's node child and its redis-server too, even when the test failed.
+      killGroup(child);
       await standIn.close();
     });
 
@@ -82,7 +84,7 @@ describe('shipgate CLI', () => {
         path.join(cwd, '.env'),
         `GITHUB_WEBHOOK_SECRET=dotenv-secret\nGITHUB_APP_ID=77\nGITHUB_PRIVATE_KEY_PATH=${cwd}/key.pem\nPORT=1\n`,
       );
-      const proc = spawn(TSX, [CLI, 'start'], {
+      const proc = spawnGroup(TSX, [CLI, 'start'], {
         cwd,
         env: cleanEnv({ PORT: String(port), GITHUB_API_URL: standIn.baseUrl, HOST: '127.0.0.1' }),
         stdio: ['ignore', 'pipe', 'pipe'],
@@ -126,6 +128,10 @@ describe('shipgate CLI', () => {
       expect(existsSync(path.join(cwd, '.shipgate/redis/appendonlydir'))).toBe(true);
       expect(output).not.toContain('dotenv-secret');
       expect(output).not.toContain('PRIVATE KEY');
+      // Nothing of the group (node child, redis-server) outlives the shutdown.
+      const goneDeadline = Date.now() + 5000;
+      while (groupAlive(proc.pid!) && Date.now() < goneDeadline) await new Promise((r) => setTimeout(r, 50));
+      expect(groupAlive(proc.pid!)).toBe(false);
     });
   });
 });

@@ -1,0 +1,276 @@
+/**
+ * The world `shipgate demo` plays in: real git repos under the demo folder (the app repo with
+ * `.shipgate.yml` and a blue-green Rollout, the env repo with a starter policy), and the
+ * sandbox simulators of GitHub, Argo CD with its cluster and Rollouts controller, and Slack.
+ */
+import { execFileSync } from 'node:child_process';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { parse, stringify } from 'yaml';
+import { startArgoCdStandIn, type ArgoCdStandIn } from './argocd-stand-in.js';
+import { startGithubStandIn, type GithubStandIn } from './github-stand-in.js';
+import { startKubeApiStandIn, type KubeStandIn } from './kube-api-stand-in.js';
+import { simulateRolloutController, type ControllerSim } from './rollout-controller-sim.js';
+import { startSlackStandIn, type SlackStandIn } from './slack-stand-in.js';
+
+const ROOT = path.resolve(import.meta.dirname, '..');
+/** The web app's kustomize tree (base Rollout with blue-green, overlays per environment). */
+const WEB_APP = path.join(ROOT, 'test/fixtures/apps/web');
+
+export const APP_ID = '4242';
+export const APPROVER = 'U0APPROVER';
+
+export const PIPELINE = `# .shipgate.yml: how Shipgate tests, scans and deploys this app.
+version: 1
+app: web
+image:
+  repository: ghcr.io/acme/web
+test:
+  image: node:20-bookworm
+  command: sh ./run-tests.sh
+scan:
+  trivy:
+    mode: image
+manifests:
+  staging:
+    kustomize: deploy/overlays/staging
+  production:
+    kustomize: deploy/overlays/production
+environments: [staging, production]
+`;
+
+export const POLICY = `# shipgate/policy.yml: the platform team's rules, read from the env repo's main branch.
+version: 1
+releaseTagPattern: 'v*'
+forkPullRequests: none
+notifications:
+  channel: C0DEPLOYS
+repos:
+  allow: ['acme/*']
+  grants:
+    acme/web:
+      app: web
+      environments:
+        staging: { path: apps/web/staging }
+        production: { path: apps/web/production }
+environments:
+  staging:
+    namespace: web-staging
+  production:
+    namespace: web-production
+    approval:
+      approvers:
+        users: [${APPROVER}]
+      required: 1
+      channel: C0PROD
+identities:
+  releaser-gh: U0RELEASER
+`;
+
+const GIT_ENV = {
+  ...process.env,
+  GIT_CONFIG_NOSYSTEM: '1',
+  GIT_CONFIG_GLOBAL: '/dev/null',
+  GIT_AUTHOR_NAME: 'Demo Developer',
+  GIT_AUTHOR_EMAIL: 'dev@acme.example',
+  GIT_COMMITTER_NAME: 'Demo Developer',
+  GIT_COMMITTER_EMAIL: 'dev@acme.example',
+};
+
+export function git(cwd: string, args: string[]): string {
+  return execFileSync('git', args, { cwd, env: GIT_ENV, encoding: 'utf8' }).trim();
+}
+
+function writeFiles(dir: string, files: Record<string, string>): void {
+  for (const [file, content] of Object.entries(files)) {
+    const full = path.join(dir, file);
+    mkdirSync(path.dirname(full), { recursive: true });
+    writeFileSync(full, content);
+  }
+}
+
+/** Every file of a work tree (not .git), as path → content. */
+function filesOf(dir: string, prefix = ''): Record<string, string> {
+  const out: Record<string, string> = {};
+  const listed = git(dir, ['ls-files']).split('\n').filter(Boolean);
+  for (const file of listed) out[prefix + file] = readFileSync(path.join(dir, file), 'utf8');
+  return out;
+}
+
+/** A work tree and the bare repository it pushes to (what GitHub hosts). */
+export interface DemoRepo {
+  work: string;
+  bare: string;
+  commit(files: Record<string, string>, message: string): string;
+  /** Commit messages of the bare repo's main, newest first. */
+  log(count: number): { sha: string; message: string }[];
+  show(rev: string, file: string): string | undefined;
+}
+
+function createRepo(dir: string, name: string): DemoRepo {
+  const work = path.join(dir, name);
+  const bare = path.join(dir, `${name}.git`);
+  mkdirSync(work, { recursive: true });
+  git(dir, ['init', '-q', '--bare', '-b', 'main', bare]);
+  git(work, ['init', '-q', '-b', 'main', '.']);
+  git(work, ['remote', 'add', 'origin', bare]);
+  return {
+    work,
+    bare,
+    commit(files, message) {
+      writeFiles(work, files);
+      git(work, ['add', '-A']);
+      git(work, ['commit', '-q', '-m', message]);
+      git(work, ['push', '-q', 'origin', 'main']);
+      return git(work, ['rev-parse', 'HEAD']);
+    },
+    log(count) {
+      const raw = git(bare, ['log', `-${count}`, '--format=%H%x00%B%x1e', 'main']);
+      return raw
+        .split('\x1e')
+        .map((entry) => entry.trim())
+        .filter(Boolean)
+        .map((entry) => {
+          const [sha, message] = entry.split('\0');
+          return { sha: sha ?? '', message: (message ?? '').trim() };
+        });
+    },
+    show(rev, file) {
+      try {
+        return execFileSync('git', ['show', `${rev}:${file}`], { cwd: bare, env: GIT_ENV, encoding: 'utf8' });
+      } catch {
+        return undefined;
+      }
+    },
+  };
+}
+
+/** The web fixture's Rollout running `image` in `namespace`. */
+function webRollout(image: string, namespace: string) {
+  const rollout = parse(readFileSync(path.join(WEB_APP, 'deploy/base/rollout.yaml'), 'utf8')) as {
+    metadata: Record<string, unknown>;
+    spec: { template: { spec: { containers: { image: string }[] } } };
+  };
+  rollout.spec.template.spec.containers[0]!.image = image;
+  rollout.metadata = { name: 'web', namespace };
+  return rollout;
+}
+
+export interface DemoWorld {
+  dir: string;
+  app: DemoRepo;
+  env: DemoRepo;
+  github: GithubStandIn;
+  argo: ArgoCdStandIn;
+  kube: KubeStandIn;
+  slack: SlackStandIn;
+  sim: ControllerSim;
+  /** The environment Shipgate is configured with (secrets are this run's own random values). */
+  shipgateEnv: Record<string, string>;
+  /** Pushes the app repo's HEAD and serves its files through the contents API; returns its sha. */
+  publishApp(): string;
+  close(): Promise<void>;
+}
+
+export async function createDemoWorld(dir: string): Promise<DemoWorld> {
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  const closers: (() => Promise<unknown>)[] = [];
+  try {
+    const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const github = await startGithubStandIn({
+      appId: APP_ID,
+      publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }).toString(),
+      installations: [{ id: 1001, account: '*' }],
+    });
+    closers.push(() => github.close());
+    const kube = await startKubeApiStandIn();
+    closers.push(() => kube.close());
+    const argo = await startArgoCdStandIn();
+    closers.push(() => argo.close());
+    const slack = await startSlackStandIn();
+    closers.push(() => slack.close());
+
+    // The app repo: the web app's kustomize tree, its pipeline and a test script.
+    const app = createRepo(dir, 'web');
+    cpSync(path.join(WEB_APP, 'deploy'), path.join(app.work, 'deploy'), { recursive: true });
+    app.commit(
+      {
+        '.shipgate.yml': PIPELINE,
+        'run-tests.sh': 'echo "running the test suite"\necho "all 3 tests passed"\n',
+        'README.md': '# web\n\nThe demo app: a blue-green Rollout behind two Services.\n',
+      },
+      'web: first commit',
+    );
+    github.hostGitRepo('acme', 'web', app.bare);
+
+    // The env repo: the starter policy, and v0.9.0 live in both environments.
+    const env = createRepo(dir, 'environments');
+    env.commit({ 'shipgate/policy.yml': POLICY }, 'platform policy');
+    github.hostGitRepo('acme', 'environments', env.bare);
+
+    const sim = simulateRolloutController({
+      kube,
+      argo,
+      readFile: async (rev, file) => env.show(rev, file),
+      environments: ['staging', 'production'].map((e) => ({
+        application: `web-${e}`,
+        namespace: `web-${e}`,
+        path: `apps/web/${e}`,
+        rollout: 'web',
+      })),
+      // Slow enough to watch the blue-green steps go by.
+      scenario: { stepMs: 300 },
+    });
+    const seed: Record<string, string> = {};
+    for (const e of ['staging', 'production']) {
+      const live = webRollout('ghcr.io/acme/web:v0.9.0', `web-${e}`);
+      seed[`apps/web/${e}/rollout-web.yaml`] = stringify(live);
+      sim.seedHealthy(`web-${e}`, live);
+    }
+    env.commit(seed, 'deploy web ghcr.io/acme/web:v0.9.0');
+
+    const shipgateEnv: Record<string, string> = {
+      GITHUB_WEBHOOK_SECRET: randomBytes(24).toString('hex'),
+      GITHUB_APP_ID: APP_ID,
+      GITHUB_PRIVATE_KEY: privateKey.export({ type: 'pkcs1', format: 'pem' }).toString(),
+      GITHUB_API_URL: github.url,
+      ENV_REPO: 'acme/environments',
+      SHIPGATE_API_TOKEN: randomBytes(24).toString('hex'),
+      SHIPGATE_DATA_DIR: path.join(dir, 'data'),
+      SLACK_BOT_TOKEN: slack.token,
+      SLACK_SIGNING_SECRET: randomBytes(24).toString('hex'),
+      SLACK_API_URL: slack.apiUrl,
+      ARGOCD_SERVER: argo.url,
+      ARGOCD_TOKEN: argo.token,
+      KUBECONFIG: kube.kubeconfigPath,
+    };
+
+    return {
+      dir,
+      app,
+      env,
+      github,
+      argo,
+      kube,
+      slack,
+      sim,
+      shipgateEnv,
+      publishApp() {
+        const sha = git(app.work, ['rev-parse', 'HEAD']);
+        // Shipgate fetches the commit over git, and reads files through the contents API.
+        git(app.work, ['push', '-q', 'origin', 'HEAD']);
+        for (const [file, content] of Object.entries(filesOf(app.work)))
+          github.setFile('acme', 'web', sha, file, content);
+        return sha;
+      },
+      async close() {
+        await Promise.allSettled(closers.reverse().map((c) => c()));
+      },
+    };
+  } catch (err) {
+    await Promise.allSettled(closers.reverse().map((c) => c()));
+    throw err;
+  }
+}
