@@ -65,7 +65,10 @@ export async function logExecutorIsolation(executor: Executor, logger: Logger): 
   }
   const { ok, line } = await executor
     .describeIsolation()
-    .catch((err: unknown) => ({ ok: false, line: `cannot tell whether gates can be sandboxed: ${String(err)}` }));
+    .catch((err: unknown) => ({
+      ok: false,
+      line: `cannot tell whether gates can be sandboxed: ${String(err)}`,
+    }));
   if (ok) logger.info({ executor: 'local' }, line);
   else logger.warn({ executor: 'local' }, line);
 }
