@@ -63,12 +63,10 @@ export async function logExecutorIsolation(executor: Executor, logger: Logger): 
     logger.info({ executor: executor.kind }, 'gates run as Kubernetes Jobs');
     return;
   }
-  const { ok, line } = await executor
-    .describeIsolation()
-    .catch((err: unknown) => ({
-      ok: false,
-      line: `cannot tell whether gates can be sandboxed: ${String(err)}`,
-    }));
+  const { ok, line } = await executor.describeIsolation().catch((err: unknown) => ({
+    ok: false,
+    line: `cannot tell whether gates can be sandboxed: ${String(err)}`,
+  }));
   if (ok) logger.info({ executor: 'local' }, line);
   else logger.warn({ executor: 'local' }, line);
 }
