@@ -142,6 +142,8 @@ export function sandboxArguments(layout: SandboxLayout, host: HostRoot): string[
     if (hidden.isDirectory) args.push('--tmpfs', target, '--remount-ro', target);
     else args.push('--ro-bind', '/dev/null', target);
   }
-  args.push('--chdir', layout.cwd);
+  // The sandbox's own root (a tmpfs holding the mount points) goes read-only last, so nothing
+  // but the work folder and /tmp is writable, not even in the sandbox's private view.
+  args.push('--remount-ro', '/', '--chdir', layout.cwd);
   return args;
 }
