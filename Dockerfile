@@ -24,7 +24,7 @@ FROM registry.k8s.io/kustomize/kustomize:v5.5.0 AS kustomize
 
 FROM ${NODE_IMAGE} AS runtime
 RUN apt-get update \
-  && apt-get install -y --no-install-recommends git tini ca-certificates openssh-client \
+  && apt-get install -y --no-install-recommends git tini ca-certificates openssh-client bubblewrap \
   && rm -rf /var/lib/apt/lists/*
 COPY --from=kustomize /app/kustomize /usr/local/bin/kustomize
 WORKDIR /app
@@ -38,6 +38,8 @@ COPY package.json ./
 COPY schemas ./schemas
 # What the image contains, for scanners and auditors (CycloneDX JSON; docs/dependencies.md).
 COPY --from=build /app/sbom.cdx.json /usr/share/shipgate/sbom.cdx.json
+# bubblewrap sandboxes gates under SHIPGATE_EXECUTOR=local (it needs user namespaces: on
+# Kubernetes prefer SHIPGATE_EXECUTOR=kubernetes; see docs/security.md).
 # The image's own `node` user (uid 1000); files stay root-owned, so the app cannot modify itself
 # and runs with a read-only root filesystem (only /tmp is written: mount an emptyDir there).
 USER 1000:1000

@@ -8,7 +8,8 @@ import { ConfigInvalid } from './errors.js';
  * (ARCHITECTURE.md, `.env.example`, the manifests and compose file all use them).
  */
 
-export type ExecutorKind = 'local' | 'kubernetes';
+export type ExecutorKind = 'local' | 'local-unsandboxed' | 'kubernetes';
+export type GateNetwork = 'none' | 'egress';
 export type Role = 'serve' | 'work' | 'start' | 'cli';
 
 export interface GithubConfig {
@@ -42,6 +43,8 @@ export interface Config {
   };
   kubeconfig: string | undefined;
   executor: ExecutorKind;
+  /** Network a sandboxed local gate gets: `none` (loopback of its own) or `egress`. @defaultValue `none` */
+  gateNetwork: GateNetwork;
   /** Namespace the Kubernetes executor runs gate Jobs in. @defaultValue `shipgate-gates` */
   gatesNamespace: string;
   apiToken: string | undefined;
@@ -73,7 +76,9 @@ export const CONFIG_VARIABLES = {
   ARGOCD_INSECURE: 'true to skip TLS verification of Argo CD (development only).',
   ARGOCD_CA_FILE: 'PEM CA bundle for Argo CD.',
   KUBECONFIG: 'Kubeconfig path; unset in a cluster means in-cluster config.',
-  SHIPGATE_EXECUTOR: 'local (default) or kubernetes: where gates run.',
+  SHIPGATE_EXECUTOR:
+    'local (default: a bubblewrap sandbox), kubernetes, or local-unsandboxed (no isolation; development only): where gates run.',
+  SHIPGATE_GATE_NETWORK: 'none (default) or egress: the network a sandboxed local gate gets.',
   SHIPGATE_GATES_NAMESPACE: 'Namespace for gate Jobs with the kubernetes executor. Default shipgate-gates.',
   SHIPGATE_API_TOKEN: 'Bearer token for the HTTP API and CLI (at least 16 characters).',
   LOG_LEVEL: 'fatal, error, warn, info (default), debug, trace or silent.',
@@ -248,7 +253,13 @@ export function loadConfig(env: Env = process.env, role: Role = 'start'): Readon
       caFile: optional(env, 'ARGOCD_CA_FILE'),
     }),
     kubeconfig: optional(env, 'KUBECONFIG'),
-    executor: parseEnum(env, 'SHIPGATE_EXECUTOR', ['local', 'kubernetes'] as const, 'local'),
+    executor: parseEnum(
+      env,
+      'SHIPGATE_EXECUTOR',
+      ['local', 'local-unsandboxed', 'kubernetes'] as const,
+      'local',
+    ),
+    gateNetwork: parseEnum(env, 'SHIPGATE_GATE_NETWORK', ['none', 'egress'] as const, 'none'),
     gatesNamespace: optional(env, 'SHIPGATE_GATES_NAMESPACE') ?? 'shipgate-gates',
     apiToken: optional(env, 'SHIPGATE_API_TOKEN'),
     logLevel: parseEnum(env, 'LOG_LEVEL', LOG_LEVELS, 'info'),

@@ -353,6 +353,14 @@ export const ExecutorFailed = defineError(
   true,
   (executor: string, reason: string) => `${executor} executor failed: ${reason}`,
 );
+/** `local` runs gates only in a bubblewrap sandbox; this host cannot make one. */
+export const SandboxUnavailable = defineError(
+  'SHIPGATE_E_SANDBOX_UNAVAILABLE',
+  503,
+  false,
+  (reason: string) =>
+    `the local executor runs gates only in a sandbox, and none is available: ${reason}; install bubblewrap, use SHIPGATE_EXECUTOR=kubernetes, or accept the risk with SHIPGATE_EXECUTOR=local-unsandboxed`,
+);
 export const ReportInvalid = defineError(
   'SHIPGATE_E_REPORT_INVALID',
   422,

@@ -1,4 +1,5 @@
 import { pino, type Logger, type DestinationStream } from 'pino';
+import { tokenMasker, type SecretMasker } from './masking/secret-masker.js';
 
 export type { Logger } from 'pino';
 
@@ -26,10 +27,19 @@ export const REDACT_PATHS = [
   'password',
 ];
 
-export function createLogger(level: string, destination?: DestinationStream): Logger {
+/**
+ * @param masker masks the secrets it knows and every token shape in each line before it is
+ *   written (pass `createSecretMasker(configSecrets(config))`). @defaultValue token shapes only
+ */
+export function createLogger(
+  level: string,
+  destination?: DestinationStream,
+  masker: SecretMasker = tokenMasker,
+): Logger {
   return pino(
     {
       level,
+      hooks: { streamWrite: (line) => masker.mask(line) },
       redact: { paths: REDACT_PATHS, censor: '[redacted]' },
       base: { service: 'shipgate' },
       timestamp: pino.stdTimeFunctions.isoTime,

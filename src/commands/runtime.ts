@@ -5,6 +5,7 @@ import { ConfigInvalid, RedisUnavailable } from '../errors.js';
 import { createLogger, type Logger } from '../logger.js';
 import { createMetrics, type Metrics } from '../metrics/create-metrics.js';
 import { createRedisConnection } from '../redis/connection.js';
+import { configSecrets, createSecretMasker } from '../masking/secret-masker.js';
 import { startEmbeddedRedis, type EmbeddedRedis } from '../redis/embedded-redis.js';
 import { checkEvictionPolicy } from '../redis/eviction-check.js';
 import { createShutdown, type Shutdown } from '../shutdown.js';
@@ -62,7 +63,7 @@ export interface OpenRuntimeOptions {
 }
 
 export async function openRuntime(config: Readonly<Config>, options: OpenRuntimeOptions): Promise<Runtime> {
-  const logger = createLogger(config.logLevel);
+  const logger = createLogger(config.logLevel, undefined, createSecretMasker(configSecrets(config)));
   const shutdown = createShutdown(logger);
   let embeddedRedis: EmbeddedRedis | undefined;
   let redisUrl = config.redisUrl;

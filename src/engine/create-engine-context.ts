@@ -6,7 +6,7 @@ import { ConfigInvalid } from '../errors.js';
 import { ApprovalStore } from '../approvals/approval-store.js';
 import { createArgoCdClient } from '../argocd/argocd-client.js';
 import { createKubeRolloutSource } from '../deploy/watch-rollout.js';
-import { createExecutor } from '../executors/create-executor.js';
+import { createExecutor, logExecutorIsolation } from '../executors/create-executor.js';
 import { kubeConfigFor } from '../executors/kubernetes-executor.js';
 import { createGithubApp, type GithubAppOptions } from '../github/index.js';
 import { MessageLedger } from '../slack/message-ledger.js';
@@ -88,6 +88,8 @@ export function createEngineContext(deps: {
   mkdirSync(workDir, { recursive: true });
   mkdirSync(envRepo.workDir, { recursive: true });
   const web = githubWebUrl(config.github.apiUrl);
+  const executor = createExecutor(config);
+  void logExecutorIsolation(executor, logger);
   return {
     config,
     logger,
@@ -96,7 +98,7 @@ export function createEngineContext(deps: {
     queues: deps.queues,
     github,
     policy: createEnvRepoPolicySource(envRepo),
-    executor: createExecutor(config),
+    executor,
     envRepo,
     cloneUrlOf: (repo) => `${web}/${repo}.git`,
     workDir,

@@ -1,4 +1,4 @@
-import { OutputTail } from './output-tail.js';
+import { OutputTail } from '../process/output-tail.js';
 
 const MAX_PENDING_LINE = 64 * 1024;
 

@@ -1,3 +1,4 @@
+import { tokenMasker, type SecretMasker } from '../masking/secret-masker.js';
 import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
 import {
@@ -57,6 +58,8 @@ export interface KubernetesExecutorOptions {
   imagePullSecrets?: readonly string[] | undefined;
   /** Called whenever a watch stream (re)opens; for tests and metrics. */
   onWatch?: (() => void) | undefined;
+  /** Masks secrets in the log tail and reports. @defaultValue token shapes only */
+  masker?: SecretMasker | undefined;
 }
 
 export const DEFAULT_GIT_IMAGE = 'docker.io/alpine/git:2.47.2';
@@ -182,14 +185,18 @@ export class KubernetesExecutor implements Executor {
     const succeeded = wait.kind === 'finished' && jobSucceeded(wait.job);
     const exitCode = terminated?.exitCode ?? parser?.exitCode ?? (deadlineExceeded ? 124 : succeeded ? 0 : 1);
     const reports: Record<string, string | undefined> = {};
-    for (const name of Object.keys(spec.reportFiles)) reports[name] = parser?.reports[name];
+    const masker = this.options.masker ?? tokenMasker;
+    for (const name of Object.keys(spec.reportFiles)) {
+      const text = parser?.reports[name];
+      reports[name] = text === undefined ? undefined : masker.mask(text);
+    }
 
     await this.cleanUp(jobName, secretName);
     return {
       exitCode,
       timedOut: deadlineExceeded,
       cancelled: false,
-      logTail: tail?.toString() ?? '',
+      logTail: masker.mask(tail?.toString() ?? ''),
       logBytes: tail?.totalBytes ?? 0,
       reports,
       reportProblems: { ...parser?.reportProblems },

@@ -2,7 +2,7 @@ import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { CheckoutFailed, ExecutionSpecInvalid } from '../errors.js';
-import { runProcess } from '../executors/run-process.js';
+import { runProcess } from '../process/run-process.js';
 
 export interface CloneAtShaOptions {
   /** `https://…`, `http://…` or `file://…`, without credentials. */

@@ -1,6 +1,6 @@
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { runBoundedProcess, type BoundedProcessResult } from '../process/run-bounded-process.js';
+import { runProcess, type ProcessOutcome } from '../process/run-process.js';
 import path from 'node:path';
 import { GitAuthFailed, GitCommandFailed, GitTimeout } from '../errors.js';
 
@@ -131,21 +131,23 @@ export class GitCli {
     // own, but the env repo's content is still not trusted to decide what runs.
     const fullArgs = ['-c', 'core.hooksPath=/dev/null', '-c', 'core.fsmonitor=false', ...args];
 
-    let ran: BoundedProcessResult;
+    let ran: ProcessOutcome;
     try {
-      ran = await runBoundedProcess(this.gitBinary, fullArgs, {
+      ran = await runProcess([this.gitBinary, ...fullArgs], {
         cwd: options.cwd,
         env,
         timeoutMs,
-        maxOutputBytes: maxOutput,
-        input: options.input,
+        maxOutputBytes: 1024,
+        captureStdoutBytes: maxOutput,
+        input: options.input ?? '',
+        killGraceMs: 1_000,
       });
     } catch (error) {
       throw GitCommandFailed(command, (error as Error).message, { cause: error });
     }
-    if (ran.killedFor === 'timeout') throw GitTimeout(command, timeoutMs);
-    if (ran.killedFor === 'output-limit')
-      throw GitCommandFailed(command, `output exceeded ${maxOutput} bytes`);
+    if (ran.spawnError) throw GitCommandFailed(command, ran.spawnError.message, { cause: ran.spawnError });
+    if (ran.timedOut) throw GitTimeout(command, timeoutMs);
+    if (ran.overflowed) throw GitCommandFailed(command, `output exceeded ${maxOutput} bytes`);
     const stderr = redactCredentials(ran.stderr);
     const result: GitResult = { stdout: ran.stdout, stderr, exitCode: ran.exitCode };
     if (ran.exitCode === 0 || options.okExitCodes?.includes(ran.exitCode)) return result;

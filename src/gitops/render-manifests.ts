@@ -2,6 +2,7 @@ import { access, constants, lstat, opendir, readFile, realpath, stat } from 'nod
 import path from 'node:path';
 import { stringify } from 'yaml';
 import {
+  SandboxUnavailable,
   GitopsKustomizeMissing,
   GitopsPathUnsafe,
   GitopsRenderFailed,
@@ -13,7 +14,9 @@ import { isClusterScopedKind } from './cluster-scoped-kinds.js';
 import { parseManifestDocuments } from './parse-manifest-documents.js';
 import { isInside, resolveInside } from './path-safety.js';
 import { pinImage } from './pin-image.js';
-import { runBoundedProcess } from '../process/run-bounded-process.js';
+import { probeSandbox, runInSandbox } from '../executors/bubblewrap/run-in-sandbox.js';
+import { tokenMasker } from '../masking/secret-masker.js';
+import { runProcess, type ProcessOutcome } from '../process/run-process.js';
 import type {
   ManifestDocument,
   ManifestIssue,
@@ -58,6 +61,12 @@ export interface RenderOptions {
   kustomizeCommand?: readonly string[];
   /** PATH for finding and running kustomize. @defaultValue `process.env.PATH` */
   pathEnv?: string;
+  /**
+   * `sandbox` (the default): kustomize runs in bubblewrap with no network, the checkout
+   * read-only and nothing else of the host; without a sandbox the render is refused.
+   * `unsandboxed` only with SHIPGATE_EXECUTOR=local-unsandboxed.
+   */
+  isolation?: 'sandbox' | 'unsandboxed';
 }
 
 export interface RenderResult extends RenderedEnvironment {
@@ -233,6 +242,9 @@ export async function findKustomizeCommand(pathEnv = process.env.PATH ?? ''): Pr
   throw GitopsKustomizeMissing();
 }
 
+/** Where the checkout appears inside the render sandbox. */
+const RENDER_ROOT = '/workspace/src';
+
 async function renderKustomize(
   options: RenderOptions,
   relative: string,
@@ -245,24 +257,56 @@ async function renderKustomize(
   const sourceFile = path.relative(realRoot, kustomizationFile);
 
   const [command, ...baseArgs] = options.kustomizeCommand ?? (await findKustomizeCommand(options.pathEnv));
-  const result = await runBoundedProcess(command!, [...baseArgs, overlay], {
-    cwd: overlay,
+  // Root-only loading and no helm: kustomize's own barriers, behind the checks above and the sandbox.
+  const flags = ['--load-restrictor', 'LoadRestrictionsRootOnly', '--enable-helm=false'];
+  const pathEnv = options.pathEnv ?? process.env.PATH ?? '/usr/bin:/bin';
+  const common = {
     // A bare environment: kustomize needs no credentials, and must not see Shipgate's.
-    env: { PATH: options.pathEnv ?? process.env.PATH ?? '/usr/bin:/bin', HOME: '/nonexistent', LANG: 'C' },
+    env: { PATH: pathEnv, HOME: '/nonexistent', LANG: 'C' },
     timeoutMs: limits.timeoutMs,
-    maxOutputBytes: limits.maxTotalBytes,
-  }).catch((err: NodeJS.ErrnoException) => {
-    if (err.code === 'ENOENT') throw GitopsKustomizeMissing({ cause: err });
-    throw GitopsRenderFailed(relative, err.message, { cause: err });
-  });
-  if (result.killedFor === 'timeout') throw GitopsRenderTimeout(relative, limits.timeoutMs);
-  if (result.killedFor === 'output-limit') {
+    maxOutputBytes: 32 * 1024,
+    captureStdoutBytes: limits.maxTotalBytes,
+    killGraceMs: 1_000,
+  };
+  let result: ProcessOutcome;
+  if ((options.isolation ?? 'sandbox') === 'sandbox') {
+    const probe = await probeSandbox();
+    if (!probe.ok) throw SandboxUnavailable(probe.reason);
+    const inside = path.posix.join(RENDER_ROOT, path.relative(realRoot, overlay).split(path.sep).join('/'));
+    const binary = await realpath(command!).catch(() => command!);
+    result = await runInSandbox(
+      // The worker's own uid outside (the checkout need not be reachable by another uid); inside
+      // it is nobody, with nothing writable, no network and only the files kustomize needs.
+      { ...probe.host, uid: undefined, gid: undefined },
+      {
+        mounts: [{ source: realRoot, target: RENDER_ROOT, writable: false }],
+        readOnlyDirs: [path.dirname(binary)],
+        etc: ['passwd', 'group', 'nsswitch.conf', 'ld.so.cache', 'ld.so.conf', 'ld.so.conf.d', 'localtime'],
+        network: 'none',
+        cwd: inside,
+      },
+      [binary, ...baseArgs, inside, ...flags],
+      { ...common, cwd: '/' },
+      { maxProcesses: 64 },
+    );
+  } else {
+    result = await runProcess([command!, ...baseArgs, overlay, ...flags], { ...common, cwd: overlay });
+  }
+  if (result.spawnError?.code === 'ENOENT' || /^bwrap: execvp .*No such file/m.test(result.stderr)) {
+    throw GitopsKustomizeMissing();
+  }
+  if (result.spawnError) throw GitopsRenderFailed(relative, result.spawnError.message);
+  if (result.timedOut) throw GitopsRenderTimeout(relative, limits.timeoutMs);
+  if (result.overflowed) {
     throw GitopsSourceTooLarge(`kustomize output of ${relative}`, `${limits.maxTotalBytes} bytes`);
   }
   if (result.exitCode !== 0) {
     // kustomize prints absolute paths of the checkout; keep messages repository-relative.
-    const reason = result.stderr
+    const reason = tokenMasker
+      .mask(result.stderr)
       .split(realRoot + path.sep)
+      .join('')
+      .split(RENDER_ROOT + '/')
       .join('')
       .trim()
       .split('\n')

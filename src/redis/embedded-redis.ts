@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
@@ -21,6 +22,7 @@ export interface EmbeddedRedisOptions {
 }
 
 export interface EmbeddedRedis {
+  /** `redis://:<password>@127.0.0.1:<port>`: for Shipgate only, never for a gate or a log. */
   url: string;
   port: number;
   pid: number | undefined;
@@ -34,7 +36,7 @@ const URL_FILE = 'shipgate-redis.url';
 export function embeddedRedisUrl(dataDir: string): string | undefined {
   try {
     const url = readFileSync(path.join(dataDir, 'redis', URL_FILE), 'utf8').trim();
-    return /^redis:\/\/127\.0\.0\.1:\d+$/.test(url) ? url : undefined;
+    return /^redis:\/\/(:[A-Za-z0-9_-]+@)?127\.0\.0\.1:\d+$/.test(url) ? url : undefined;
   } catch {
     return undefined;
   }
@@ -72,14 +74,20 @@ async function waitForPong(url: string, child: ChildProcess, deadline: number): 
 
 /**
  * Starts a `redis-server` child for `shipgate start` when REDIS_URL is unset: loopback only,
+ * a fresh random password (`requirepass`, given on stdin so no `ps` shows it; a gate with
+ * egress can reach the port but cannot authenticate),
  * AOF on, `maxmemory-policy noeviction` (BullMQ must never lose jobs to eviction), data under
  * the working folder. The child is killed if this process exits without stopping it.
  */
 export async function startEmbeddedRedis(options: EmbeddedRedisOptions): Promise<EmbeddedRedis> {
   const dir = path.join(options.dataDir, 'redis');
-  mkdirSync(dir, { recursive: true });
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
   const port = options.port ?? (await freePort());
+  const password = randomBytes(32).toString('base64url');
+  const url = `redis://:${password}@127.0.0.1:${port}`;
+  // `-` reads the configuration from stdin, then the flags override it.
   const args = [
+    '-',
     '--port', String(port),
     '--bind', '127.0.0.1',
     '--protected-mode', 'yes',
@@ -90,7 +98,9 @@ export async function startEmbeddedRedis(options: EmbeddedRedisOptions): Promise
     '--daemonize', 'no',
     '--save', '3600 1 300 100 60 10000',
   ]; // prettier-ignore
-  const child = spawn(options.command ?? 'redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(options.command ?? 'redis-server', args, { stdio: ['pipe', 'pipe', 'pipe'] });
+  child.stdin?.on('error', () => undefined);
+  child.stdin?.end(`requirepass "${password}"\n`);
   const spawned = new Promise<void>((resolve, reject) => {
     child.once('spawn', resolve);
     child.once('error', (err: NodeJS.ErrnoException) =>
@@ -109,7 +119,7 @@ export async function startEmbeddedRedis(options: EmbeddedRedisOptions): Promise
 
   try {
     await spawned;
-    await waitForPong(`redis://127.0.0.1:${port}`, child, Date.now() + (options.startTimeoutMs ?? 10_000));
+    await waitForPong(url, child, Date.now() + (options.startTimeoutMs ?? 10_000));
   } catch (err) {
     child.kill('SIGKILL');
     process.off('exit', killOnExit);
@@ -118,16 +128,17 @@ export async function startEmbeddedRedis(options: EmbeddedRedisOptions): Promise
     throw RedisStartFailed(`${(err as Error).message}${tail ? `: ${tail}` : ''}`, { cause: err });
   }
   options.logger?.info({ port, dir, pid: child.pid }, 'embedded redis-server started');
-  // Lets one-off commands (`shipgate redeliver`) find the running embedded Redis.
+  // Lets one-off commands (`shipgate redeliver`) find the running embedded Redis. Owner-only:
+  // the file holds the password.
   const urlFile = path.join(dir, URL_FILE);
-  writeFileSync(urlFile, `redis://127.0.0.1:${port}\n`);
+  writeFileSync(urlFile, `${url}\n`, { mode: 0o600 });
 
   const exited = new Promise<void>((resolve) => {
     if (child.exitCode !== null) resolve();
     else child.once('exit', () => resolve());
   });
   return {
-    url: `redis://127.0.0.1:${port}`,
+    url,
     port,
     pid: child.pid,
     async stop(timeoutMs = 5000) {

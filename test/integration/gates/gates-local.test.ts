@@ -22,6 +22,13 @@ let withScanners: LocalExecutor;
 let withoutScanners: LocalExecutor;
 let context: GateContext;
 
+function scannerMounts() {
+  return [
+    { source: scanners.binDir, target: scanners.binDir, writable: true },
+    { source: FIXTURES, target: FIXTURES, writable: false },
+  ];
+}
+
 beforeAll(() => {
   remote = createGitRemote([
     {
@@ -48,7 +55,12 @@ echo '<testsuite name="s" tests="2"><testcase name="a"/><testcase name="b"/></te
   ]);
   scanners = installFakeScanners();
   workRoot = mkdtempSync(path.join(tmpdir(), 'shipgate-gates-'));
-  withScanners = new LocalExecutor({ workRoot, path: `${scanners.binDir}:${process.env.PATH}` });
+  // Sandboxed gates see only what is mounted: the stand-ins log to their folder and read fixtures.
+  withScanners = new LocalExecutor({
+    workRoot,
+    path: `${scanners.binDir}:${process.env.PATH}`,
+    mounts: scannerMounts(),
+  });
   withoutScanners = new LocalExecutor({ workRoot, path: '/usr/bin:/bin' });
   context = {
     runId: 'run-9',
@@ -150,6 +162,7 @@ describe('trivy gate through the local executor and the stand-in scanner', () =>
     const executor = new LocalExecutor({
       workRoot,
       path: `${scanners.binDir}:${process.env.PATH}`,
+      mounts: scannerMounts(),
       killGraceMs: 200,
     });
     // runTrivyGate adds 30 s of grace to the scan timeout; drive the executor's limit directly.

@@ -1,5 +1,6 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { connect } from 'node:net';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -18,6 +19,23 @@ afterEach(() => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
+/** Speaks RESP inline commands over a plain socket and returns the first `replies` lines. */
+function rawRedis(port: number, commands: string, replies: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1');
+    let text = '';
+    socket.on('data', (chunk) => {
+      text += chunk.toString();
+      if (text.split('\r\n').length > replies) {
+        socket.destroy();
+        resolve(text);
+      }
+    });
+    socket.on('error', reject);
+    socket.write(commands);
+  });
+}
+
 describe('embedded redis-server', () => {
   it('runs with AOF, noeviction, loopback and a data dir under dataDir; stops cleanly', async () => {
     const dataDir = tempDir();
@@ -35,6 +53,28 @@ describe('embedded redis-server', () => {
     }
     expect(embeddedRedisUrl(dataDir)).toBeUndefined();
     expect(() => process.kill(redisServer.pid!, 0)).toThrow();
+  });
+
+  it('requires a random password that no command line and no world-readable file shows', async () => {
+    const dataDir = tempDir();
+    const redisServer = await startEmbeddedRedis({ dataDir });
+    const password = new URL(redisServer.url).password;
+    try {
+      expect(password.length).toBeGreaterThanOrEqual(40);
+      expect(await rawRedis(redisServer.port, 'PING\r\nAUTH wrong-password\r\n', 2)).toMatch(
+        /^-NOAUTH.*\r\n-WRONGPASS/s,
+      );
+      expect(await rawRedis(redisServer.port, `AUTH ${password}\r\nPING\r\n`, 2)).toBe('+OK\r\n+PONG\r\n');
+      expect(readFileSync(`/proc/${redisServer.pid}/cmdline`, 'utf8')).not.toContain(password);
+      const urlFile = path.join(dataDir, 'redis', 'shipgate-redis.url');
+      expect(statSync(urlFile).mode & 0o077).toBe(0);
+      expect(statSync(path.join(dataDir, 'redis')).mode & 0o077).toBe(0);
+      const second = await startEmbeddedRedis({ dataDir: tempDir() });
+      expect(new URL(second.url).password).not.toBe(password);
+      await second.stop();
+    } finally {
+      await redisServer.stop();
+    }
   });
 
   it('says how to get redis-server when there is none', async () => {

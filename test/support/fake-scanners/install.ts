@@ -34,6 +34,8 @@ export interface FakeScanners {
 /** Copies the stand-in `trivy` and `zap-baseline.py` into a fresh bin directory. */
 export function installFakeScanners(): FakeScanners {
   const binDir = mkdtempSync(path.join(tmpdir(), 'shipgate-fake-scanners-'));
+  // Sandboxed gates run as an unprivileged uid: the stand-ins must be reachable and may log here.
+  chmodSync(binDir, 0o777);
   for (const file of ['trivy', 'zap-baseline.py', 'fake-scanner.cjs']) {
     copyFileSync(path.join(HERE, file), path.join(binDir, file));
     chmodSync(path.join(binDir, file), 0o755);
