@@ -78,6 +78,9 @@ export async function githubWebhookRoute(app: FastifyInstance, options: WebhookR
   const limit = options.rejectedLimit ?? { max: 100, timeWindowMs: 60_000 };
   const limiter = createRejectionLimiter({ max: limit.max, timeWindowMs: limit.timeWindowMs });
   const largeBodies = options.largeBodies ?? createBodyBudget(DEFAULT_LARGE_BODY_BUDGET);
+  // BullMQ reads the Redis version once per connection and keeps a failure forever: wait for it
+  // here, so a slow start fails the start instead of leaving every enqueue to fail.
+  await options.queues.webhook.waitUntilReady();
   const enqueuer = createDeliveryEnqueuer({
     producer: options.producer,
     queue: options.queues.webhook,
