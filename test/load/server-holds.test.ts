@@ -11,7 +11,6 @@ import { SECRET, startIngress } from '../integration/ingress/ingress-harness.js'
 const push = JSON.parse(
   readFileSync(`${FIXTURES}/github/push-tag-created.docs-example.json`, 'utf8'),
 ) as Record<string, unknown>;
-const MB = 1024 * 1024;
 const WRONG_SIGNATURE = `sha256=${'0'.repeat(64)}`;
 
 interface Child {
