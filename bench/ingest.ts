@@ -1,11 +1,14 @@
 /**
- * `npm run bench:ingest`: the same real, signed `push` delivery against three servers, each in
- * its own child process (so autocannon, in this process, does not share their event loop):
- *   1. Shipgate's ingress: verify, dedupe, durable enqueue in Redis (fresh prefix).
- *   2. A bare fastify route that reads the body and answers 202 (the upper bound).
- *   3. Probot 14 with a no-op `push` handler (what people use today; persists nothing).
- * Each request carries a fresh X-GitHub-Delivery (autocannon setupRequest), so Shipgate's dedupe
- * never short-circuits. Prints req/s, p50, p99, the ratios, and p99 at a fixed 500 req/s.
+ * `npm run bench:ingest`: the same real, signed 7.9 KB tag `push` against four servers, each in its
+ * own child process (so autocannon, in this process, does not share their event loop):
+ *   1. bare fastify: reads the body and answers 202 (the upper bound);
+ *   2. Probot 14 with a no-op `push` handler (what people use today; persists nothing);
+ *   3. plain verify + one BullMQ `add` per request (the naive durable ingress);
+ *   4. Shipgate's ingress: verify, one validation pass, group-committed `addBulk`.
+ * Rounds are interleaved (each round runs every server once), so drift in the shared machine's
+ * load spreads over all four. Each request carries a fresh X-GitHub-Delivery. Prints req/s, p99,
+ * the ratios, p99 and RSS at a fixed 500 req/s, and idle RSS; once with Redis as `shipgate start`
+ * runs it (AOF everysec) and once with `appendonly no`.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
@@ -23,16 +26,19 @@ const PATH = '/webhooks/github';
 // given. The shared test Redis is busy with other work and would measure that work, not ours.
 let REDIS_URL = process.env.BENCH_REDIS_URL ?? process.env.REDIS_URL ?? '';
 const WARMUP_S = Number(process.env.BENCH_WARMUP_S ?? 2);
-const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 8);
+const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 5);
 const FIXED_S = Number(process.env.BENCH_FIXED_S ?? 5);
-const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const FIXED_RATE = 500;
 
-type Kind = 'shipgate' | 'fastify' | 'probot';
+type Kind = 'fastify' | 'probot' | 'verify-add' | 'shipgate';
+const KINDS: Kind[] = ['fastify', 'probot', 'verify-add', 'shipgate'];
 
 // ── servers (child mode) ─────────────────────────────────────────────────────
 async function serve(kind: Kind): Promise<string> {
   // Every server logs at info into /dev/null: the formatting cost is real, the disk is not.
+  REDIS_URL = process.env.BENCH_REDIS_URL ?? REDIS_URL;
   const { pino } = await import('pino');
   const sink = createWriteStream('/dev/null');
   if (kind === 'shipgate') {
@@ -59,6 +65,29 @@ async function serve(kind: Kind): Promise<string> {
       producer,
       queues,
       metrics: createMetrics(),
+    });
+    return app.listen({ port: 0, host: '127.0.0.1' });
+  }
+  if (kind === 'verify-add') {
+    const { Queue } = await import('bullmq');
+    const { Redis } = await import('ioredis');
+    const { default: Fastify } = await import('fastify');
+    const { verifySignature } = await import('../src/webhooks/verify-signature.js');
+    const connection = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
+    const queue = new Queue('webhook', { connection, prefix: `${process.env.BENCH_PREFIX!}-plain` });
+    const app = Fastify({ loggerInstance: pino({ level: 'info' }, sink) });
+    app.addContentTypeParser(
+      'application/json',
+      { parseAs: 'buffer', bodyLimit: 25 * 1024 * 1024 },
+      (_r, b, done) => done(null, b),
+    );
+    app.post(PATH, async (request, reply) => {
+      const header = request.headers['x-hub-signature-256'] as string | undefined;
+      if (!verifySignature([SECRET], request.body as Buffer, header)) return reply.code(401).send();
+      const payload = JSON.parse((request.body as Buffer).toString('utf8')) as Record<string, unknown>;
+      const id = String(request.headers['x-github-delivery']);
+      await queue.add('push', { ref: payload.ref, after: payload.after }, { jobId: `d-${id}` });
+      return reply.code(202).send({ ok: true });
     });
     return app.listen({ port: 0, host: '127.0.0.1' });
   }
@@ -152,72 +181,125 @@ async function load(url: string, body: string, signature: string, seconds: numbe
   });
 }
 
-async function main(): Promise<void> {
-  const payload = readFileSync(
-    fileURLToPath(
-      new URL('../node_modules/@octokit/webhooks-examples/api.github.com/index.json', import.meta.url),
-    ),
-    'utf8',
-  );
-  const push = (JSON.parse(payload) as { name: string; examples: unknown[] }[]).find(
-    (e) => e.name === 'push',
-  )!.examples[0];
-  const body = JSON.stringify(push);
-  const signature = await sign(SECRET, body);
+function rssMb(child: ChildProcess): number {
+  const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
+  return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1]) / 1024;
+}
+
+interface Row {
+  kind: Kind;
+  rps: number[];
+  p99: number[];
+  fixedP99: number;
+  idleRss: number;
+  fixedRss: number;
+  errors: number;
+}
+
+async function runAll(body: string, signature: string, appendOnly: boolean): Promise<Row[]> {
   const prefix = `bench-${randomUUID()}`;
   const { startEmbeddedRedis } = await import('../src/redis/embedded-redis.js');
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'shipgate-bench-'));
-  const embedded = REDIS_URL === '' ? await startEmbeddedRedis({ dataDir }) : undefined;
-  if (embedded !== undefined) REDIS_URL = embedded.url;
-  const rows: { kind: Kind; max: Result; fixed: Result }[] = [];
-  for (const kind of ['shipgate', 'fastify', 'probot'] as Kind[]) {
-    const { url, child } = await startChild(kind, { BENCH_PREFIX: prefix, BENCH_REDIS_URL: REDIS_URL });
-    try {
+  const embedded = await startEmbeddedRedis({ dataDir, appendOnly });
+  REDIS_URL = embedded.url;
+  const servers = new Map<Kind, ChildProcess>();
+  const urls = new Map<Kind, string>();
+  const rows = new Map<Kind, Row>();
+  try {
+    for (const kind of KINDS) {
+      const { url, child } = await startChild(kind, { BENCH_PREFIX: prefix, BENCH_REDIS_URL: REDIS_URL });
+      servers.set(kind, child);
+      urls.set(kind, url);
+      await new Promise((r) => setTimeout(r, 500));
+      rows.set(kind, { kind, rps: [], p99: [], fixedP99: 0, idleRss: rssMb(child), fixedRss: 0, errors: 0 });
       await load(url, body, signature, WARMUP_S);
-      const max = await load(url, body, signature, DURATION_S);
-      const fixed = await load(url, body, signature, FIXED_S, FIXED_RATE);
-      rows.push({ kind, max, fixed });
-    } finally {
-      child.kill('SIGTERM');
     }
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const kind of KINDS) {
+        const r = await load(urls.get(kind)!, body, signature, DURATION_S);
+        const row = rows.get(kind)!;
+        row.rps.push(r.requests.average);
+        row.p99.push(r.latency.p99);
+        row.errors += r.non2xx + r.errors + r.timeouts;
+      }
+    }
+    for (const kind of KINDS) {
+      const row = rows.get(kind)!;
+      let peak = 0;
+      const sampler = setInterval(() => (peak = Math.max(peak, rssMb(servers.get(kind)!))), 250);
+      const fixed = await load(urls.get(kind)!, body, signature, FIXED_S, FIXED_RATE);
+      clearInterval(sampler);
+      row.fixedP99 = fixed.latency.p99;
+      row.fixedRss = peak;
+      row.errors += fixed.non2xx + fixed.errors + fixed.timeouts;
+    }
+  } finally {
+    for (const child of servers.values()) child.kill('SIGTERM');
+    const { Redis } = await import('ioredis');
+    const redis = new Redis(REDIS_URL);
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length > 0) await redis.unlink(...keys);
+    } while (cursor !== '0');
+    redis.disconnect();
+    await embedded.stop();
+    rmSync(dataDir, { recursive: true, force: true });
   }
-  const { Redis } = await import('ioredis');
-  const redis = new Redis(REDIS_URL);
-  const waiting = await redis.llen(`${prefix}:webhook:wait`);
-  // Clean up the bench keys.
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length > 0) await redis.unlink(...keys);
-  } while (cursor !== '0');
-  redis.disconnect();
-  await embedded?.stop();
-  rmSync(dataDir, { recursive: true, force: true });
+  return KINDS.map((k) => rows.get(k)!);
+}
 
-  const by = (k: Kind) => rows.find((r) => r.kind === k)!;
-  const rps = (k: Kind) => by(k).max.requests.average;
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+function print(rows: Row[], redis: string): void {
+  const rps = (k: Kind) => median(rows.find((r) => r.kind === k)!.rps);
   const names: Record<Kind, string> = {
-    shipgate: 'Shipgate ingress (verify + dedupe + enqueue)',
-    fastify: 'bare fastify (read body, 202)',
-    probot: 'Probot 14 (no-op handler)',
+    fastify: 'bare fastify (reads the body, 202)',
+    probot: 'Probot 14, no-op handler, persists nothing',
+    'verify-add': 'plain verify + one BullMQ add',
+    shipgate: 'Shipgate ingress',
   };
-  console.log(`\nmachine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, node ${process.version}`);
+  console.log(`\nRedis: ${redis}`);
   console.log(
-    `load: ${CONNECTIONS} connections × ${DURATION_S} s after ${WARMUP_S} s warm-up; body ${body.length} bytes\n`,
+    '| target | req/s (median of rounds) | rounds | p99 ms | ÷ bare fastify | ÷ Probot | p99 ms @ 500 req/s | RSS idle MB | RSS @ 500 req/s MB | errors |',
   );
-  console.log('| server | req/s | p50 ms | p99 ms | vs fastify | vs Probot | p99 ms @ 500 req/s | non-2xx |');
-  console.log('|---|---:|---:|---:|---:|---:|---:|---:|');
+  console.log('|---|---:|---|---:|---:|---:|---:|---:|---:|---:|');
   for (const r of rows) {
     console.log(
-      `| ${names[r.kind]} | ${Math.round(rps(r.kind))} | ${r.max.latency.p50} | ${r.max.latency.p99} | ` +
+      `| ${names[r.kind]} | ${Math.round(rps(r.kind))} | ${r.rps.map(Math.round).join(' / ')} | ${median(r.p99)} | ` +
         `${(rps(r.kind) / rps('fastify')).toFixed(2)} | ${(rps(r.kind) / rps('probot')).toFixed(2)} | ` +
-        `${r.fixed.latency.p99} | ${r.max.non2xx + r.fixed.non2xx + r.max.errors + r.fixed.errors} |`,
+        `${r.fixedP99} | ${r.idleRss.toFixed(0)} | ${r.fixedRss.toFixed(0)} | ${r.errors} |`,
     );
   }
-  console.log(
-    `\nShipgate jobs waiting in Redis after the run: ${waiting}; Redis: ${embedded ? 'own redis-server, AOF everysec' : REDIS_URL}`,
+}
+
+async function main(): Promise<void> {
+  // GitHub's documented tag push (test/fixtures, with provenance), as sent: 7,859 bytes.
+  const body = readFileSync(
+    fileURLToPath(new URL('../test/fixtures/github/push-tag-created.docs-example.json', import.meta.url)),
+    'utf8',
   );
+  const signature = await sign(SECRET, body);
+  console.log(
+    `machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, node ${process.version}, load average ${os
+      .loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')}`,
+  );
+  console.log(
+    `load: ${CONNECTIONS} connections, ${ROUNDS} interleaved rounds × ${DURATION_S} s after ${WARMUP_S} s warm-up; body ${body.length} bytes`,
+  );
+  const modes = (process.env.BENCH_REDIS_MODES ?? 'aof,noaof').split(',');
+  for (const mode of modes) {
+    const rows = await runAll(body, signature, mode === 'aof');
+    print(
+      rows,
+      mode === 'aof'
+        ? 'own redis-server, AOF everysec (as shipgate start runs it)'
+        : 'own redis-server, appendonly no',
+    );
+  }
 }
 
 const serveIndex = process.argv.indexOf('--serve');

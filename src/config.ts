@@ -49,6 +49,11 @@ export interface Config {
   gatesNamespace: string;
   apiToken: string | undefined;
   logLevel: string;
+  /**
+   * Which proxies in front of Shipgate to believe about the client address (fastify
+   * `trustProxy`): a hop count, or the proxies' addresses and CIDRs. @defaultValue false
+   */
+  trustProxy: number | string[] | false;
 }
 
 /**
@@ -82,6 +87,8 @@ export const CONFIG_VARIABLES = {
   SHIPGATE_GATES_NAMESPACE: 'Namespace for gate Jobs with the kubernetes executor. Default shipgate-gates.',
   SHIPGATE_API_TOKEN: 'Bearer token for the HTTP API and CLI (at least 16 characters).',
   LOG_LEVEL: 'fatal, error, warn, info (default), debug, trace or silent.',
+  SHIPGATE_TRUST_PROXY:
+    'Proxies to trust for the client address (rate limits): a hop count, or a comma-separated list of IPs/CIDRs. Default none.',
 } as const;
 
 export type ConfigVariable = keyof typeof CONFIG_VARIABLES;
@@ -193,6 +200,32 @@ function parseEnvRepo(env: Env): string | undefined {
   throw ConfigInvalid('ENV_REPO', 'must be owner/name, an https:// or file:// clone URL');
 }
 
+// An address or CIDR, v4 or v6; proxy-addr (through fastify) does the real parsing at start-up.
+const PROXY_ENTRY = /^[0-9a-fA-F.:]+(\/\d{1,3})?$/;
+
+function parseTrustProxy(env: Env): number | string[] | false {
+  const raw = optional(env, 'SHIPGATE_TRUST_PROXY');
+  if (raw === undefined) return false;
+  if (/^\d+$/.test(raw)) {
+    const hops = Number(raw);
+    if (hops > 16)
+      throw ConfigInvalid('SHIPGATE_TRUST_PROXY', `a hop count must be at most 16 (got ${hops})`);
+    return hops === 0 ? false : hops;
+  }
+  const entries = raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+  const bad = entries.find((e) => !PROXY_ENTRY.test(e));
+  if (bad !== undefined || entries.length === 0) {
+    throw ConfigInvalid(
+      'SHIPGATE_TRUST_PROXY',
+      `must be a hop count or a comma-separated list of IPs/CIDRs (got ${JSON.stringify(bad ?? raw)})`,
+    );
+  }
+  return entries;
+}
+
 const ROLE_NEEDS_GITHUB_APP: Record<Role, boolean> = { serve: false, work: true, start: true, cli: false };
 
 /**
@@ -263,6 +296,7 @@ export function loadConfig(env: Env = process.env, role: Role = 'start'): Readon
     gatesNamespace: optional(env, 'SHIPGATE_GATES_NAMESPACE') ?? 'shipgate-gates',
     apiToken: optional(env, 'SHIPGATE_API_TOKEN'),
     logLevel: parseEnum(env, 'LOG_LEVEL', LOG_LEVELS, 'info'),
+    trustProxy: parseTrustProxy(env),
   };
   if (config.apiToken !== undefined && config.apiToken.length < 16) {
     throw ConfigInvalid('SHIPGATE_API_TOKEN', 'must be at least 16 characters');

@@ -150,6 +150,13 @@ export const WebhookEnqueueTimeout = defineError(
   (timeoutMs: number) =>
     `the webhook was not queued within ${timeoutMs} ms; GitHub will record a failed delivery`,
 );
+/** Past the byte budget of large bodies being read at once: refused before the body is read. */
+export const WebhookBodiesBusy = defineError(
+  'SHIPGATE_E_WEBHOOK_BODIES_BUSY',
+  503,
+  true,
+  () => 'too many large webhook bodies are being received; retry later',
+);
 export const RedeliveryRequestFailed = defineError(
   'SHIPGATE_E_REDELIVERY_REQUEST_FAILED',
   502,

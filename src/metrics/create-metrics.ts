@@ -26,6 +26,7 @@ export type WebhookOutcome =
   | 'unsupported_media_type'
   | 'rate_limited'
   | 'unavailable'
+  | 'aborted'
   | 'error';
 
 export interface Metrics {

@@ -10,12 +10,21 @@ import type { Metrics } from '../metrics/create-metrics.js';
 import type { IngressQueues } from '../queue/create-queues.js';
 import { deliveryIdForLog } from '../webhooks/delivery-headers.js';
 import {
+  DEFAULT_LARGE_BODY_BUDGET,
   githubWebhookRoute,
   WEBHOOK_PATH,
   type WebhookRouteOptions,
 } from '../webhooks/github-webhook-route.js';
+import { createBodyBudget } from './body-budget.js';
 import { handleError, handleNotFound } from './error-handler.js';
 import { opsRoutes } from './ops-routes.js';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** false: the route has a limiter of its own and skips the shared per-client API limit. */
+    apiRateLimit?: boolean;
+  }
+}
 
 export interface ServerDeps {
   config: Config;
@@ -41,6 +50,38 @@ export interface ServerLimits {
   rejectedWebhooks?: WebhookRouteOptions['rejectedLimit'];
   /** @defaultValue 3000 */
   enqueueTimeoutMs?: number;
+  /** Bytes of large webhook bodies read at one time. @defaultValue 64 MiB */
+  largeBodyBudgetBytes?: number;
+  timeouts?: Partial<ServerTimeouts>;
+}
+
+/** Every connection is bounded in time, so slow or idle clients cannot hold sockets forever. */
+export interface ServerTimeouts {
+  /** Until the request headers are in. @defaultValue 10000 */
+  headersMs: number;
+  /** Until the whole request (headers and body) is in. @defaultValue 30000 */
+  requestMs: number;
+  /** No byte in either direction while a request is open: a stalled body. @defaultValue 10000 */
+  idleMs: number;
+  /**
+   * An idle kept-alive connection. Above the 60 s upstream idle timeout of common proxies
+   * (ingress-nginx, ALB), so the proxy, not Shipgate, closes first. @defaultValue 65000
+   */
+  keepAliveMs: number;
+}
+
+export const DEFAULT_TIMEOUTS: Readonly<ServerTimeouts> = Object.freeze({
+  headersMs: 10_000,
+  requestMs: 30_000,
+  idleMs: 10_000,
+  keepAliveMs: 65_000,
+});
+
+/** SHIPGATE_TRUST_PROXY as fastify takes it: a hop count trusts that many proxies nearest to us. */
+function trustProxyOf(
+  value: Config['trustProxy'],
+): boolean | string[] | ((address: string, hop: number) => boolean) {
+  return typeof value === 'number' ? (_address, hop) => hop < value : value;
 }
 
 /** Default body limit for API routes; the webhook route has its own (25 MB). */
@@ -53,8 +94,18 @@ const QUIET_PATHS = new Set(['/livez', '/readyz', '/metrics']);
  */
 export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   const { config, logger, producer, queues, metrics } = deps;
+  const timeouts = { ...DEFAULT_TIMEOUTS, ...deps.limits?.timeouts };
   const app = Fastify({
     loggerInstance: logger,
+    trustProxy: trustProxyOf(config.trustProxy),
+    connectionTimeout: timeouts.idleMs,
+    keepAliveTimeout: timeouts.keepAliveMs,
+    requestTimeout: timeouts.requestMs,
+    http: {
+      headersTimeout: timeouts.headersMs,
+      // Node checks the header and request timeouts on this interval (30 s by default).
+      connectionsCheckingInterval: Math.min(1000, timeouts.headersMs),
+    },
     // One line per request, written by the onResponse hook below, instead of fastify's two.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: API_BODY_LIMIT,
@@ -82,16 +133,27 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
 
   app.addHook('onResponse', async (request, reply) => {
     const path = request.routeOptions.url ?? request.url.split('?')[0]!.slice(0, 200);
+    const status = reply.statusCode;
     const line = {
       method: request.method,
       url: path,
-      status: reply.statusCode,
+      status,
       ms: Math.round(reply.elapsedTime * 100) / 100,
       ...(request.webhook ?? {}),
     };
+    if (request.webhook?.outcome === 'aborted') return request.log.debug(line, 'request');
+    if (request.webhook != null) {
+      // Webhooks: queued deliveries are counted by the metrics, so they log at debug; refusals
+      // and ignored events get one short line each (headers only, never the body).
+      const queued = request.webhook.outcome === 'accepted' || request.webhook.outcome === 'duplicate';
+      if (queued) return request.log.debug(line, 'request');
+      return status >= 500 && status !== 503
+        ? request.log.error(line, 'request')
+        : request.log.info(line, 'request');
+    }
     if (QUIET_PATHS.has(path)) request.log.debug(line, 'request');
-    else if (reply.statusCode >= 500) request.log.error(line, 'request');
-    else if (reply.statusCode >= 400) request.log.warn(line, 'request');
+    else if (status >= 500) request.log.error(line, 'request');
+    else if (status >= 400) request.log.warn(line, 'request');
     else request.log.info(line, 'request');
   });
 
@@ -100,13 +162,17 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     secrets: config.github.webhookSecrets,
     producer,
     queues,
-    queuePrefix: config.queuePrefix,
     metrics,
     rejectedLimit: deps.limits?.rejectedWebhooks,
     enqueueTimeoutMs: deps.limits?.enqueueTimeoutMs,
+    largeBodies: createBodyBudget(deps.limits?.largeBodyBudgetBytes ?? DEFAULT_LARGE_BODY_BUDGET),
   });
   await app.register(async (api) => {
-    api.addHook('onRequest', apiRateLimit);
+    // Routes that limit themselves (Slack interactions count only failed verifications) opt out.
+    api.addHook('onRequest', async (request, reply) => {
+      if (request.routeOptions.config.apiRateLimit === false) return;
+      await apiRateLimit.call(api, request, reply);
+    });
     for (const plugin of deps.plugins ?? []) await api.register(plugin);
   });
   return app;

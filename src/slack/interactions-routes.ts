@@ -11,6 +11,7 @@ import {
   type ShipgateError,
 } from '../errors.js';
 import type { Logger } from '../logger.js';
+import { createRejectionLimiter, type RejectionLimiter } from '../server/rejection-limiter.js';
 import type { ReplayGuard } from './replay-guard.js';
 import { blockActionsPayloadSchema, interactionEnvelopeSchema } from './schema.js';
 import {
@@ -39,6 +40,19 @@ export interface SlackInteractionsRoutesOptions {
   ackTimeoutMs?: number;
   /** When set, payloads from other workspaces are refused (403). */
   allowedTeamIds?: readonly string[];
+  /**
+   * Counts requests that fail verification, per client. Over its limit a client's failures are
+   * answered 429 without a log line; a correctly signed click is never throttled.
+   * @defaultValue 100 failures per client per minute
+   */
+  rejectionLimiter?: RejectionLimiter;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The client address, read in `onRequest` while the socket is surely there. */
+    slackClient: string;
+  }
 }
 
 const OUR_ACTIONS = new Set([APPROVE_ACTION_ID, REJECT_ACTION_ID]);
@@ -53,9 +67,11 @@ export function slackInteractionsRoutes(options: SlackInteractionsRoutesOptions)
   const bodyLimit = options.bodyLimit ?? 128 * 1024;
   const ackTimeoutMs = options.ackTimeoutMs ?? 2500;
   const log = options.logger.child({ component: 'slack-interactions' });
+  const limiter = options.rejectionLimiter ?? createRejectionLimiter({ max: 100, timeWindowMs: 60_000 });
 
   return async function plugin(app) {
     // Only our parser in this scope: JSON or anything else is refused with 415 before it is parsed.
+    app.decorateRequest('slackClient', '');
     app.removeAllContentTypeParsers();
     app.addContentTypeParser(
       'application/x-www-form-urlencoded',
@@ -67,8 +83,11 @@ export function slackInteractionsRoutes(options: SlackInteractionsRoutesOptions)
       SLACK_INTERACTIONS_PATH,
       {
         bodyLimit,
+        // Not the shared API limit: forged traffic must never use up the budget of real clicks.
+        config: { apiRateLimit: false },
         // Refuse unsigned or stale requests from their headers alone, before the body is read.
         onRequest: async (request, reply) => {
+          request.slackClient = request.ip ?? 'unknown';
           try {
             if (header(request, 'x-slack-signature') === undefined) throw SlackSignatureInvalid('missing');
             assertFreshSlackTimestamp(header(request, 'x-slack-request-timestamp'), now);
@@ -141,6 +160,17 @@ export function slackInteractionsRoutes(options: SlackInteractionsRoutesOptions)
 
     function refuse(reply: FastifyReply, err: ShipgateError): FastifyReply {
       if (!isShipgateError(err)) throw err;
+      if (err.statusCode === 401) {
+        const client = reply.request.slackClient;
+        const retryAfter = limiter.blockedFor(client);
+        limiter.record(client);
+        if (retryAfter > 0) {
+          return reply
+            .code(429)
+            .header('retry-after', String(retryAfter))
+            .send({ code: 'SHIPGATE_E_RATE_LIMITED', message: 'too many requests that failed verification' });
+        }
+      }
       // Headers only: the body of a request that failed verification is never logged.
       log.warn({ code: err.code, reqId: reply.request.id }, 'Slack interaction refused');
       return reply.code(err.statusCode).send({ code: err.code, message: err.message });

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { LIMITS } from './webhook-job.js';
 
 /**
  * The parts of GitHub's webhook payloads that Shipgate reads, per event. Unknown keys are
@@ -6,21 +7,29 @@ import { z } from 'zod';
  * follow GitHub's REST/webhook schema (octokit/webhooks `payload-schemas`).
  */
 
-const user = z.object({ login: z.string(), id: z.number().int(), type: z.string() });
+// The bounds of the job data are enforced here, in the one validation pass at ingress: values
+// that are identifiers (refs, shas, URLs, ids) are refused when out of bounds, free text is
+// truncated by the normaliser. The worker parses the job with `WebhookJobSchema` again.
+const ref = z.string().max(LIMITS.ref);
+const sha = z.string().regex(/^[0-9a-f]{40}([0-9a-f]{24})?$/);
+const text = z.string().max(LIMITS.text);
+const id = z.number().int().nonnegative();
+
+const user = z.object({ login: z.string(), id: id, type: z.string() });
 
 const repository = z.object({
-  id: z.number().int(),
+  id: id,
   name: z.string(),
   full_name: z.string(),
   private: z.boolean(),
   owner: z.object({ login: z.string() }),
-  clone_url: z.string(),
+  clone_url: z.string().max(LIMITS.url),
   default_branch: z.string().nullish(),
 });
 
 const common = {
   action: z.string().optional(),
-  installation: z.object({ id: z.number().int() }).nullish(),
+  installation: z.object({ id: id }).nullish(),
   repository: repository.nullish(),
   sender: user.nullish(),
 };
@@ -28,9 +37,9 @@ const common = {
 export const PushPayload = z.object({
   ...common,
   repository,
-  ref: z.string(),
-  before: z.string(),
-  after: z.string(),
+  ref,
+  before: sha,
+  after: sha,
   created: z.boolean(),
   deleted: z.boolean(),
   forced: z.boolean(),
@@ -41,13 +50,13 @@ export const PushPayload = z.object({
 export const CreatePayload = z.object({
   ...common,
   repository,
-  ref: z.string(),
+  ref,
   ref_type: z.enum(['tag', 'branch']),
 });
 
 const prRef = z.object({
-  ref: z.string(),
-  sha: z.string(),
+  ref,
+  sha,
   repo: z.object({ full_name: z.string() }).nullish(),
 });
 
@@ -55,7 +64,7 @@ export const PullRequestPayload = z.object({
   ...common,
   repository,
   action: z.string(),
-  number: z.number().int(),
+  number: id,
   pull_request: z.object({
     head: prRef,
     base: prRef.extend({ repo: z.object({ full_name: z.string() }) }),
@@ -64,21 +73,21 @@ export const PullRequestPayload = z.object({
   }),
 });
 
-const app = z.object({ id: z.number().int() }).nullish();
+const app = z.object({ id: id }).nullish();
 
 export const CheckRunPayload = z.object({
   ...common,
   repository,
   action: z.string(),
   check_run: z.object({
-    id: z.number().int(),
+    id: id,
     name: z.string(),
-    external_id: z.string().nullish(),
-    head_sha: z.string(),
+    external_id: text.nullish(),
+    head_sha: sha,
     app,
-    check_suite: z.object({ head_branch: z.string().nullish() }).nullish(),
+    check_suite: z.object({ head_branch: ref.nullish() }).nullish(),
   }),
-  requested_action: z.object({ identifier: z.string() }).nullish(),
+  requested_action: z.object({ identifier: text }).nullish(),
 });
 
 export const CheckSuitePayload = z.object({
@@ -86,9 +95,9 @@ export const CheckSuitePayload = z.object({
   repository,
   action: z.string(),
   check_suite: z.object({
-    id: z.number().int(),
-    head_sha: z.string(),
-    head_branch: z.string().nullish(),
+    id: id,
+    head_sha: sha,
+    head_branch: ref.nullish(),
     app,
   }),
 });
@@ -99,15 +108,15 @@ export const InstallationPayload = z.object({
   ...common,
   action: z.string(),
   installation: z.object({
-    id: z.number().int(),
+    id: id,
     // Enterprise installations have a `slug` instead of a `login`.
     account: z
       .object({ login: z.string().optional(), slug: z.string().optional(), type: z.string().optional() })
       .nullish(),
-    repository_selection: z.string().nullish(),
+    repository_selection: text.nullish(),
   }),
   repositories: z.array(repoRef).nullish(),
   repositories_added: z.array(repoRef).nullish(),
   repositories_removed: z.array(repoRef).nullish(),
-  repository_selection: z.string().nullish(),
+  repository_selection: text.nullish(),
 });

@@ -8,7 +8,7 @@ import { z } from 'zod';
  */
 
 /** Bumped when the shape changes incompatibly, so workers can refuse jobs they cannot read. */
-export const WEBHOOK_JOB_VERSION = 1;
+export const WEBHOOK_JOB_VERSION = 1 as const;
 
 /** Free-text bounds; longer values are truncated by the normaliser (identifiers never are). */
 export const LIMITS = {
