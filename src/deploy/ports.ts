@@ -5,7 +5,7 @@
  */
 import type { ArgoCdClient } from '../argocd/argocd-client.js';
 import type { Logger } from '../logger.js';
-import type { GateName } from './gates.js';
+import type { CheckName } from './checks.js';
 import type { RolloutSource } from './watch-rollout.js';
 
 /**
@@ -31,7 +31,7 @@ export interface RollbackReason {
   environment: string;
   /** The env-repo commit that is being reverted. */
   badCommit: string;
-  gate: GateName;
+  gate: CheckName;
   reason: string;
 }
 
@@ -49,10 +49,10 @@ export type DeployEventBody =
   | { type: 'needs-person'; reason: string }
   | { type: 'promoted' }
   | { type: 'succeeded'; summary: string }
-  | { type: 'gate-failed'; gate: GateName; reason: string }
+  | { type: 'gate-failed'; gate: CheckName; reason: string }
   | {
       type: 'rolled-back';
-      gate: GateName;
+      gate: CheckName;
       reason: string;
       revertCommit: string;
       revertSynced: boolean;
