@@ -19,7 +19,11 @@ export interface DeployKit {
   log: Logger | undefined;
   /** How often to re-check Argo CD, and the longest quiet wait on the watch. */
   pollMs: number;
-  /** The Rollout watch, opened on first use and closed when the plan ends. */
+  /**
+   * The Rollout watch, opened on first use and closed when the plan ends. `signal` only bounds
+   * the opening; the watch itself lives as long as the deploy (a step's timeout must not close
+   * it for the steps after).
+   */
   watch(signal: AbortSignal): Promise<RolloutWatch>;
   /** The watch if a step opened it already (the rollback reads the Rollout from it). */
   openWatch(): RolloutWatch | undefined;
@@ -33,7 +37,12 @@ export interface DeployKit {
   records(ctx: Pick<StepContext, 'outputs'>): CheckRecord[];
 }
 
-export function createDeployKit(input: ParsedDeployInput, ports: DeployPorts, pollMs: number): DeployKit {
+export function createDeployKit(
+  input: ParsedDeployInput,
+  ports: DeployPorts,
+  pollMs: number,
+  deploySignal?: AbortSignal,
+): DeployKit {
   const log = ports.logger?.child({ runId: input.runId, app: input.app, environment: input.environment });
   let watch: Promise<RolloutWatch> | undefined;
   let opened: RolloutWatch | undefined;
@@ -47,7 +56,8 @@ export function createDeployKit(input: ParsedDeployInput, ports: DeployPorts, po
     log,
     pollMs,
     watch(signal) {
-      watch ??= ports.rolloutSource.open(input.rollout, signal).then((w) => (opened = w));
+      signal.throwIfAborted();
+      watch ??= ports.rolloutSource.open(input.rollout, deploySignal).then((w) => (opened = w));
       // A failed open is not cached: the next step (or attempt) opens again.
       watch.catch(() => (watch = undefined));
       return watch;

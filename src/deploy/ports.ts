@@ -48,6 +48,8 @@ export type DeployEventBody =
   | { type: 'awaiting-manual-promotion'; summary: string }
   | { type: 'needs-person'; reason: string }
   | { type: 'promoted' }
+  /** Canary: a gated pause passed and the Rollout was resumed to its next step. */
+  | { type: 'canary-promoted'; step: number; of: number; weight: number }
   | { type: 'succeeded'; summary: string }
   | { type: 'gate-failed'; gate: CheckName; reason: string }
   | {

@@ -6,6 +6,7 @@
  */
 import type { CheckFailure, CheckRecord } from './checks.js';
 import { blueGreenSteps } from './blue-green-steps.js';
+import { canarySteps } from './canary-steps.js';
 import { failedSteps, rollbackFacts } from './common-steps.js';
 import { createDeployKit, type DeployKit } from './deploy-kit.js';
 import { parseDeployInput } from './deploy-input.js';
@@ -42,7 +43,7 @@ export interface RunDeployOptions {
 /** The step list of one deploy. Exported so the docs, the PR check and tests can show it. */
 export function deployPlan(kit: DeployKit): StepPlan {
   const { input } = kit;
-  const steps: Step[] = blueGreenSteps(kit);
+  const steps: Step[] = input.strategy === 'canary' ? canarySteps(kit) : blueGreenSteps(kit);
   return {
     // Scoped to the environment and revision: one run may deploy several environments, and a
     // rollback run deploys a different commit.
@@ -59,7 +60,7 @@ export async function runDeploy(
   options: RunDeployOptions = {},
 ): Promise<DeployResult> {
   const input = parseDeployInput(rawInput);
-  const kit = createDeployKit(input, ports, options.pollIntervalMs ?? 2_000);
+  const kit = createDeployKit(input, ports, options.pollIntervalMs ?? 2_000, options.signal);
   const plan = deployPlan(kit);
   const outcomeKey = `${plan.scope}:outcome`;
   const finished = (await ports.steps.result(outcomeKey)) as DeployResult | undefined;

@@ -139,7 +139,7 @@ export async function runStepPlan(plan: StepPlan, options: RunStepPlanOptions): 
         // retryable error (the ledger resumes at this step).
         if (step.check && phase === 'forward') {
           const timedOut = {
-            gate: step.name,
+            gate: step.timeoutCheck ?? step.name,
             reason: `${step.name} did not finish within ${Math.round(step.timeoutMs / 1000)}s`,
           };
           observe({ type: 'failed', step: step.name, key, phase, failure: timedOut });

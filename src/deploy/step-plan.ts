@@ -55,6 +55,8 @@ export interface Step {
    * @defaultValue false
    */
   check?: boolean;
+  /** The check a timeout of this step fails. @defaultValue the step's name */
+  timeoutCheck?: string;
   /**
    * An earlier attempt claimed this step and died before recording it: look at the world and
    * say whether the effect got through (then its output), so it is not sent twice.
