@@ -203,7 +203,10 @@ export function simulateRolloutController(options: {
       if (scenario.stallAtStep === i) return;
       const step = steps[i]!;
       if (step.setWeight !== undefined) {
-        patch(env, { currentStepIndex: i, canary: { ...(status.canary as Json), weights: weights(step.setWeight) } });
+        patch(env, {
+          currentStepIndex: i,
+          canary: { ...(status.canary as Json), weights: weights(step.setWeight) },
+        });
         advanceCanary(env, hash, i + 1);
       } else if (step.pause !== undefined) {
         patch(env, {
@@ -221,7 +224,11 @@ export function simulateRolloutController(options: {
             const canary = (get(env)?.status as Json).canary as Json;
             patch(env, { canary: { ...canary, currentStepAnalysisRunStatus: { name, status: result } } });
             if (result === 'Successful') advanceCanary(env, hash, i + 1);
-            else abortCanary(env, 'RolloutAborted: Rollout aborted update to revision 2: metric "error-rate" assessed Failed');
+            else
+              abortCanary(
+                env,
+                'RolloutAborted: Rollout aborted update to revision 2: metric "error-rate" assessed Failed',
+              );
           },
         });
         patch(env, {
@@ -308,7 +315,9 @@ export function simulateRolloutController(options: {
               patch(env, { canary: { ...c, currentBackgroundAnalysisRunStatus: { name, status: result } } });
             },
           });
-          patch(env, { canary: { ...canary, currentBackgroundAnalysisRunStatus: { name, status: 'Running' } } });
+          patch(env, {
+            canary: { ...canary, currentBackgroundAnalysisRunStatus: { name, status: 'Running' } },
+          });
         }
         advanceCanary(env, hash, 0);
       });
