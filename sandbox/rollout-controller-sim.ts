@@ -6,6 +6,12 @@
  * post-promotion analysis → Healthy, or Degraded on `abort`. Status shapes follow the
  * fixtures in test/fixtures/rollouts. (test/integration/deploy/deploy-harness.ts does the
  * same for one fixed application; this one serves any number of app environments.)
+ *
+ * A canary Rollout (`spec.strategy.canary.steps`) walks its steps the way the controller
+ * does: `setWeight` moves `status.canary.weights`, `pause` pauses (CanaryPauseStep) until
+ * `resume`, an inline `analysis` step runs a Step AnalysisRun and, when it fails, the
+ * controller aborts; `spec.strategy.canary.analysis` runs a Background AnalysisRun for the
+ * whole update. `status.currentStepIndex` says where it is.
  */
 import { createHash } from 'node:crypto';
 import { parse } from 'yaml';
@@ -29,6 +35,13 @@ export interface ControllerScenario {
   pre: AnalysisPhase;
   post: AnalysisPhase;
   stepMs: number;
+  /** Canary: the result of the inline analysis at a step index. @defaultValue Successful */
+  stepAnalysis: Record<number, AnalysisPhase>;
+  /** Canary: the Background AnalysisRun's result, reached after `backgroundAfterMs`. */
+  background: AnalysisPhase;
+  backgroundAfterMs: number;
+  /** Canary: the controller never gets past this step index (pods never become ready). */
+  stallAtStep: number | undefined;
 }
 
 export interface ControllerSim {
@@ -53,6 +66,10 @@ export function simulateRolloutController(options: {
     pre: 'Successful',
     post: 'Successful',
     stepMs: 20,
+    stepAnalysis: {},
+    background: 'Successful',
+    backgroundAfterMs: 60,
+    stallAtStep: undefined,
     ...options.scenario,
   };
   const stable = new Map<string, string>();
@@ -97,14 +114,16 @@ export function simulateRolloutController(options: {
     stable.set(env.application, podHash(image));
   };
 
+  const suffix = { PrePromotion: 'pre', PostPromotion: 'post', Background: 'background', Step: 'step' };
   function analysisRun(
     env: SimulatedEnvironment,
-    kind: 'PrePromotion' | 'PostPromotion',
+    kind: 'PrePromotion' | 'PostPromotion' | 'Background' | 'Step',
     hash: string,
     phase: AnalysisPhase,
+    options: { index?: number; afterMs?: number; onDone?: () => void } = {},
   ) {
     const rollout = get(env)!;
-    const name = `${env.rollout}-${hash}-${kind === 'PrePromotion' ? 'pre' : 'post'}`;
+    const name = `${env.rollout}-${hash}-${suffix[kind]}${options.index === undefined ? '' : `-${options.index}`}`;
     kube.upsert({
       apiVersion: 'argoproj.io/v1alpha1',
       kind: 'AnalysisRun',
@@ -124,7 +143,7 @@ export function simulateRolloutController(options: {
       spec: { metrics: [{ name: 'error-rate', provider: { prometheus: { query: 'x' } } }] },
       status: { phase: 'Running', startedAt: new Date().toISOString() },
     });
-    later(() =>
+    const finish = () => {
       kube.patchStatus('analysisruns', env.namespace, name, {
         phase,
         ...(phase === 'Failed'
@@ -145,9 +164,101 @@ export function simulateRolloutController(options: {
             ],
           },
         ],
-      }),
-    );
+      });
+      options.onDone?.();
+    };
+    if (options.afterMs === undefined) later(finish);
+    else
+      setTimeout(() => {
+        try {
+          finish();
+        } catch {
+          // closed
+        }
+      }, options.afterMs).unref();
     return name;
+  }
+
+  /** Canary: runs steps[i..] until a pause, a failed analysis, the end, or a stall. */
+  function advanceCanary(env: SimulatedEnvironment, hash: string, i: number) {
+    later(() => {
+      const rollout = get(env);
+      const status = (rollout?.status ?? {}) as Json;
+      if (!rollout || status.abort === true || status.currentPodHash !== hash) return;
+      const steps = ((rollout.spec as Json).strategy.canary.steps ?? []) as Json[];
+      const stableHash = stable.get(env.application)!;
+      const weights = (w: number) => ({
+        canary: { weight: w, podTemplateHash: hash },
+        stable: { weight: 100 - w, podTemplateHash: stableHash },
+      });
+      if (i >= steps.length) {
+        patch(env, {
+          ...healthyStatus(rollout.metadata.generation!, hash),
+          currentStepIndex: steps.length,
+          canary: { ...(status.canary as Json), weights: weights(100) },
+        });
+        markHealthy(env, (rollout.spec as Json).template.spec.containers[0].image as string);
+        return;
+      }
+      if (scenario.stallAtStep === i) return;
+      const step = steps[i]!;
+      if (step.setWeight !== undefined) {
+        patch(env, {
+          currentStepIndex: i,
+          canary: { ...(status.canary as Json), weights: weights(step.setWeight) },
+        });
+        advanceCanary(env, hash, i + 1);
+      } else if (step.pause !== undefined) {
+        patch(env, {
+          currentStepIndex: i,
+          phase: 'Paused',
+          message: 'CanaryPauseStep',
+          controllerPause: true,
+          pauseConditions: [{ reason: 'CanaryPauseStep', startTime: new Date().toISOString() }],
+        });
+      } else if (step.analysis !== undefined) {
+        const result = scenario.stepAnalysis[i] ?? 'Successful';
+        const name = analysisRun(env, 'Step', hash, result, {
+          index: i,
+          onDone: () => {
+            const canary = (get(env)?.status as Json).canary as Json;
+            patch(env, { canary: { ...canary, currentStepAnalysisRunStatus: { name, status: result } } });
+            if (result === 'Successful') advanceCanary(env, hash, i + 1);
+            else
+              abortCanary(
+                env,
+                'RolloutAborted: Rollout aborted update to revision 2: metric "error-rate" assessed Failed',
+              );
+          },
+        });
+        patch(env, {
+          currentStepIndex: i,
+          canary: { ...(status.canary as Json), currentStepAnalysisRunStatus: { name, status: 'Running' } },
+        });
+      } else {
+        advanceCanary(env, hash, i + 1);
+      }
+    });
+  }
+
+  function abortCanary(env: SimulatedEnvironment, message: string) {
+    const status = (get(env)?.status ?? {}) as Json;
+    const stableHash = stable.get(env.application);
+    patch(env, {
+      abort: true,
+      phase: 'Degraded',
+      message,
+      pauseConditions: [],
+      controllerPause: false,
+      canary: {
+        ...(status.canary as Json),
+        weights: {
+          canary: { weight: 0, podTemplateHash: status.currentPodHash },
+          stable: { weight: 100, podTemplateHash: stableHash },
+        },
+      },
+      conditions: [{ type: 'Progressing', status: 'False', reason: 'RolloutAborted', message }],
+    });
   }
 
   argo.onSynced(async (application, revision, phase) => {
@@ -171,6 +282,44 @@ export function simulateRolloutController(options: {
       later(() => {
         patch(env, healthyStatus(generation, hash));
         markHealthy(env, image);
+      });
+      return;
+    }
+    if (manifest.spec.strategy?.canary) {
+      later(() => {
+        const canary: Json = {
+          weights: {
+            canary: { weight: 0, podTemplateHash: hash },
+            stable: { weight: 100, podTemplateHash: stableHash },
+          },
+        };
+        patch(env, {
+          phase: 'Progressing',
+          message: 'more replicas need to be updated',
+          observedGeneration: String(generation),
+          currentPodHash: hash,
+          stableRS: stableHash,
+          currentStepIndex: 0,
+          abort: false,
+          pauseConditions: [],
+          controllerPause: false,
+          conditions: [],
+          canary,
+        });
+        if (manifest.spec.strategy.canary.analysis) {
+          const result = scenario.background;
+          const name = analysisRun(env, 'Background', hash, result, {
+            afterMs: scenario.backgroundAfterMs,
+            onDone: () => {
+              const c = (get(env)?.status as Json).canary as Json;
+              patch(env, { canary: { ...c, currentBackgroundAnalysisRunStatus: { name, status: result } } });
+            },
+          });
+          patch(env, {
+            canary: { ...canary, currentBackgroundAnalysisRunStatus: { name, status: 'Running' } },
+          });
+        }
+        advanceCanary(env, hash, 0);
       });
       return;
     }
@@ -208,6 +357,14 @@ export function simulateRolloutController(options: {
     if (!env) return;
     const status = (get(env)?.status ?? {}) as Json;
     const hash = status.currentPodHash as string;
+    if ((get(env)?.spec as Json | undefined)?.strategy?.canary) {
+      if (body.action === 'resume' && status.phase === 'Paused') {
+        patch(env, { pauseConditions: [], controllerPause: false, phase: 'Progressing', message: '' });
+        advanceCanary(env, hash, (status.currentStepIndex as number) + 1);
+      }
+      if (body.action === 'abort') abortCanary(env, 'RolloutAborted: Rollout aborted update to revision 2');
+      return;
+    }
     if (body.action === 'resume' || body.action === 'promote-full') {
       patch(env, { pauseConditions: [], controllerPause: false, phase: 'Progressing' });
       later(() => {

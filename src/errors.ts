@@ -552,6 +552,28 @@ export const DeployCancelled = defineError(
   true,
   () => 'the deploy was cancelled (worker shutting down); a retry resumes where it stopped',
 );
+/** The deploy lock's lease could not be renewed: another deploy may own the environment now. */
+export const DeployLeaseLost = defineError(
+  'SHIPGATE_E_DEPLOY_LEASE_LOST',
+  409,
+  true,
+  (app: string, env: string, why: string) =>
+    `lost the deploy lock of ${app} in ${env} (${why}); stopped before any further commit or Argo CD call`,
+);
+/** A deploy step ran past its timeout. Retryable: the step ledger resumes at the same step. */
+export const DeployStepTimeout = defineError(
+  'SHIPGATE_E_DEPLOY_STEP_TIMEOUT',
+  504,
+  true,
+  (step: string, ms: number) => `deploy step ${step} did not finish within ${Math.round(ms / 1000)}s`,
+);
+/** Preflight: Argo CD or the cluster cannot be reached, so nothing is committed yet. */
+export const DeployPreflightFailed = defineError(
+  'SHIPGATE_E_DEPLOY_PREFLIGHT_FAILED',
+  503,
+  true,
+  (what: string) => `deploy preflight failed, nothing committed: ${what}`,
+);
 export const RollbackTargetNotFound = defineError(
   'SHIPGATE_E_ROLLBACK_TARGET_NOT_FOUND',
   404,

@@ -10,7 +10,7 @@ import { handleRollbackRequest, ROLLBACK_REQUEST_JOB } from '../src/engine/start
 import { runManifestsPreviewStage } from '../src/engine/preview-manifests-stage.js';
 import { WebhookJobSchema } from '../src/webhooks/webhook-job.js';
 import type { WorkerContext, WorkerSpec } from './index.js';
-import { asJob, isLastAttempt, parseStage } from './job-helpers.js';
+import { asDeployJob, asJob, isLastAttempt, parseStage } from './job-helpers.js';
 
 /**
  * The engine's queue workers. Each is thin: parse the job, call one engine function, and let
@@ -82,12 +82,15 @@ export const deployWorker: WorkerSpec = {
   // Deploys of different apps and environments run side by side; the lock orders each pair.
   concurrency: 4,
   handlers: {
-    deploy: async (job, ctx) => asJob(() => runDeployStage(engineContextOf(ctx), parseStage(job, 'deploy'))),
+    deploy: async (job, ctx, { token, signal }) =>
+      asDeployJob(job, token, () => runDeployStage(engineContextOf(ctx), parseStage(job, 'deploy'), signal)),
     // Manual rollbacks: plan (reads git history) and start the run, then deploy it like a release.
     [ROLLBACK_REQUEST_JOB]: async (job, ctx) =>
       asJob(() => handleRollbackRequest(engineContextOf(ctx), job.data)),
-    'rollback-deploy': async (job, ctx) =>
-      asJob(() => runRollbackDeployStage(engineContextOf(ctx), parseStage(job, 'rollback-deploy'))),
+    'rollback-deploy': async (job, ctx, { token, signal }) =>
+      asDeployJob(job, token, () =>
+        runRollbackDeployStage(engineContextOf(ctx), parseStage(job, 'rollback-deploy'), signal),
+      ),
   },
 };
 

@@ -26,7 +26,13 @@ export interface WorkerContext {
   engineTuning?: EngineTuning;
 }
 
-export type JobHandler = (job: Job, ctx: WorkerContext) => Promise<unknown>;
+/** What BullMQ hands the processor besides the job: its lock token and its cancellation. */
+export interface JobRun {
+  token?: string | undefined;
+  signal?: AbortSignal | undefined;
+}
+
+export type JobHandler = (job: Job, ctx: WorkerContext, run: JobRun) => Promise<unknown>;
 
 /**
  * One queue's work. Several specs may name the same queue (e.g. `maintenance`): they share one
@@ -60,11 +66,12 @@ export function createWorkers(ctx: WorkerContext, specs: readonly WorkerSpec[] =
     const log = ctx.logger.child({ queue });
     const worker = new Worker(
       queue,
-      async (job) => {
+      // Three parameters: BullMQ then passes the job's AbortSignal (Worker.cancelJob).
+      async (job, token, signal) => {
         const handler = handlers[job.name] ?? handlers['*'];
         // A job nobody handles can never succeed: fail it once instead of retrying.
         if (handler === undefined) throw new UnrecoverableError(`no handler for job ${job.name}`);
-        return handler(job, ctx);
+        return handler(job, ctx, { token, signal });
       },
       { connection: ctx.createConnection(), prefix: ctx.config.queuePrefix, concurrency, ...WORKER_LIVENESS },
     );

@@ -1,7 +1,7 @@
 import type { Job } from 'bullmq';
-import { UnrecoverableError } from 'bullmq';
+import { DelayedError, UnrecoverableError } from 'bullmq';
 import { StageJobSchema, type StageJob } from '../src/engine/stage-jobs.js';
-import { isRetryable } from '../src/errors.js';
+import { DeployLockBusy, isRetryable } from '../src/errors.js';
 
 export interface AsJobOptions {
   /** True on the job's last attempt: a failure now is final even when retryable. */
@@ -37,4 +37,30 @@ export function parseStage<S extends StageJob['stage']>(job: Job, stage: S): Ext
     throw new UnrecoverableError(`job ${job.id} is not a ${stage} job`);
   }
   return parsed.data as Extract<StageJob, { stage: S }>;
+}
+
+/** How long a deploy waits before asking for the app+environment lock again. @defaultValue 15 s */
+export const LOCK_WAIT_MS = 15_000;
+
+/**
+ * A deploy job: a busy environment (DeployLockBusy) moves the job back to `delayed` without
+ * using an attempt (BullMQ's DelayedError), so waiting for the lock is neither a failed job in
+ * the logs nor in the metrics, and does not eat the retries kept for real failures.
+ */
+export async function asDeployJob<T>(
+  job: Job,
+  token: string | undefined,
+  fn: () => Promise<T>,
+  waitMs: number = LOCK_WAIT_MS,
+): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (DeployLockBusy.is(err) && token !== undefined) {
+      await job.moveToDelayed(Date.now() + waitMs, token);
+      throw new DelayedError(err.message);
+    }
+    if (!isRetryable(err)) throw new UnrecoverableError((err as Error).message);
+    throw err;
+  }
 }

@@ -21,6 +21,18 @@ export const DeployInputSchema = z.object({
     prune: z.boolean().default(false),
   }),
   rollout: z.object({ namespace: name, name }),
+  /** How the environment rolls out (`.shipgate.yml`, bounded by the policy). @defaultValue 'blueGreen' */
+  strategy: z.enum(['blueGreen', 'canary']).default('blueGreen'),
+  /** Canary only: the Rollout's `spec.strategy.canary.steps`, as committed. */
+  canary: z
+    .object({
+      steps: z.array(z.looseObject({})).max(100),
+      /** ZAP's target during every pause: the canary Service. */
+      serviceUrl: z.url({ protocol: /^https?$/ }).optional(),
+      /** From one pause to the next. @defaultValue 600 */
+      stepDeadlineSeconds: z.number().int().positive().default(600),
+    })
+    .optional(),
   /** ZAP's target: the preview Service as Shipgate's gate runner reaches it. */
   previewUrl: z.url({ protocol: /^https?$/ }).optional(),
   /** `auto`: Shipgate resumes the Rollout once every gate passes. `manual`: a person promotes. */
@@ -36,7 +48,10 @@ export type DeployInput = z.input<typeof DeployInputSchema>;
 export type ParsedDeployInput = z.output<typeof DeployInputSchema>;
 
 export function parseDeployInput(raw: unknown): ParsedDeployInput {
-  const result = DeployInputSchema.safeParse(raw);
+  const result = DeployInputSchema.refine((i) => i.strategy !== 'canary' || i.canary !== undefined, {
+    message: 'a canary deploy needs the Rollout canary steps',
+    path: ['canary'],
+  }).safeParse(raw);
   if (!result.success) {
     throw DeployInputInvalid(result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
   }

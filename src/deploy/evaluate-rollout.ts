@@ -5,7 +5,7 @@
  * RolloutAborted and ProgressDeadlineExceeded, AnalysisRun phases
  * Successful/Failed/Error/Inconclusive. Pure: no I/O, time comes in as `now`.
  */
-import type { GateName } from './gates.js';
+import type { CheckName } from './checks.js';
 import type { AnalysisRun, Rollout } from './schema.js';
 
 export type RolloutPhase = 'Healthy' | 'Progressing' | 'Paused' | 'Degraded';
@@ -29,7 +29,7 @@ export type RolloutVerdict = { phase: RolloutPhase } & (
   | { stage: 'needs-person'; reason: string }
   | { stage: 'post-promotion'; postPromotion: AnalysisState }
   | { stage: 'healthy' }
-  | { stage: 'failed'; gate: GateName; reason: string }
+  | { stage: 'failed'; gate: CheckName; reason: string }
 );
 
 export interface EvaluateRolloutOptions {
@@ -163,7 +163,7 @@ function analysisState(
   };
 }
 
-const GATE_OF: Record<Kind, GateName> = {
+const GATE_OF: Record<Kind, CheckName> = {
   PrePromotion: 'pre-promotion-analysis',
   PostPromotion: 'post-promotion-analysis',
   Background: 'analysis',

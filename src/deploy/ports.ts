@@ -5,7 +5,7 @@
  */
 import type { ArgoCdClient } from '../argocd/argocd-client.js';
 import type { Logger } from '../logger.js';
-import type { GateName } from './gates.js';
+import type { CheckName } from './checks.js';
 import type { RolloutSource } from './watch-rollout.js';
 
 /**
@@ -31,7 +31,7 @@ export interface RollbackReason {
   environment: string;
   /** The env-repo commit that is being reverted. */
   badCommit: string;
-  gate: GateName;
+  gate: CheckName;
   reason: string;
 }
 
@@ -48,11 +48,13 @@ export type DeployEventBody =
   | { type: 'awaiting-manual-promotion'; summary: string }
   | { type: 'needs-person'; reason: string }
   | { type: 'promoted' }
+  /** Canary: a gated pause passed and the Rollout was resumed to its next step. */
+  | { type: 'canary-promoted'; step: number; of: number; weight: number }
   | { type: 'succeeded'; summary: string }
-  | { type: 'gate-failed'; gate: GateName; reason: string }
+  | { type: 'gate-failed'; gate: CheckName; reason: string }
   | {
       type: 'rolled-back';
-      gate: GateName;
+      gate: CheckName;
       reason: string;
       revertCommit: string;
       revertSynced: boolean;

@@ -1,5 +1,6 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import path from 'node:path';
+import { preflightDeploy } from '../deploy/preflight.js';
 import { DeployNotConfigured } from '../errors.js';
 import { cloneAtSha } from '../git/clone-with-token.js';
 import { releaseToEnvironment } from '../gitops/prepare-environment.js';
@@ -50,8 +51,13 @@ export async function runDeployStage(
   }
   const app = run.app;
   if (app === undefined) throw DeployNotConfigured(`run ${run.id} has no app`);
-  await withDeployTurn(ctx, run, app, job.env, (current) =>
-    deployWithLock(ctx, current, app, job.env, signal),
+  await withDeployTurn(
+    ctx,
+    run,
+    app,
+    job.env,
+    (current, leaseSignal) => deployWithLock(ctx, current, app, job.env, leaseSignal),
+    { signal },
   );
 }
 
@@ -60,7 +66,7 @@ async function deployWithLock(
   run: Run,
   app: string,
   env: string,
-  signal: AbortSignal | undefined,
+  signal: AbortSignal,
 ): Promise<Run> {
   const pipeline = await requirePipelineOfRun(ctx, run);
   const { policy } = await ctx.policy.current();
@@ -74,6 +80,15 @@ async function deployWithLock(
   const commitStep = `commit:${env}`;
   let commit = await ctx.runs.getStepResult<{ sha: string; files: string[] }>(run.id, commitStep);
   if (commit === undefined) {
+    // Nothing reaches the env repo that this deploy could not then verify (issue 11).
+    await preflightDeploy(
+      ctx,
+      {
+        application: `${planned.target.app}-${env}`,
+        rollout: { namespace: planned.target.namespace, name: planned.target.app },
+      },
+      signal,
+    );
     const checkoutDir = await mkdtemp(path.join(ctx.workDir, 'release-'));
     try {
       const src = path.join(checkoutDir, 'src');
@@ -93,6 +108,7 @@ async function deployWithLock(
           approvedBy: await approvedByFor(ctx, run.id, env),
         },
         mode,
+        signal,
       });
       if (result.commit === null) throw DeployNotConfigured(`nothing was committed for ${app} in ${env}`);
       commit = { sha: result.commit, files: result.files };

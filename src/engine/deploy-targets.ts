@@ -7,6 +7,8 @@ export interface PlannedEnvironment {
   source: ManifestSource;
   /** Policy settings the deploy needs besides the GitOps target. */
   mode: 'direct' | 'pr';
+  /** `.shipgate.yml`'s strategy, within what the policy allows. */
+  strategy: 'blueGreen' | 'canary';
 }
 
 export interface EnvironmentPlan {
@@ -37,6 +39,14 @@ export function planEnvironments(pipeline: PipelineConfig, policy: Policy, repo:
     }
     const source = pipeline.manifests[env.name];
     if (source === undefined) continue;
+    // The policy bounds the strategy: an environment that must be blue-green stays so.
+    if (env.strategy !== 'blueGreen' && decision.requireBlueGreen) {
+      plan.refused.push({
+        env: env.name,
+        reason: `.shipgate.yml asks for ${env.strategy}, but the platform policy requires blueGreen in ${env.name}`,
+      });
+      continue;
+    }
     plan.environments.push({
       target: {
         app: decision.app,
@@ -49,6 +59,7 @@ export function planEnvironments(pipeline: PipelineConfig, policy: Policy, repo:
       },
       source: source.kind === 'kustomize' ? { kustomize: source.path } : { directory: source.path },
       mode: decision.mode,
+      strategy: env.strategy,
     });
   }
   return plan;

@@ -61,10 +61,13 @@ export async function runManifestsPreviewStage(ctx: EngineContext, job: PreviewJ
       checkoutDir: path.join(checkoutDir, 'src'),
       environments: plan.environments.map(({ target, source }) => ({ target, source })),
     });
+    // Which strategy each environment will deploy with, so a reviewer sees it before the release.
+    const strategies = `Deploy strategy: ${plan.environments.map((e) => `\`${e.target.env}\` ${e.strategy}`).join(', ')}.`;
+    const summary = `${preview.summary}\n\n${strategies}`;
     await completeRunCheck(ctx, run, job.checkRunId, {
       conclusion: preview.conclusion,
       title: preview.title,
-      summary: refusedNote ? `${preview.summary}\n\n${refusedNote}` : preview.summary,
+      summary: refusedNote ? `${summary}\n\n${refusedNote}` : summary,
       text: preview.text,
       annotations: preview.annotations,
     });

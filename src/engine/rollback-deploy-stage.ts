@@ -1,3 +1,4 @@
+import { preflightDeploy } from '../deploy/preflight.js';
 import { DeployNotConfigured, RollbackLiveMoved } from '../errors.js';
 import { openEnvRepo } from '../gitops/open-env-repo.js';
 import { readLive } from '../gitops/read-live.js';
@@ -52,8 +53,13 @@ export async function runRollbackDeployStage(
   const record = await ctx.runs.getStepResult<RollbackRecord>(run.id, ROLLBACK_PLAN_STEP);
   if (record === undefined) throw DeployNotConfigured(`rollback run ${run.id} has no plan`);
 
-  await withDeployTurn(ctx, run, app, job.env, (current) =>
-    rollbackWithLock(ctx, current, app, job.env, record, signal),
+  await withDeployTurn(
+    ctx,
+    run,
+    app,
+    job.env,
+    (current, leaseSignal) => rollbackWithLock(ctx, current, app, job.env, record, leaseSignal),
+    { signal },
   );
 }
 
@@ -63,7 +69,7 @@ async function rollbackWithLock(
   app: string,
   env: string,
   record: RollbackRecord,
-  signal: AbortSignal | undefined,
+  signal: AbortSignal,
 ): Promise<Run> {
   // The `.shipgate.yml` of the release being restored: its ZAP settings gate the rollback.
   const pipeline = await requirePipelineOfRun(ctx, run);
@@ -86,7 +92,16 @@ async function rollbackWithLock(
   const commitStep = `commit:${env}`;
   let commit = await ctx.runs.getStepResult<{ sha: string; files: string[] }>(run.id, commitStep);
   if (commit === undefined) {
+    await preflightDeploy(
+      ctx,
+      {
+        application: `${planned.target.app}-${env}`,
+        rollout: { namespace: planned.target.namespace, name: planned.target.app },
+      },
+      signal,
+    );
     const mode = await envRepoWriteMode(ctx, planned.mode);
+    signal.throwIfAborted();
     const result = await revertAppEnv(ctx.envRepo, {
       path,
       badCommit: record.live,

@@ -120,12 +120,13 @@ export const STAGE_JOB_OPTIONS: Readonly<JobsOptions> = Object.freeze({
 });
 
 /**
- * Deploy jobs wait for the app+environment lock by failing retryably (DeployLockBusy): a fixed
- * 15 s backoff for up to an hour keeps a queued release polling without spinning.
+ * Deploy jobs wait for the app+environment lock as a delay that uses no attempt (see
+ * asDeployJob in workers/job-helpers.ts). The attempts are for real failures, Argo CD or the
+ * cluster unreachable at preflight among them: a fixed 15 s for up to 10 minutes.
  */
 export const DEPLOY_JOB_OPTIONS: Readonly<JobsOptions> = Object.freeze({
   ...STAGE_JOB_OPTIONS,
-  attempts: 240,
+  attempts: 40,
   backoff: { type: 'fixed', delay: 15_000 },
 });
 

@@ -1,4 +1,8 @@
+import path from 'node:path';
+import { parse } from 'yaml';
+import type { DeployInput } from '../deploy/deploy-input.js';
 import { runDeploy, type DeployResult } from '../deploy/run-deploy.js';
+import { openEnvRepo } from '../gitops/open-env-repo.js';
 import type { DeployPorts } from '../deploy/ports.js';
 import { DeployNotConfigured } from '../errors.js';
 import type { PipelineConfig } from '../pipeline/index.js';
@@ -39,6 +43,8 @@ export async function syncAndVerify(
   });
   if (!verifying.ok)
     throw DeployNotConfigured(`run ${run.id} is ${verifying.run?.state}, not deploying ${env}`);
+  const canary =
+    planned.strategy === 'canary' ? await canaryOf(ctx, commit, planned, names.rollout, zapPath) : undefined;
   const result = await runDeploy(
     {
       runId: run.id,
@@ -49,6 +55,8 @@ export async function syncAndVerify(
       argocd: { application: names.application },
       rollout: { namespace: planned.target.namespace, name: names.rollout },
       previewUrl: names.previewUrl,
+      strategy: planned.strategy,
+      ...(canary ? { canary } : {}),
     },
     request.ports,
     { ...(request.signal ? { signal: request.signal } : {}) },
@@ -86,4 +94,39 @@ export async function markRolledBack(
     eventKey: `${run.id}:rolled-back:${env}`,
   });
   return moved.run ?? run;
+}
+
+/**
+ * The canary steps as committed (the Rollout in the env repo at `commit`): the plan gates
+ * exactly the pauses that will run. ZAP scans the Rollout's canaryService in the cluster.
+ */
+async function canaryOf(
+  ctx: EngineContext,
+  commit: { sha: string; files: readonly string[] },
+  planned: PlannedEnvironment,
+  rolloutName: string,
+  zapPath: string,
+): Promise<NonNullable<DeployInput['canary']>> {
+  const file = commit.files.find((f) => path.basename(f) === `rollout-${rolloutName}.yaml`);
+  if (file === undefined)
+    throw DeployNotConfigured(`canary in ${planned.target.env}: no Rollout was rendered`);
+  const text = await openEnvRepo(ctx.envRepo, async (repo) => {
+    await repo.fetchCommit(commit.sha, 1);
+    const oid = await repo.objectAt(commit.sha, path.posix.join(planned.target.path, file));
+    return oid === null ? undefined : (await repo.readBlobs([oid])).get(oid);
+  });
+  const canary = (parse(text ?? '') as { spec?: { strategy?: { canary?: Record<string, unknown> } } } | null)
+    ?.spec?.strategy?.canary;
+  if (!canary || !Array.isArray(canary.steps)) {
+    throw DeployNotConfigured(
+      `canary in ${planned.target.env}: the Rollout has no spec.strategy.canary.steps`,
+    );
+  }
+  const service = typeof canary.canaryService === 'string' ? canary.canaryService : undefined;
+  return {
+    steps: canary.steps as Record<string, unknown>[],
+    ...(service
+      ? { serviceUrl: `http://${service}.${planned.target.namespace}.svc.cluster.local${zapPath}` }
+      : {}),
+  };
 }

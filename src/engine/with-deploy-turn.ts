@@ -1,3 +1,4 @@
+import { holdDeployLease } from '../deploy/hold-deploy-lease.js';
 import { DeployLockBusy, isRetryable, isShipgateError } from '../errors.js';
 import { isTerminal } from '../runs/run-state-machine.js';
 import type { Run } from '../runs/run-types.js';
@@ -7,19 +8,23 @@ const LEASE_MS = 120_000;
 
 /**
  * One deploy at a time per app and environment, for release deploys and rollbacks alike:
- * waits its turn (a stale run is superseded, a busy environment retries the job later), keeps
- * the lease alive while `deploy` runs, ends the run as `failed` with the reason when `deploy`
- * fails for good, and gives the environment back once the run has moved on from it.
+ * waits its turn (a stale run is superseded, a busy environment throws DeployLockBusy, which
+ * the worker turns into a delay of the job, not a failed attempt), keeps the lease alive while
+ * `deploy` runs and aborts the signal it hands to `deploy` the moment the lease is lost, ends
+ * the run as `failed` with the reason when `deploy` fails for good, and gives the environment
+ * back once the run has moved on from it.
  */
 export async function withDeployTurn(
   ctx: EngineContext,
   run: Run,
   app: string,
   env: string,
-  deploy: (run: Run) => Promise<Run>,
+  deploy: (run: Run, signal: AbortSignal) => Promise<Run>,
+  options: { signal?: AbortSignal | undefined; leaseMs?: number } = {},
 ): Promise<void> {
+  const leaseMs = options.leaseMs ?? LEASE_MS;
   // Ordered by when the run was created: a rollback counts as newer than any release before it.
-  const turn = await ctx.locks.waitTurn(app, env, run.id, Date.parse(run.createdAt), { leaseMs: LEASE_MS });
+  const turn = await ctx.locks.waitTurn(app, env, run.id, Date.parse(run.createdAt), { leaseMs });
   if (turn.status === 'superseded') {
     await ctx.runs.transition(run.id, {
       from: 'deploying',
@@ -32,18 +37,19 @@ export async function withDeployTurn(
   }
   if (turn.status === 'waiting') throw DeployLockBusy(app, env, turn.holder);
 
-  const renew = setInterval(() => {
-    ctx.locks.renew(app, env, run.id, { leaseMs: LEASE_MS }).catch(() => {});
-  }, LEASE_MS / 3);
-  renew.unref();
+  const lease = holdDeployLease(
+    ctx.locks,
+    { app, env, runId: run.id },
+    { leaseMs, logger: ctx.logger, ...(options.signal ? { signal: options.signal } : {}) },
+  );
   let current = run;
   try {
-    current = await deploy(run);
+    current = await deploy(run, lease.signal);
   } catch (err) {
     if (!isRetryable(err)) current = await failRun(ctx, current, env, err);
     throw err;
   } finally {
-    clearInterval(renew);
+    lease.stop();
     const movedOn =
       isTerminal(current.state) ||
       current.currentEnv !== env ||

@@ -62,6 +62,8 @@ export interface ReleaseToEnvironmentRequest extends PrepareEnvironmentRequest {
   trailers: Omit<ReleaseTrailers, 'image'>;
   mode?: WriteMode;
   body?: string;
+  /** A deploy that lost its lock between the render and the commit must not commit. */
+  signal?: AbortSignal;
 }
 
 export interface ReleaseToEnvironmentResult extends CommitToEnvRepoResult {
@@ -75,6 +77,7 @@ export async function releaseToEnvironment(
   request: ReleaseToEnvironmentRequest,
 ): Promise<ReleaseToEnvironmentResult> {
   const prepared = await prepareEnvironment(request);
+  request.signal?.throwIfAborted();
   const image = pinnedReference(request.image);
   const version = request.image.tag ?? request.image.digest?.slice(0, 19) ?? image;
   const result = await commitToEnvRepo(options, {

@@ -225,9 +225,15 @@ const environmentSchema = z
             .meta({ description: 'Path on the preview service where the ZAP scan starts.' }),
         })
         .prefault({}),
+      strategy: z.enum(['blueGreen', 'canary']).default('blueGreen').meta({
+        description:
+          'How this environment rolls out: blueGreen (preview, then switch) or canary (the Rollout shifts traffic step by step; Shipgate gates every pause). The platform policy may require blueGreen.',
+      }),
     }),
   ])
-  .transform((value) => (typeof value === 'string' ? { name: value, zap: { path: '/' } } : value));
+  .transform((value) =>
+    typeof value === 'string' ? { name: value, zap: { path: '/' }, strategy: 'blueGreen' as const } : value,
+  );
 
 export const pipelineConfigSchema = z
   .strictObject({

@@ -30,11 +30,19 @@ import {
   type KubeStandIn,
 } from '../../../sandbox/kube-api-stand-in.js';
 import { deleteKeysWithPrefix, TEST_REDIS_URL, uniquePrefix } from '../../support/redis.js';
+import {
+  simulateRolloutController,
+  type ControllerScenario,
+  type ControllerSim,
+} from '../../../sandbox/rollout-controller-sim.js';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 const here = path.dirname(fileURLToPath(import.meta.url));
 const EXAMPLE_ROLLOUT = parse(
   readFileSync(path.resolve(here, '../../../argocd/rollout/rollout.yaml'), 'utf8'),
+) as Json;
+export const CANARY_ROLLOUT = parse(
+  readFileSync(path.resolve(here, '../../../argocd/rollout-canary/rollout.yaml'), 'utf8'),
 ) as Json;
 
 export const NS = 'web-production';
@@ -57,6 +65,11 @@ export interface Scenario {
   zap: { passed: boolean; summary: string };
   /** Controller step delay. */
   stepMs: number;
+  /**
+   * Canary: the example canary Rollout, played by sandbox/rollout-controller-sim.ts with this
+   * scenario instead of the blue-green controller below.
+   */
+  canary?: Partial<ControllerScenario>;
 }
 
 export interface Harness {
@@ -83,6 +96,8 @@ export interface Harness {
   /** Commits another release of the web app (image tag `version`) and returns its sha. */
   release(version: string, runId: string): Promise<string>;
   finishPost(): void;
+  /** The controller sim (canary scenarios only). */
+  sim: ControllerSim | undefined;
   /** Ends the held pre-promotion run with `scenario.pre`; false when none is waiting yet. */
   finishPre(): boolean;
   /** Resolves when `predicate` holds, polling every 10 ms (no fixed sleeps). */
@@ -94,8 +109,8 @@ function podHash(image: string): string {
   return createHash('sha1').update(image).digest('hex').slice(0, 10);
 }
 
-function rolloutManifest(image: string): Json {
-  const r = structuredClone(EXAMPLE_ROLLOUT);
+function rolloutManifest(image: string, canary = false): Json {
+  const r = structuredClone(canary ? CANARY_ROLLOUT : EXAMPLE_ROLLOUT);
   r.metadata.namespace = NS;
   r.spec.template.spec.containers[0].image = image;
   return r;
@@ -152,7 +167,7 @@ export async function startDeployHarness(partial: Partial<Scenario> = {}): Promi
       path: ENV_PATH,
       app: 'web',
       env: 'production',
-      files: [{ name: 'rollout-web.yaml', content: stringify(rolloutManifest(image)) }],
+      files: [{ name: 'rollout-web.yaml', content: stringify(rolloutManifest(image, canary)) }],
       trailers: {
         shipgateRun: id,
         sourceRepo: 'acme/web',
@@ -164,15 +179,28 @@ export async function startDeployHarness(partial: Partial<Scenario> = {}): Promi
     return result.commit!;
   };
 
+  const canary = scenario.canary !== undefined;
   const goodCommit = await release('v1.0.0', 'run-v1');
   const releaseCommit = await release('v2.0.0', runId);
+  const sim = canary
+    ? simulateRolloutController({
+        kube,
+        argo,
+        environments: [{ application: APP, namespace: NS, path: ENV_PATH, rollout: 'web' }],
+        readFile: (rev, file) => repo.show(rev, file),
+        scenario: { stepMs: scenario.stepMs, ...scenario.canary },
+      })
+    : undefined;
   argo.addApplication(APP, { revision: goodCommit });
+  sim?.seedHealthy(APP, rolloutManifest('ghcr.io/acme/web:v1.0.0', true));
 
   // The live Rollout: v1 fully promoted and Healthy.
   const goodImage = 'ghcr.io/acme/web:v1.0.0';
   let stableHash = podHash(goodImage);
-  const created = kube.upsert(rolloutManifest(goodImage) as KubeObject);
-  kube.patchStatus('rollouts', NS, 'web', healthyStatus(created.metadata.generation!, stableHash));
+  if (!canary) {
+    const created = kube.upsert(rolloutManifest(goodImage) as KubeObject);
+    kube.patchStatus('rollouts', NS, 'web', healthyStatus(created.metadata.generation!, stableHash));
+  }
 
   function healthyStatus(generation: number, hash: string): Json {
     return {
@@ -271,7 +299,7 @@ export async function startDeployHarness(partial: Partial<Scenario> = {}): Promi
 
   // "Argo CD": a successful sync applies the Rollout from the synced commit.
   argo.onSynced(async (_app, revision, phase) => {
-    if (phase !== 'Succeeded') return;
+    if (phase !== 'Succeeded' || canary) return;
     const manifest = parse((await repo.show(revision, `${ENV_PATH}/rollout-web.yaml`))!) as Json;
     const image = manifest.spec.template.spec.containers[0].image as string;
     if (scenario.pre === null) delete manifest.spec.strategy.blueGreen.prePromotionAnalysis;
@@ -330,7 +358,7 @@ export async function startDeployHarness(partial: Partial<Scenario> = {}): Promi
 
   // "Argo Rollouts" reacting to the actions Argo CD runs on the Rollout.
   argo.onAction(({ body }) => {
-    if (body.kind !== 'Rollout') return;
+    if (body.kind !== 'Rollout' || canary) return;
     const hash = status().currentPodHash as string;
     if (body.action === 'resume') {
       patch({
@@ -457,6 +485,7 @@ export async function startDeployHarness(partial: Partial<Scenario> = {}): Promi
     rollout: () => get() as Json,
     release,
     finishPost,
+    sim,
     finishPre() {
       const f = pendingPre;
       pendingPre = undefined;
