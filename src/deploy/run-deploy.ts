@@ -188,61 +188,78 @@ export async function runDeploy(
     let lastError: unknown;
     let lastReason = 'not checked yet';
     let requested = false;
-    for (;;) {
-      checkCancelled();
-      try {
-        const app = await argocd.getApplication(input.argocd.application, {
-          ...scope,
-          ...(requested ? {} : { refresh: 'normal' as const }),
-          signal,
-        });
-        lastError = undefined;
-        const verdict = evaluateSync(app, revision);
-        if (verdict.state === 'synced') return 'synced';
-        if (verdict.state === 'failed' && requested) return { failed: `${verdict.phase}: ${verdict.reason}` };
-        lastReason = verdict.reason;
-        if (!requested) {
-          // Once per run and revision: a retried job finds the step recorded and only waits.
-          await once(
-            stepName,
-            async () => {
-              const result = await argocd.sync(
-                input.argocd.application,
-                {
-                  revision,
-                  prune: input.argocd.prune,
-                  runId: input.runId,
-                  sourceCommit: input.sourceCommit,
-                  ...scope,
-                },
-                signal,
-              );
-              return { status: result.status };
-            },
-            async () => {
-              const again = await argocd.getApplication(input.argocd.application, { ...scope, signal });
-              return evaluateSync(again, revision).state !== 'waiting' || operationTargets(again, revision);
-            },
-          );
-          requested = true;
-          continue;
+    // Argo CD's watch stream says when the sync lands; it polls slowly only while the stream is down.
+    const watch = argocd.watchApplication(input.argocd.application, scope);
+    let seen = 0;
+    let requestedAt = 0;
+    try {
+      for (;;) {
+        checkCancelled();
+        try {
+          // Only what the stream sent after our sync request: an older snapshot may still show
+          // a past operation on this revision.
+          const snapshot = watch.snapshot();
+          const streamed = requested && snapshot.version > requestedAt ? snapshot.application : undefined;
+          const app =
+            streamed ??
+            (await argocd.getApplication(input.argocd.application, {
+              ...scope,
+              ...(requested ? {} : { refresh: 'normal' as const }),
+              signal,
+            }));
+          lastError = undefined;
+          const verdict = evaluateSync(app, revision);
+          if (verdict.state === 'synced') return 'synced';
+          if (verdict.state === 'failed' && requested)
+            return { failed: `${verdict.phase}: ${verdict.reason}` };
+          lastReason = verdict.reason;
+          if (!requested) {
+            // Once per run and revision: a retried job finds the step recorded and only waits.
+            requestedAt = watch.snapshot().version;
+            await once(
+              stepName,
+              async () => {
+                const result = await argocd.sync(
+                  input.argocd.application,
+                  {
+                    revision,
+                    prune: input.argocd.prune,
+                    runId: input.runId,
+                    sourceCommit: input.sourceCommit,
+                    ...scope,
+                  },
+                  signal,
+                );
+                return { status: result.status };
+              },
+              async () => {
+                const again = await argocd.getApplication(input.argocd.application, { ...scope, signal });
+                return evaluateSync(again, revision).state !== 'waiting' || operationTargets(again, revision);
+              },
+            );
+            requested = true;
+            continue;
+          }
+        } catch (err) {
+          if (!isRetryable(err) || DeployCancelled.is(err)) throw err;
+          lastError = err;
+          log?.warn({ err: String(err) }, 'Argo CD call failed while waiting for the sync; retrying');
         }
-      } catch (err) {
-        if (!isRetryable(err) || DeployCancelled.is(err)) throw err;
-        lastError = err;
-        log?.warn({ err: String(err) }, 'Argo CD call failed while waiting for the sync; retrying');
-      }
-      if (clock.now() > deadline) {
-        if (lastError instanceof ShipgateError) throw lastError;
-        if (lastError) {
-          throw ArgoCdUnavailable(`sync ${input.argocd.application}`, String(lastError), {
-            cause: lastError,
-          });
+        if (clock.now() > deadline) {
+          if (lastError instanceof ShipgateError) throw lastError;
+          if (lastError) {
+            throw ArgoCdUnavailable(`sync ${input.argocd.application}`, String(lastError), {
+              cause: lastError,
+            });
+          }
+          if (!requested) throw DeploySyncTimeout(input.argocd.application, revision);
+          return { failed: `not synced within ${Math.round(timeoutMs / 1000)}s: ${lastReason}` };
         }
-        if (!requested) throw DeploySyncTimeout(input.argocd.application, revision);
-        return { failed: `not synced within ${Math.round(timeoutMs / 1000)}s: ${lastReason}` };
+        if (lastError) await pause(pollMs);
+        else seen = (await watch.next(seen, pollMs, signal)).version;
       }
-      await pause(pollMs);
+    } finally {
+      watch.close();
     }
   }
 

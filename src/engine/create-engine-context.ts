@@ -56,6 +56,7 @@ export function createEngineContext(deps: {
           server: argo.server,
           token: argo.token,
           insecure: argo.insecure,
+          logger,
           ...(argo.caFile ? { ca: readFileSync(argo.caFile) } : {}),
           ...(deps.tuning?.argocdTimeoutMs ? { timeoutMs: deps.tuning.argocdTimeoutMs } : {}),
         });
