@@ -4,6 +4,13 @@
  * starting object. It checks the bearer token, records every request, and lets a test decide
  * what a sync does (Succeeded, Failed, Error, which revision, how fast), fail like an
  * unreachable server (503 from a proxy, connection reset), and react to Rollout actions.
+ *
+ * It also serves the application watch stream, `GET /api/v1/stream/applications?name=…`, as
+ * Argo CD's grpc-gateway does: a chunked `application/json` body of newline-delimited
+ * `{"result":{"type":"ADDED|MODIFIED|DELETED","application":{…}}}` (swagger: "Stream result of
+ * v1alpha1ApplicationWatchEvent"), the current state as ADDED first, then one MODIFIED per
+ * change. Every change bumps `metadata.resourceVersion`, as the Kubernetes API does. Tests can
+ * cut streams mid-event, mute them, or refuse them while plain GETs keep working.
  */
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -49,6 +56,18 @@ export interface ArgoCdStandIn {
   onAction(handler: (action: RecordedAction) => void | Promise<void>): void;
   /** `503`: a proxy's HTML 503. `reset`: the TCP connection is dropped. `null`: reachable. */
   setUnavailable(mode: '503' | 'reset' | null, forMs?: number): void;
+  /** The watch stream: cut open streams, mute them, refuse new ones. */
+  streams: {
+    /** Streams opened so far (refused ones included) and open now. */
+    readonly opened: number;
+    readonly open: number;
+    /** Writes half of an event to every open stream, then drops the connection. */
+    dropMidEvent(): void;
+    /** Muted streams stay open but send nothing (a proxy black-holing them). */
+    mute(on: boolean): void;
+    /** `503`: new streams get a proxy's 503 (plain GETs still work). `null`: served. */
+    refuse(mode: '503' | null): void;
+  };
   syncs: RecordedAction[];
   actions: RecordedAction[];
   terminations: string[];
@@ -73,6 +92,24 @@ export async function startArgoCdStandIn(): Promise<ArgoCdStandIn> {
   let unavailable: '503' | 'reset' | null = null;
   let unavailableTimer: NodeJS.Timeout | undefined;
   const timers = new Set<NodeJS.Timeout>();
+  const subscribers = new Set<{ name: string | null; res: ServerResponse }>();
+  let streamsOpened = 0;
+  let muted = false;
+  let refuseStreams: '503' | null = null;
+  let resourceVersion = 1_000;
+
+  const event = (type: string, app: Json) => `${JSON.stringify({ result: { type, application: app } })}\n`;
+
+  /** Every change to an Application goes through here: new resourceVersion, one MODIFIED event. */
+  function changed(name: string, type: 'MODIFIED' | 'DELETED' = 'MODIFIED'): void {
+    const app = apps.get(name);
+    if (!app) return;
+    resourceVersion += 1;
+    app.metadata.resourceVersion = String(resourceVersion);
+    if (muted) return;
+    const line = event(type, app);
+    for (const s of subscribers) if (s.name === null || s.name === name) s.res.write(line);
+  }
 
   function mustGet(name: string): Json {
     const app = apps.get(name);
@@ -113,6 +150,7 @@ export async function startArgoCdStandIn(): Promise<ArgoCdStandIn> {
       app.status.sync = { ...app.status.sync, status: 'OutOfSync', revision: landed };
     }
     app.status.reconciledAt = state.finishedAt;
+    changed(name);
   }
 
   async function readJson(req: IncomingMessage): Promise<Json> {
@@ -144,9 +182,13 @@ export async function startArgoCdStandIn(): Promise<ArgoCdStandIn> {
       app.status.operationState.operation.sync.revision = revision;
       app.status.operationState.syncResult.revision = revision;
       apps.set(name, app);
+      changed(name);
       return structuredClone(app);
     },
-    mutateApplication: (name, mutate) => mutate(mustGet(name)),
+    mutateApplication: (name, mutate) => {
+      mutate(mustGet(name));
+      changed(name);
+    },
     onSync: (name, behaviour) => behaviours.set(name, behaviour),
     onSynced: (h) => syncedHandlers.push(h),
     onAction: (h) => actionHandlers.push(h),
@@ -159,6 +201,29 @@ export async function startArgoCdStandIn(): Promise<ArgoCdStandIn> {
         }, forMs);
       }
     },
+    streams: {
+      get opened() {
+        return streamsOpened;
+      },
+      get open() {
+        return subscribers.size;
+      },
+      dropMidEvent() {
+        for (const s of subscribers) {
+          const app = s.name ? apps.get(s.name) : undefined;
+          const line = event('MODIFIED', app ?? {});
+          s.res.write(line.slice(0, Math.floor(line.length / 2)));
+          s.res.socket?.destroy();
+        }
+        subscribers.clear();
+      },
+      mute(on) {
+        muted = on;
+      },
+      refuse(mode) {
+        refuseStreams = mode;
+      },
+    },
     syncs: [],
     actions: [],
     terminations: [],
@@ -166,6 +231,8 @@ export async function startArgoCdStandIn(): Promise<ArgoCdStandIn> {
     close: async () => {
       clearTimeout(unavailableTimer);
       for (const t of timers) clearTimeout(t);
+      for (const s of subscribers) s.res.socket?.destroy();
+      subscribers.clear();
       await closeServer(server);
     },
   };
@@ -202,6 +269,24 @@ export async function startArgoCdStandIn(): Promise<ArgoCdStandIn> {
       grpcError(res, http, code, message);
     };
     if (!authorized) return fail(401, 16, 'invalid session: token signature is invalid');
+    if (req.method === 'GET' && url.pathname === '/api/v1/stream/applications') {
+      streamsOpened += 1;
+      if (refuseStreams === '503') {
+        record.answered = 503;
+        res.writeHead(503, { 'content-type': 'text/html' });
+        res.end('<html><body><h1>503 Service Temporarily Unavailable</h1></body></html>');
+        return;
+      }
+      record.answered = 200;
+      const name = url.searchParams.get('name');
+      res.writeHead(200, { 'content-type': 'application/json' });
+      const subscriber = { name, res };
+      subscribers.add(subscriber);
+      req.on('close', () => subscribers.delete(subscriber));
+      if (muted) return;
+      for (const [n, app] of apps) if (name === null || name === n) res.write(event('ADDED', app));
+      return;
+    }
     const m = /^\/api\/v1\/applications\/([^/]+)(\/.*)?$/.exec(url.pathname);
     if (!m) return fail(404, 5, 'Not Found');
     const name = decodeURIComponent(m[1]!);
@@ -211,7 +296,10 @@ export async function startArgoCdStandIn(): Promise<ArgoCdStandIn> {
 
     if (req.method === 'GET' && sub === '') {
       const refresh = url.searchParams.get('refresh');
-      if (refresh) app.status.reconciledAt = new Date().toISOString();
+      if (refresh) {
+        app.status.reconciledAt = new Date().toISOString();
+        changed(name);
+      }
       return reply(200, app);
     }
     if (req.method === 'POST' && sub === '/sync') {
@@ -236,6 +324,7 @@ export async function startArgoCdStandIn(): Promise<ArgoCdStandIn> {
         message: 'waiting for healthy state of argoproj.io/Rollout/web',
         startedAt: new Date().toISOString(),
       };
+      changed(name);
       const configured = behaviours.get(name) ?? {};
       const behaviour = typeof configured === 'function' ? configured(body.revision as string) : configured;
       const t = setTimeout(() => {
@@ -269,6 +358,7 @@ export async function startArgoCdStandIn(): Promise<ArgoCdStandIn> {
       app.status.operationState.phase = 'Failed';
       app.status.operationState.message = 'Operation terminated';
       delete app.operation;
+      changed(name);
       return reply(200, {});
     }
     return fail(404, 5, 'Not Found');

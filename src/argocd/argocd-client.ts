@@ -9,6 +9,7 @@
  * refresh re-applies. Shipgate rolls back through git (a revert commit) and syncs to it.
  */
 import type { z } from 'zod';
+import type { Logger } from '../logger.js';
 import {
   ArgoCdNotFound,
   ArgoCdOperationInProgress,
@@ -19,6 +20,11 @@ import {
   ArgoCdUnavailable,
   ShipgateError,
 } from '../errors.js';
+import {
+  createApplicationWatch,
+  type ApplicationWatch,
+  type ApplicationWatchSettings,
+} from './application-watch.js';
 import { createHttpTransport, isTlsFailure, TransportError, type HttpTransport } from './http-transport.js';
 import {
   ApplicationSchema,
@@ -49,6 +55,10 @@ export interface ArgoCdClientOptions {
   backoffMaxMs?: number;
   /** Read through a function so tests can make jitter deterministic. @defaultValue Math.random */
   random?: () => number;
+  /** Defaults for `watchApplication` (fallback poll, resync, reconnect back-off). */
+  watch?: ApplicationWatchSettings;
+  /** Where the watch logs reconnects and resyncs. */
+  logger?: Logger;
 }
 
 /** Where an Application lives when Argo CD runs "apps in any namespace". */
@@ -99,6 +109,11 @@ export interface ArgoCdClient {
   ): Promise<void>;
   /** Terminates the running operation; a no-op answer when none runs is not an error. */
   terminateOperation(name: string, scope?: AppScope, signal?: AbortSignal): Promise<void>;
+  /**
+   * Follows one Application through Argo CD's watch stream, reconnecting with back-off and
+   * polling slowly only while the stream is down (see `application-watch.ts`). Close it.
+   */
+  watchApplication(name: string, options?: AppScope & ApplicationWatchSettings): ApplicationWatch;
   close(): void;
 }
 
@@ -179,32 +194,70 @@ export function createArgoCdClient(options: ArgoCdClientOptions): ArgoCdClient {
         signal,
       });
     } catch (err) {
-      const code = err instanceof TransportError ? err.code : 'ECONNERROR';
-      if (isTlsFailure(code)) throw ArgoCdTlsFailed(`${code}: ${(err as Error).message}`, { cause: err });
-      throw ArgoCdUnavailable(operation, `${code}: ${(err as Error).message}`, { cause: err });
+      throw transportError(operation, err);
     }
-    let json: unknown = undefined;
-    if (res.body.length > 0) {
-      try {
-        json = JSON.parse(res.body) as unknown;
-      } catch {
-        // A proxy in front of Argo CD (ingress, load balancer) answers HTML on 502/503.
-        json = undefined;
-      }
-    }
+    const json = parseBody(res.body);
     if (res.status >= 200 && res.status < 300) return { status: res.status, json };
+    throw answerError(operation, res.status, json);
+  }
+
+  function parseBody(body: string): unknown {
+    if (body.length === 0) return undefined;
+    try {
+      return JSON.parse(body) as unknown;
+    } catch {
+      // A proxy in front of Argo CD (ingress, load balancer) answers HTML on 502/503.
+      return undefined;
+    }
+  }
+
+  /** A non-2xx answer as a typed error. */
+  function answerError(operation: string, status: number, json: unknown): ShipgateError {
     const parsed = RuntimeErrorSchema.safeParse(json);
     const message =
-      (parsed.success ? (parsed.data.message ?? parsed.data.error) : undefined) ?? `HTTP ${res.status}`;
-    const details = { status: res.status, grpcCode: parsed.success ? parsed.data.code : undefined };
-    if (res.status === 401 || res.status === 403)
-      throw ArgoCdUnauthorized(operation, res.status, { details });
-    if (res.status === 404) throw ArgoCdNotFound(`${operation} target (${message})`, { details });
-    if (res.status === 429 || res.status >= 500) {
-      throw ArgoCdUnavailable(operation, `HTTP ${res.status}: ${message}`, { details });
+      (parsed.success ? (parsed.data.message ?? parsed.data.error) : undefined) ?? `HTTP ${status}`;
+    const details = { status, grpcCode: parsed.success ? parsed.data.code : undefined };
+    if (status === 401 || status === 403) return ArgoCdUnauthorized(operation, status, { details });
+    if (status === 404) return ArgoCdNotFound(`${operation} target (${message})`, { details });
+    if (status === 429 || status >= 500) {
+      return ArgoCdUnavailable(operation, `HTTP ${status}: ${message}`, { details });
     }
-    if (IN_PROGRESS.test(message)) throw ArgoCdOperationInProgress(operation, { details });
-    throw ArgoCdRejected(operation, res.status, message, { details });
+    if (IN_PROGRESS.test(message)) return ArgoCdOperationInProgress(operation, { details });
+    return ArgoCdRejected(operation, status, message, { details });
+  }
+
+  function transportError(operation: string, err: unknown): ShipgateError {
+    const code = err instanceof TransportError ? err.code : 'ECONNERROR';
+    if (isTlsFailure(code)) return ArgoCdTlsFailed(`${code}: ${(err as Error).message}`, { cause: err });
+    return ArgoCdUnavailable(operation, `${code}: ${(err as Error).message}`, { cause: err });
+  }
+
+  /** Opens the watch stream of one Application; the body is read by `application-watch.ts`. */
+  async function openWatchStream(
+    name: string,
+    scope: AppScope,
+    signal: AbortSignal,
+  ): Promise<AsyncIterable<Buffer>> {
+    const operation = `watch application ${name}`;
+    let stream;
+    try {
+      stream = await transport.stream({
+        url: `${server}/api/v1/stream/applications${query({
+          name,
+          appNamespace: scope.appNamespace,
+          projects: scope.project,
+        })}`,
+        headers: { accept: 'application/json', authorization: `Bearer ${options.token}` },
+        connectTimeoutMs: timeoutMs,
+        signal,
+      });
+    } catch (err) {
+      throw transportError(operation, err);
+    }
+    if (stream.errorBody !== undefined) {
+      throw answerError(operation, stream.status, parseBody(stream.errorBody));
+    }
+    return stream.chunks;
   }
 
   /** Bounded retries with full-jitter exponential backoff, only for retryable failures. */
@@ -324,6 +377,22 @@ export function createArgoCdClient(options: ArgoCdClientOptions): ArgoCdClient {
         if (ArgoCdRejected.is(err) && NO_OPERATION.test(err.message)) return;
         throw err;
       }
+    },
+    watchApplication(name, opts = {}) {
+      const { appNamespace, project, ...settings } = opts;
+      const scope = {
+        ...(appNamespace === undefined ? {} : { appNamespace }),
+        ...(project === undefined ? {} : { project }),
+      };
+      return createApplicationWatch(
+        {
+          name,
+          logger: options.logger,
+          openStream: (signal) => openWatchStream(name, scope, signal),
+          getApplication: (signal) => getApplication(name, { ...scope, signal }),
+        },
+        { ...options.watch, ...settings },
+      );
     },
     close: () => transport.close(),
   };

@@ -40,8 +40,30 @@ export class TransportError extends Error {
 
 const MAX_BODY_BYTES = 32 * 1024 * 1024;
 
+/** A long-lived answer read as it arrives (Argo CD's watch streams). */
+export interface HttpStream {
+  status: number;
+  /** Chunks as they arrive; ends when the server closes, throws `TransportError` when the connection drops. */
+  chunks: AsyncIterable<Buffer>;
+  /** Drops the connection (the iteration then ends). */
+  destroy(): void;
+}
+
+export interface HttpStreamRequest {
+  url: string;
+  headers: Record<string, string>;
+  /** Deadline for the status line and headers only: a watch stream is open for hours. */
+  connectTimeoutMs: number;
+  signal?: AbortSignal;
+}
+
 export interface HttpTransport {
   request(req: HttpRequest): Promise<HttpResponse>;
+  /**
+   * A GET whose body is read as a stream. Resolves once the headers arrive; a non-2xx answer
+   * is resolved too, with its (bounded) body in `errorBody`, so the caller maps it like any other.
+   */
+  stream(req: HttpStreamRequest): Promise<HttpStream & { errorBody?: string }>;
   /** Closes idle keep-alive sockets. */
   close(): void;
 }
@@ -111,8 +133,83 @@ export function createHttpTransport(options: HttpTransportOptions = {}): HttpTra
     });
   }
 
+  async function stream(req: HttpStreamRequest): Promise<HttpStream & { errorBody?: string }> {
+    const url = new URL(req.url);
+    const isHttps = url.protocol === 'https:';
+    // Headers arrive within the connect deadline; after that only the caller's signal bounds it.
+    const connectSignal = AbortSignal.any([
+      AbortSignal.timeout(req.connectTimeoutMs),
+      ...(req.signal ? [req.signal] : []),
+    ]);
+    const client = (isHttps ? https : http).request(url, {
+      method: 'GET',
+      headers: req.headers,
+      // Its own socket: a stream must not hold one of the keep-alive pool's sockets forever.
+      agent: false,
+      ...(isHttps ? { ca: options.ca, rejectUnauthorized: options.insecure !== true } : {}),
+    });
+    const res = await new Promise<http.IncomingMessage>((resolve, reject) => {
+      const onAbort = () => {
+        client.destroy();
+        reject(
+          req.signal?.aborted
+            ? new TransportError('ABORT_ERR', 'request aborted')
+            : new TransportError('ETIMEDOUT', `no answer within ${req.connectTimeoutMs} ms`),
+        );
+      };
+      if (connectSignal.aborted) return onAbort();
+      connectSignal.addEventListener('abort', onAbort, { once: true });
+      client.on('error', (err: NodeJS.ErrnoException) => {
+        connectSignal.removeEventListener('abort', onAbort);
+        reject(new TransportError(err.code ?? 'ECONNERROR', err.message, { cause: err }));
+      });
+      client.on('response', (r) => {
+        connectSignal.removeEventListener('abort', onAbort);
+        resolve(r);
+      });
+      client.end();
+    });
+    const destroy = () => {
+      res.destroy();
+      client.destroy();
+    };
+    const onCallerAbort = () => destroy();
+    req.signal?.addEventListener('abort', onCallerAbort, { once: true });
+    const status = res.statusCode ?? 0;
+    if (status < 200 || status >= 300) {
+      let errorBody = '';
+      try {
+        for await (const chunk of res as AsyncIterable<Buffer>) {
+          errorBody += chunk.toString('utf8');
+          if (errorBody.length > 64 * 1024) break;
+        }
+      } catch {
+        // The error body is best effort; the status says enough.
+      }
+      req.signal?.removeEventListener('abort', onCallerAbort);
+      destroy();
+      return { status, errorBody, chunks: (async function* () {})(), destroy };
+    }
+    async function* chunks(): AsyncGenerator<Buffer> {
+      try {
+        for await (const chunk of res as AsyncIterable<Buffer>) yield chunk;
+        // A body that stops without its final chunk is a dropped connection, not an end.
+        if (!res.complete) throw new TransportError('ECONNRESET', 'stream cut off');
+      } catch (err) {
+        if (err instanceof TransportError) throw err;
+        const code = (err as NodeJS.ErrnoException).code ?? 'ECONNRESET';
+        throw new TransportError(code, (err as Error).message, { cause: err });
+      } finally {
+        req.signal?.removeEventListener('abort', onCallerAbort);
+        destroy();
+      }
+    }
+    return { status, chunks: chunks(), destroy };
+  }
+
   return {
     request,
+    stream,
     close() {
       httpsAgent.destroy();
       httpAgent.destroy();

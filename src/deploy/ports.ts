@@ -68,7 +68,7 @@ export interface Clock {
 }
 
 export interface DeployPorts {
-  argocd: Pick<ArgoCdClient, 'getApplication' | 'sync' | 'rolloutAction'>;
+  argocd: Pick<ArgoCdClient, 'getApplication' | 'sync' | 'rolloutAction' | 'watchApplication'>;
   rolloutSource: RolloutSource;
   /** The ZAP gate against the preview Service. */
   zap(previewUrl: string, signal?: AbortSignal): Promise<{ passed: boolean; summary: string }>;

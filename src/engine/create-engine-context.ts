@@ -24,7 +24,9 @@ import type { EngineContext } from './engine-context.js';
 
 /** Tuning that is not configuration: tests use it to drop GitHub's write spacing, for instance. */
 export interface EngineTuning {
-  github?: Partial<Pick<GithubAppOptions, 'spaceWrites' | 'retryAfterBaseMs' | 'requestTimeoutMs'>>;
+  github?: Partial<
+    Pick<GithubAppOptions, 'spaceWrites' | 'writeBurst' | 'retryAfterBaseMs' | 'requestTimeoutMs'>
+  >;
   argocdTimeoutMs?: number;
 }
 
@@ -56,6 +58,7 @@ export function createEngineContext(deps: {
           server: argo.server,
           token: argo.token,
           insecure: argo.insecure,
+          logger,
           ...(argo.caFile ? { ca: readFileSync(argo.caFile) } : {}),
           ...(deps.tuning?.argocdTimeoutMs ? { timeoutMs: deps.tuning.argocdTimeoutMs } : {}),
         });

@@ -2,6 +2,7 @@ import { App } from '@octokit/app';
 import { Octokit as OctokitCore } from '@octokit/core';
 import { retry } from '@octokit/plugin-retry';
 import { throttling } from '@octokit/plugin-throttling';
+import Bottleneck from 'bottleneck';
 import type { ThrottlingOptions } from '@octokit/plugin-throttling';
 import type { Logger } from '../logger.js';
 import { callGithub, scrubSecrets } from './github-error.js';
@@ -30,10 +31,18 @@ export interface GithubAppOptions {
   /** Longest single rate-limit wait; longer waits fail fast so the job backs off instead of holding a worker. @defaultValue 60 */
   maxRateLimitWaitSeconds?: number;
   /**
-   * Keep at least one second between content-creating requests, as GitHub asks of
-   * integrators (it avoids secondary rate limits). Tests turn it off. @defaultValue true
+   * Pace content-creating requests (POST, PATCH, PUT, DELETE) as GitHub asks of integrators,
+   * to stay clear of its secondary rate limits: after a burst of `writeBurst`, one a second.
+   * Tests turn it off. @defaultValue true
    */
   spaceWrites?: boolean;
+  /**
+   * Writes let through at once before the one-a-second pace applies; refilled one a second.
+   * A run makes about a dozen writes (check runs, a deployment and its statuses), so one run
+   * is never held back, while a burst of runs still averages one write a second. With 15,
+   * no minute exceeds GitHub's 80 content-creating requests. @defaultValue 15
+   */
+  writeBurst?: number;
   /** @defaultValue `shipgate` */
   userAgent?: string;
 }
@@ -66,6 +75,23 @@ const unthrottledGroup = {
   }),
 };
 
+/**
+ * The plugin's own write group spaces every write a full second apart, process-wide: a run's
+ * dozen writes then take a dozen seconds (most of a tag's time to its staging commit). A token
+ * bucket keeps GitHub's pace on average but lets one run's writes through at once. One bucket
+ * per GithubApp, shared by all installations: stricter than GitHub, which counts per token.
+ */
+function writeBudget(burst: number): Bottleneck.Group {
+  const size = Math.max(1, Math.floor(burst));
+  return new Bottleneck.Group({
+    id: 'shipgate-write',
+    reservoir: size,
+    reservoirIncreaseAmount: 1,
+    reservoirIncreaseInterval: 1_000,
+    reservoirIncreaseMaximum: size,
+  });
+}
+
 export function createGithubApp(options: GithubAppOptions): GithubApp {
   const {
     appId,
@@ -77,6 +103,7 @@ export function createGithubApp(options: GithubAppOptions): GithubApp {
     maxRateLimitRetries = 2,
     maxRateLimitWaitSeconds = 60,
     spaceWrites = true,
+    writeBurst = 15,
     userAgent = 'shipgate',
   } = options;
   const logger = options.logger.child({ component: 'github' });
@@ -102,10 +129,9 @@ export function createGithubApp(options: GithubAppOptions): GithubApp {
       onRateLimit: waitOnLimit('primary'),
       onSecondaryRateLimit: waitOnLimit('secondary'),
       // The plugin only calls `group.key(id).schedule(...)`; the cast is for its Bottleneck type.
-      ...((spaceWrites ? {} : { write: unthrottledGroup, notifications: unthrottledGroup }) as Pick<
-        ThrottlingOptions,
-        'write'
-      >),
+      ...((spaceWrites
+        ? { write: writeBudget(writeBurst) }
+        : { write: unthrottledGroup, notifications: unthrottledGroup }) as Pick<ThrottlingOptions, 'write'>),
     },
     log: octokitLog(logger),
   });

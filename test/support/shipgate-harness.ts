@@ -98,6 +98,8 @@ export interface HarnessOptions {
    * SLACK_SIGNING_SECRET and SLACK_API_URL, so approvals and notifications are on.
    */
   slack?: { apiUrl: string; token: string; signingSecret: string };
+  /** The workers' engine tuning. @defaultValue GitHub write pacing off, 5 ms retry unit */
+  engineTuning?: WorkerContext['engineTuning'];
 }
 
 export interface Harness {
@@ -194,7 +196,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     producer,
     queues,
     // GitHub asks integrators to space writes by a second; a test has no need to.
-    engineTuning: { github: { spaceWrites: false, retryAfterBaseMs: 5 } },
+    engineTuning: options.engineTuning ?? { github: { spaceWrites: false, retryAfterBaseMs: 5 } },
     createConnection: () => {
       const c = createRedisConnection(TEST_REDIS_URL, 'worker');
       connections.push(c);

@@ -128,7 +128,9 @@ describe('canary deploys', () => {
   });
 
   it('the Background analysis fails during a pause: abort, revert', async () => {
-    const x = await start({ background: 'Failed', backgroundAfterMs: 400 });
+    // Each pause's ZAP scan takes 300 ms, so the canary is still in its pauses at 400 ms however
+    // fast the machine is.
+    const x = await start({ background: 'Failed', backgroundAfterMs: 400 }, { zapDelayMs: 300 });
     const result = await runDeploy(canaryInput(x), x.ports(), { pollIntervalMs: 25 });
     expect(result).toMatchObject({ outcome: 'rolled-back', gate: 'analysis', aborted: true });
     if (result.outcome !== 'rolled-back') return;

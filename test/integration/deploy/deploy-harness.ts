@@ -63,6 +63,8 @@ export interface Scenario {
   /** Like the real controller, abort the Rollout itself when pre-promotion analysis fails. */
   controllerAbortsOnPreFailure: boolean;
   zap: { passed: boolean; summary: string };
+  /** How long each ZAP scan takes: keeps a deploy inside its pauses long enough for a timed event. */
+  zapDelayMs?: number;
   /** Controller step delay. */
   stepMs: number;
   /**
@@ -443,6 +445,7 @@ export async function startDeployHarness(partial: Partial<Scenario> = {}): Promi
       rolloutSource,
       zap: async (url) => {
         zapCalls.push(url);
+        if (scenario.zapDelayMs) await new Promise((resolve) => setTimeout(resolve, scenario.zapDelayMs));
         return scenario.zap;
       },
       revert: async (reason) => {
