@@ -1,4 +1,5 @@
 import { pino, type Logger, type DestinationStream } from 'pino';
+import { activeLogIds } from './telemetry/trace-context.js';
 
 export type { Logger } from 'pino';
 
@@ -33,6 +34,8 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
       redact: { paths: REDACT_PATHS, censor: '[redacted]' },
       base: { service: 'shipgate' },
       timestamp: pino.stdTimeFunctions.isoTime,
+      // Every line written inside a span names its trace, so logs and traces find each other.
+      mixin: activeLogIds,
     },
     destination,
   );

@@ -26,6 +26,7 @@ import { parseDeployInput } from './deploy-input.js';
 import type { GateFailure, GateName } from './gates.js';
 import type { DeployEvent, DeployEventBody, DeployPorts, DeploymentState } from './ports.js';
 import type { Rollout } from './schema.js';
+import { withStepSpan } from '../telemetry/with-span.js';
 import type { RolloutSnapshot, RolloutWatch } from './watch-rollout.js';
 
 export interface GateRecord {
@@ -102,7 +103,7 @@ export async function runDeploy(
         return { ran: false, value: undefined };
       }
     }
-    const value = await act();
+    const value = await withStepSpan(name, { 'shipgate.env': input.environment }, act);
     await steps.save(k, value ?? true);
     return { ran: true, value };
   }

@@ -14,6 +14,8 @@ import {
 import type { Metrics, WebhookOutcome } from '../metrics/create-metrics.js';
 import type { IngressQueues } from '../queue/create-queues.js';
 import { sendHttpError, toHttpError } from '../server/error-handler.js';
+import { currentTraceparent } from '../telemetry/trace-context.js';
+import { withSpan } from '../telemetry/with-span.js';
 import { classifyEvent } from './classify-event.js';
 import { deliveryKey, readDeliveryHeaders, type DeliveryHeaders } from './delivery-headers.js';
 import { enqueueDelivery } from './enqueue-delivery.js';
@@ -176,16 +178,24 @@ export async function githubWebhookRoute(app: FastifyInstance, options: WebhookR
         request.webhook.reason = decision.reason;
         return reply.code(200).send({ ok: true, outcome: 'ignored', reason: decision.reason });
       }
-      const job = normalizeWebhook({ ...headers, receivedAt: new Date() }, payload);
       const key = deliveryKey(headers);
-      const outcome = await enqueueDelivery({
-        producer,
-        queue: queues.webhook,
-        prefix: queuePrefix,
-        key,
-        job,
-        timeoutMs: options.enqueueTimeoutMs,
-      });
+      // The one span of the hot path; its context travels in the job (no-op when tracing is off).
+      const outcome = await withSpan(
+        'webhook.enqueue',
+        { attributes: { 'github.event': headers.event, 'github.delivery': key } },
+        () => {
+          const job = normalizeWebhook({ ...headers, receivedAt: new Date() }, payload);
+          const traceparent = currentTraceparent();
+          return enqueueDelivery({
+            producer,
+            queue: queues.webhook,
+            prefix: queuePrefix,
+            key,
+            job: traceparent === undefined ? job : { ...job, traceparent },
+            timeoutMs: options.enqueueTimeoutMs,
+          });
+        },
+      );
       request.webhook.outcome = outcome;
       return outcome === 'accepted'
         ? reply.code(202).send({ ok: true, outcome, jobId: key })
