@@ -46,6 +46,8 @@ export interface Config {
   gatesNamespace: string;
   apiToken: string | undefined;
   logLevel: string;
+  /** Days the audit trail keeps its entries. @defaultValue 400 */
+  auditRetentionDays: number;
 }
 
 /**
@@ -77,6 +79,7 @@ export const CONFIG_VARIABLES = {
   SHIPGATE_GATES_NAMESPACE: 'Namespace for gate Jobs with the kubernetes executor. Default shipgate-gates.',
   SHIPGATE_API_TOKEN: 'Bearer token for the HTTP API and CLI (at least 16 characters).',
   LOG_LEVEL: 'fatal, error, warn, info (default), debug, trace or silent.',
+  SHIPGATE_AUDIT_RETENTION_DAYS: 'Days the audit trail keeps decisions (1-3650). Default 400.',
 } as const;
 
 export type ConfigVariable = keyof typeof CONFIG_VARIABLES;
@@ -115,6 +118,18 @@ function parsePort(env: Env): number {
     throw ConfigInvalid('PORT', `must be an integer from 0 to 65535 (got ${JSON.stringify(raw)})`);
   }
   return port;
+}
+
+function parseRetentionDays(env: Env): number {
+  const raw = optional(env, 'SHIPGATE_AUDIT_RETENTION_DAYS') ?? '400';
+  const days = Number(raw);
+  if (!Number.isInteger(days) || days < 1 || days > 3650) {
+    throw ConfigInvalid(
+      'SHIPGATE_AUDIT_RETENTION_DAYS',
+      `must be an integer from 1 to 3650 (got ${JSON.stringify(raw)})`,
+    );
+  }
+  return days;
 }
 
 function parseWebhookSecrets(env: Env, role: Role): string[] {
@@ -252,6 +267,7 @@ export function loadConfig(env: Env = process.env, role: Role = 'start'): Readon
     gatesNamespace: optional(env, 'SHIPGATE_GATES_NAMESPACE') ?? 'shipgate-gates',
     apiToken: optional(env, 'SHIPGATE_API_TOKEN'),
     logLevel: parseEnum(env, 'LOG_LEVEL', LOG_LEVELS, 'info'),
+    auditRetentionDays: parseRetentionDays(env),
   };
   if (config.apiToken !== undefined && config.apiToken.length < 16) {
     throw ConfigInvalid('SHIPGATE_API_TOKEN', 'must be at least 16 characters');

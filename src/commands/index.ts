@@ -1,4 +1,5 @@
 import { approveCommand } from './approve.js';
+import { auditCommand } from './audit.js';
 import type { Command } from './command.js';
 import { redeliverCommand } from './redeliver.js';
 import { rollbackCommand } from './rollback.js';
@@ -16,4 +17,5 @@ export const COMMANDS: readonly Command[] = [
   redeliverCommand,
   approveCommand,
   rollbackCommand,
+  auditCommand,
 ];
