@@ -1,3 +1,4 @@
+import { recordWait } from '../telemetry/with-span.js';
 import { recordRefusedVote, recordVote } from '../audit/record-decision.js';
 import { randomUUID } from 'node:crypto';
 import type { JobsOptions } from 'bullmq';
@@ -417,6 +418,10 @@ export async function runApprovalDecisionStage(
 
   let run: Run | undefined;
   const request = result.request;
+  if (result.decided && request !== undefined) {
+    // How long the release stood waiting for people, on this decision job's span.
+    recordWait('approval', ctx.now().getTime() - request.createdAt.getTime(), { 'shipgate.env': job.env });
+  }
   if (result.status === 'approved' && request !== undefined) {
     run = await promoteIfWaiting(ctx, job.runId, job.env, approvedByTrailerValues(request));
   } else if (result.status === 'rejected') {
