@@ -554,6 +554,99 @@ export async function startGithubStandIn(options: GithubStandInOptions): Promise
         };
       },
     },
+    // Compare two commits (`base...head`, tags or shas) of the hosted repository, in GitHub's
+    // response shape: commits oldest first, each with author and committer dates (UTC, `Z`).
+    {
+      method: 'GET',
+      pattern: new RegExp(`${R}/compare/(?<basehead>[^/]+)$`),
+      auth: 'installation',
+      handler: (ctx) => {
+        const bare = gitRepos.get(repoKey(ctx.owner, ctx.repo));
+        const [base, head] = decodeURIComponent(String(ctx.params.basehead)).split('...');
+        if (!bare || !base || !head) throw new HttpError(404, 'Not Found');
+        const git = (args: string[]) => {
+          try {
+            return execFileSync('git', ['-C', bare, ...args], { encoding: 'utf8' });
+          } catch {
+            throw new HttpError(404, 'Not Found');
+          }
+        };
+        const resolve = (rev: string) => git(['rev-parse', '--verify', `${rev}^{commit}`]).trim();
+        const baseSha = resolve(base);
+        const headSha = resolve(head);
+        const mergeBase = git(['merge-base', baseSha, headSha]).trim();
+        const utc = (iso: string) => new Date(iso).toISOString().replace(/\.\d{3}Z$/, 'Z');
+        const commitJson = (sha: string) => {
+          const [an, ae, ad, cn, ce, cd, tree, parents, ...message] = git([
+            'show',
+            '-s',
+            '--format=%an%n%ae%n%aI%n%cn%n%ce%n%cI%n%T%n%P%n%B',
+            sha,
+          ]).split('\n');
+          const url = `${baseUrl}/repos/${ctx.owner}/${ctx.repo}`;
+          return {
+            sha,
+            node_id: `C_${sha}`,
+            commit: {
+              author: { name: an, email: ae, date: utc(ad!) },
+              committer: { name: cn, email: ce, date: utc(cd!) },
+              message: message.join('\n').trim(),
+              tree: { sha: tree, url: `${url}/git/trees/${tree}` },
+              url: `${url}/git/commits/${sha}`,
+              comment_count: 0,
+              verification: { verified: false, reason: 'unsigned', signature: null, payload: null },
+            },
+            url: `${url}/commits/${sha}`,
+            html_url: `${GITHUB_HTML}/${ctx.owner}/${ctx.repo}/commit/${sha}`,
+            comments_url: `${url}/commits/${sha}/comments`,
+            author: null,
+            committer: null,
+            parents: (parents ?? '')
+              .split(' ')
+              .filter(Boolean)
+              .map((p) => ({
+                sha: p,
+                url: `${url}/commits/${p}`,
+                html_url: `${GITHUB_HTML}/${ctx.owner}/${ctx.repo}/commit/${p}`,
+              })),
+          };
+        };
+        const ahead = git(['rev-list', '--reverse', `${baseSha}..${headSha}`])
+          .split('\n')
+          .filter(Boolean);
+        const behind = git(['rev-list', `${headSha}..${baseSha}`])
+          .split('\n')
+          .filter(Boolean);
+        const status =
+          ahead.length === 0 && behind.length === 0
+            ? 'identical'
+            : behind.length === 0
+              ? 'ahead'
+              : ahead.length === 0
+                ? 'behind'
+                : 'diverged';
+        const html = `${GITHUB_HTML}/${ctx.owner}/${ctx.repo}`;
+        return {
+          status: 200,
+          body: {
+            url: `${baseUrl}/repos/${ctx.owner}/${ctx.repo}/compare/${base}...${head}`,
+            html_url: `${html}/compare/${base}...${head}`,
+            permalink_url: `${html}/compare/${ctx.owner}:${baseSha.slice(0, 7)}...${ctx.owner}:${headSha.slice(0, 7)}`,
+            diff_url: `${html}/compare/${base}...${head}.diff`,
+            patch_url: `${html}/compare/${base}...${head}.patch`,
+            base_commit: commitJson(baseSha),
+            merge_base_commit: commitJson(mergeBase),
+            status,
+            ahead_by: ahead.length,
+            behind_by: behind.length,
+            total_commits: ahead.length,
+            // GitHub lists at most 250 commits here (the rest through pagination).
+            commits: ahead.slice(0, 250).map(commitJson),
+            files: [],
+          },
+        };
+      },
+    },
     {
       method: 'GET',
       pattern: /^\/app$/,

@@ -54,6 +54,8 @@ export interface Config {
    * `trustProxy`): a hop count, or the proxies' addresses and CIDRs. @defaultValue false
    */
   trustProxy: number | string[] | false;
+  /** Days the audit trail keeps its entries. @defaultValue 400 */
+  auditRetentionDays: number;
 }
 
 /**
@@ -89,6 +91,7 @@ export const CONFIG_VARIABLES = {
   LOG_LEVEL: 'fatal, error, warn, info (default), debug, trace or silent.',
   SHIPGATE_TRUST_PROXY:
     'Proxies to trust for the client address (rate limits): a hop count, or a comma-separated list of IPs/CIDRs. Default none.',
+  SHIPGATE_AUDIT_RETENTION_DAYS: 'Days the audit trail keeps decisions (1-3650). Default 400.',
 } as const;
 
 export type ConfigVariable = keyof typeof CONFIG_VARIABLES;
@@ -127,6 +130,18 @@ function parsePort(env: Env): number {
     throw ConfigInvalid('PORT', `must be an integer from 0 to 65535 (got ${JSON.stringify(raw)})`);
   }
   return port;
+}
+
+function parseRetentionDays(env: Env): number {
+  const raw = optional(env, 'SHIPGATE_AUDIT_RETENTION_DAYS') ?? '400';
+  const days = Number(raw);
+  if (!Number.isInteger(days) || days < 1 || days > 3650) {
+    throw ConfigInvalid(
+      'SHIPGATE_AUDIT_RETENTION_DAYS',
+      `must be an integer from 1 to 3650 (got ${JSON.stringify(raw)})`,
+    );
+  }
+  return days;
 }
 
 function parseWebhookSecrets(env: Env, role: Role): string[] {
@@ -297,6 +312,7 @@ export function loadConfig(env: Env = process.env, role: Role = 'start'): Readon
     apiToken: optional(env, 'SHIPGATE_API_TOKEN'),
     logLevel: parseEnum(env, 'LOG_LEVEL', LOG_LEVELS, 'info'),
     trustProxy: parseTrustProxy(env),
+    auditRetentionDays: parseRetentionDays(env),
   };
   if (config.apiToken !== undefined && config.apiToken.length < 16) {
     throw ConfigInvalid('SHIPGATE_API_TOKEN', 'must be at least 16 characters');

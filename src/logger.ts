@@ -1,5 +1,6 @@
 import { pino, type Logger, type DestinationStream } from 'pino';
 import { tokenMasker, type SecretMasker } from './masking/secret-masker.js';
+import { activeLogIds } from './telemetry/trace-context.js';
 
 export type { Logger } from 'pino';
 
@@ -43,6 +44,8 @@ export function createLogger(
       redact: { paths: REDACT_PATHS, censor: '[redacted]' },
       base: { service: 'shipgate' },
       timestamp: pino.stdTimeFunctions.isoTime,
+      // Every line written inside a span names its trace, so logs and traces find each other.
+      mixin: activeLogIds,
     },
     destination,
   );

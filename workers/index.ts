@@ -7,6 +7,7 @@ import type { Metrics } from '../src/metrics/create-metrics.js';
 import type { AllQueues } from '../src/queue/create-queues.js';
 import type { QueueName } from '../src/queue/names.js';
 import { WORKER_LIVENESS } from '../src/queue/worker-liveness.js';
+import { RunTraceStore, traceJob } from '../src/telemetry/trace-job.js';
 import { APPROVAL_WORKERS } from './approval-workers.js';
 import { ENGINE_WORKERS } from './engine-workers.js';
 import { redeliveryWorker } from './redelivery-worker.js';
@@ -62,6 +63,7 @@ export function createWorkers(ctx: WorkerContext, specs: readonly WorkerSpec[] =
     entry.concurrency = Math.max(entry.concurrency, spec.concurrency ?? 1);
     byQueue.set(spec.queue, entry);
   }
+  const runTraces = new RunTraceStore(ctx.producer, ctx.config.queuePrefix);
   return [...byQueue].map(([queue, { handlers, concurrency }]) => {
     const log = ctx.logger.child({ queue });
     const worker = new Worker(
@@ -71,7 +73,7 @@ export function createWorkers(ctx: WorkerContext, specs: readonly WorkerSpec[] =
         const handler = handlers[job.name] ?? handlers['*'];
         // A job nobody handles can never succeed: fail it once instead of retrying.
         if (handler === undefined) throw new UnrecoverableError(`no handler for job ${job.name}`);
-        return handler(job, ctx, { token, signal });
+        return traceJob(job, { runTraces }, () => handler(job, ctx, { token, signal }));
       },
       { connection: ctx.createConnection(), prefix: ctx.config.queuePrefix, concurrency, ...WORKER_LIVENESS },
     );

@@ -1,4 +1,5 @@
 import { approveCommand } from './approve.js';
+import { auditCommand } from './audit.js';
 import type { Command } from './command.js';
 import { initCommand } from './init.js';
 import { demoCommand } from './demo.js';
@@ -28,4 +29,5 @@ export const COMMANDS: readonly Command[] = [
   initCommand,
   validateCommand,
   redeliverCommand,
+  auditCommand,
 ];

@@ -9,6 +9,7 @@ import { configSecrets, createSecretMasker } from '../masking/secret-masker.js';
 import { startEmbeddedRedis, type EmbeddedRedis } from '../redis/embedded-redis.js';
 import { checkEvictionPolicy } from '../redis/eviction-check.js';
 import { createShutdown, type Shutdown } from '../shutdown.js';
+import { startTracing } from '../telemetry/start-tracing.js';
 
 /** What every long-running command shares: validated config, logger, Redis, metrics, shutdown. */
 export interface Runtime {
@@ -65,6 +66,12 @@ export interface OpenRuntimeOptions {
 export async function openRuntime(config: Readonly<Config>, options: OpenRuntimeOptions): Promise<Runtime> {
   const logger = createLogger(config.logLevel, undefined, createSecretMasker(configSecrets(config)));
   const shutdown = createShutdown(logger);
+  // Off unless the standard OTEL_* variables ask for it (docs/observability.md).
+  const tracing = await startTracing(process.env);
+  if (tracing.enabled) {
+    logger.info('tracing on (OpenTelemetry, configured by OTEL_* variables)');
+    shutdown.add({ name: 'tracing', timeoutMs: 5000, run: tracing.shutdown });
+  }
   let embeddedRedis: EmbeddedRedis | undefined;
   let redisUrl = config.redisUrl;
   if (redisUrl === undefined) {

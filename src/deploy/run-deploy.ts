@@ -12,6 +12,7 @@ import { createDeployKit, type DeployKit } from './deploy-kit.js';
 import { parseDeployInput } from './deploy-input.js';
 import type { DeployPorts } from './ports.js';
 import { runStepPlan } from './run-step-plan.js';
+import { stepSpans } from '../telemetry/step-spans.js';
 import type { Step, StepObserver, StepPlan } from './step-plan.js';
 
 /** @deprecated name kept for callers of the old module; see checks.ts. */
@@ -69,7 +70,7 @@ export async function runDeploy(
   const ran = await runStepPlan(plan, {
     ledger: ports.steps,
     ...(options.signal ? { signal: options.signal } : {}),
-    ...(options.onStep ? { onStep: options.onStep } : {}),
+    onStep: stepSpans({ 'shipgate.env': input.environment, 'shipgate.run': input.runId }, options.onStep),
     onBestEffortError: (step, err) =>
       kit.log?.error({ step, err: String(err) }, 'rollback step failed; going on'),
   });

@@ -1,3 +1,5 @@
+import { recordWait } from '../telemetry/with-span.js';
+import { recordRefusedVote, recordVote } from '../audit/record-decision.js';
 import { randomUUID } from 'node:crypto';
 import type { JobsOptions } from 'bullmq';
 import { z } from 'zod';
@@ -387,6 +389,7 @@ export async function runApprovalDecisionStage(
         );
 
   if (result.outcome === 'refused') {
+    await auditVote(ctx, job, { refused: { code: result.code, reason: result.reason } });
     return {
       outcome: 'refused',
       status: result.status,
@@ -407,10 +410,18 @@ export async function runApprovalDecisionStage(
       at: vote.at.toISOString(),
       decision: vote.decision,
     });
+    await auditVote(ctx, job, {
+      outcome: result.outcome === 'duplicate' ? 'recorded' : result.outcome,
+      at: vote.at,
+    });
   }
 
   let run: Run | undefined;
   const request = result.request;
+  if (result.decided && request !== undefined) {
+    // How long the release stood waiting for people, on this decision job's span.
+    recordWait('approval', ctx.now().getTime() - request.createdAt.getTime(), { 'shipgate.env': job.env });
+  }
   if (result.status === 'approved' && request !== undefined) {
     run = await promoteIfWaiting(ctx, job.runId, job.env, approvedByTrailerValues(request));
   } else if (result.status === 'rejected') {
@@ -525,6 +536,7 @@ async function decideWithoutSlack(
     now: ctx.now(),
   });
   if (!auth.allowed) {
+    await auditVote(ctx, job, { refused: { code: auth.code, reason: auth.reason } });
     return { outcome: 'refused', decided: false, code: auth.code, reason: auth.reason, approvers: [] };
   }
   const at = ctx.now().toISOString();
@@ -536,6 +548,11 @@ async function decideWithoutSlack(
   });
   const votes = recorded.approvals.filter((a) => a.env === job.env);
   const approvers = votes.filter((a) => a.decision === 'approve').map((a) => a.slackUserId);
+  const rejected = votes.some((a) => a.decision === 'reject');
+  await auditVote(ctx, job, {
+    outcome: rejected ? 'rejected' : new Set(approvers).size < rule.required ? 'recorded' : 'approved',
+    at: new Date(at),
+  });
   if (votes.some((a) => a.decision === 'reject')) {
     const by = votes.find((a) => a.decision === 'reject')!.slackUserId;
     const after = await failWaitingRun(ctx, run.id, job.env, `rejected by ${by}`, 'rejected');
@@ -549,4 +566,41 @@ async function decideWithoutSlack(
     .map((a) => `${a.slackUserId} (Slack ${a.slackUserId}) ${a.at}`);
   const after = await promoteIfWaiting(ctx, run.id, job.env, trailers);
   return { outcome: 'approved', status: 'approved', decided: true, approvers, runState: after?.state };
+}
+
+/**
+ * The audit entry of one decision job: a counted vote once per approver (a retried or double
+ * click is the same vote), a refused click once per click. Never fails the decision.
+ */
+async function auditVote(
+  ctx: EngineContext,
+  job: ApprovalDecisionJob,
+  what: { outcome: string; at: Date } | { refused: { code: string; reason: string } },
+): Promise<void> {
+  if (ctx.audit === undefined) return;
+  const base = {
+    runId: job.runId,
+    env: job.env,
+    userId: job.slackUserId,
+    ...(job.userName !== undefined ? { userName: job.userName } : {}),
+    decision: job.decision,
+    via: job.via,
+  };
+  try {
+    const app = (await ctx.runs.getRun(job.runId))?.app;
+    const withApp = app !== undefined ? { ...base, app } : base;
+    if ('refused' in what) {
+      await recordRefusedVote(ctx.audit, {
+        ...withApp,
+        at: ctx.now(),
+        clickId: job.clickId,
+        code: what.refused.code,
+        reason: what.refused.reason,
+      });
+    } else {
+      await recordVote(ctx.audit, { ...withApp, at: what.at, outcome: what.outcome });
+    }
+  } catch (err) {
+    ctx.logger.warn({ err, runId: job.runId, env: job.env }, 'audit: could not record the decision');
+  }
 }

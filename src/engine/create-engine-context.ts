@@ -17,6 +17,9 @@ import { readFileSync } from 'node:fs';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics/create-metrics.js';
 import type { AllQueues } from '../queue/create-queues.js';
+import { AuditLog } from '../audit/audit-log.js';
+import { auditedPolicySource } from '../audit/audited-policy-source.js';
+import { DeployHistory } from '../dora/deploy-history.js';
 import { DeployLock } from '../runs/deploy-lock.js';
 import { RunStore } from '../runs/run-store.js';
 import { createEnvRepoPolicySource, envRepoOptions, githubWebUrl } from './env-repo.js';
@@ -93,6 +96,10 @@ export function createEngineContext(deps: {
   const web = githubWebUrl(config.github.apiUrl);
   const executor = createExecutor(config);
   void logExecutorIsolation(executor, logger);
+  const audit = new AuditLog(deps.redis, {
+    prefix: `${config.queuePrefix}:audit`,
+    retentionDays: config.auditRetentionDays,
+  });
   return {
     config,
     logger,
@@ -100,7 +107,7 @@ export function createEngineContext(deps: {
     locks: new DeployLock(deps.redis, { prefix: `${config.queuePrefix}:deploy` }),
     queues: deps.queues,
     github,
-    policy: createEnvRepoPolicySource(envRepo),
+    policy: auditedPolicySource(createEnvRepoPolicySource(envRepo), audit, logger),
     executor,
     envRepo,
     cloneUrlOf: (repo) => `${web}/${repo}.git`,
@@ -110,6 +117,8 @@ export function createEngineContext(deps: {
     approvals,
     notifier,
     metrics: deps.metrics,
+    audit,
+    dora: new DeployHistory(deps.redis, { prefix: `${config.queuePrefix}:dora` }),
     now: () => new Date(),
   };
 }

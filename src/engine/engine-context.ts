@@ -1,4 +1,6 @@
 import type { ApprovalDeps } from '../approvals/approval-deps.js';
+import type { AuditLog } from '../audit/audit-log.js';
+import type { DeployHistory } from '../dora/deploy-history.js';
 import type { ArgoCdClient } from '../argocd/argocd-client.js';
 import type { Config } from '../config.js';
 import type { RolloutSource } from '../deploy/watch-rollout.js';
@@ -41,6 +43,10 @@ export interface EngineContext {
   notifier: Notifier | undefined;
   /** Prometheus metrics of this process (gate durations, deploys, rollbacks). */
   metrics: Metrics | undefined;
+  /** The append-only audit trail of decisions (src/audit); absent in tests that do not need it. */
+  audit?: AuditLog | undefined;
+  /** The deploy history the DORA measures come from (src/dora); absent in tests that do not need it. */
+  dora?: DeployHistory | undefined;
   /** Clock, read through a function so tests can pin it. */
   now(): Date;
 }

@@ -1,3 +1,4 @@
+import { recordGateOverrides } from '../audit/record-decision.js';
 import { startCheckRun } from '../github/index.js';
 import { isShipgateError } from '../errors.js';
 import { runTestsGate, runTrivyGate, type GateResult } from '../gates/index.js';
@@ -77,6 +78,17 @@ export async function runGateStage(ctx: EngineContext, job: GateJob): Promise<Ga
     annotations: result.annotations,
   });
   const key = job.gate === 'tests' ? 'tests' : 'trivy';
+  if (ctx.audit !== undefined && result.overrides !== undefined && result.overrides.length > 0) {
+    await recordGateOverrides(ctx.audit, {
+      runId: run.id,
+      ...(run.app !== undefined ? { app: run.app } : {}),
+      gate: job.gate,
+      // The ignore rules live in the app repo's .shipgate.yml: whoever released the tag or PR.
+      actor: run.releaser,
+      at: ctx.now(),
+      overrides: result.overrides,
+    }).catch((err: unknown) => ctx.logger.warn({ err, runId: run.id }, 'audit: could not record overrides'));
+  }
   await recordGateResult(ctx, run.id, key, result, `gate:${key}:${job.attempt}`);
   await advanceGatingRun(ctx, run.id);
   return result;

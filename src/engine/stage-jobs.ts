@@ -1,6 +1,7 @@
 import type { JobsOptions, Queue } from 'bullmq';
 import { z } from 'zod';
 import type { QueueName } from '../queue/names.js';
+import { currentTraceparent, TRACEPARENT_PATTERN } from '../telemetry/trace-context.js';
 
 /**
  * Jobs of the stage queues. Each carries ids only (run, gate, environment, check run), never
@@ -16,8 +17,12 @@ export type GateName = (typeof GATES)[number];
 /** Parts of job ids: BullMQ forbids ':' in custom ids, and '.' separates the parts. */
 const JOB_ID_PART = z.string().regex(/^[A-Za-z0-9_-][A-Za-z0-9._-]{0,63}$/);
 
+/** W3C trace context of whoever enqueued the job (src/telemetry); absent when tracing is off. */
+const traceparent = z.string().regex(TRACEPARENT_PATTERN).optional();
+
 export const StageJobSchema = z.discriminatedUnion('stage', [
   z.object({
+    traceparent,
     stage: z.literal('gate'),
     runId: z.string().max(64),
     gate: z.enum(GATES),
@@ -26,28 +31,33 @@ export const StageJobSchema = z.discriminatedUnion('stage', [
     attempt: z.number().int().min(1).max(100),
   }),
   z.object({
+    traceparent,
     stage: z.literal('manifests-preview'),
     runId: z.string().max(64),
     checkRunId: z.number().int().nonnegative(),
     attempt: z.number().int().min(1).max(100),
   }),
   z.object({
+    traceparent,
     stage: z.literal('deploy'),
     runId: z.string().max(64),
     env: z.string().max(63),
   }),
   z.object({
     /** A manual rollback run's one environment (src/engine/rollback-deploy-stage.ts). */
+    traceparent,
     stage: z.literal('rollback-deploy'),
     runId: z.string().max(64),
     env: z.string().max(63),
   }),
   z.object({
+    traceparent,
     stage: z.literal('approval-request'),
     runId: z.string().max(64),
     env: z.string().max(63),
   }),
   z.object({
+    traceparent,
     stage: z.literal('approval-decision'),
     runId: JOB_ID_PART,
     env: JOB_ID_PART,
@@ -140,7 +150,8 @@ export async function enqueueStage(
   job: StageJob,
   options: JobsOptions = {},
 ): Promise<string> {
-  const parsed = StageJobSchema.parse(job);
+  const tp = job.traceparent ?? currentTraceparent();
+  const parsed = StageJobSchema.parse(tp === undefined ? job : { ...job, traceparent: tp });
   const queueName = queueForStage(parsed) as keyof StageQueues;
   const jobId = stageJobId(parsed);
   const defaults =

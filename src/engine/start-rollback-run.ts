@@ -1,3 +1,5 @@
+import { recordRollback } from '../audit/record-decision.js';
+import { approvalRuleOf } from './approval-stages.js';
 import { randomUUID } from 'node:crypto';
 import type { JobsOptions, Queue } from 'bullmq';
 import { z } from 'zod';
@@ -215,6 +217,22 @@ export async function startRollbackRun(ctx: EngineContext, raw: RollbackRequest)
     eventKey: `${run.id}:deploy:${env}`,
   });
   const now = moved.run ?? run;
+  if (ctx.audit !== undefined) {
+    // A manual rollback skips the environment's approvals: that is its break-glass.
+    const { policy } = await ctx.policy.current();
+    await recordRollback(ctx.audit, {
+      runId: run.id,
+      app,
+      env,
+      requestedBy: request.requestedBy,
+      via: request.requestedBy === 'cli' ? 'cli' : 'api',
+      at: ctx.now(),
+      targetSha: plan.target.sha,
+      ...(plan.target.tag !== undefined ? { targetTag: plan.target.tag } : {}),
+      reason: `roll ${app} in ${env} back to ${what}`,
+      breakGlass: approvalRuleOf(policy, env) !== undefined,
+    }).catch((err: unknown) => log.warn({ err }, 'audit: could not record the rollback'));
+  }
   if (['deploying', 'verifying'].includes(now.state) && now.currentEnv === env) {
     await enqueueStage(ctx.queues, { stage: 'rollback-deploy', runId: run.id, env });
   }

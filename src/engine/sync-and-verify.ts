@@ -4,6 +4,8 @@ import type { DeployInput } from '../deploy/deploy-input.js';
 import { runDeploy, type DeployResult } from '../deploy/run-deploy.js';
 import { openEnvRepo } from '../gitops/open-env-repo.js';
 import type { DeployPorts } from '../deploy/ports.js';
+import { recordRollback } from '../audit/record-decision.js';
+import { recordDeployForDora } from '../dora/record-deploy.js';
 import { DeployNotConfigured } from '../errors.js';
 import type { PipelineConfig } from '../pipeline/index.js';
 import type { Run } from '../runs/run-types.js';
@@ -64,6 +66,7 @@ export async function syncAndVerify(
   ctx.metrics?.deploys.inc({ environment: env, outcome: result.outcome });
   if (result.outcome === 'rolled-back')
     ctx.metrics?.rollbacks.inc({ app, environment: env, gate: result.gate });
+  await recordOutcome(ctx, run, app, env, result);
   return result;
 }
 
@@ -129,4 +132,53 @@ async function canaryOf(
       ? { serviceUrl: `http://${service}.${planned.target.namespace}.svc.cluster.local${zapPath}` }
       : {}),
   };
+}
+
+/** The deploy's place in the DORA history and, for an automatic rollback, in the audit trail. */
+async function recordOutcome(
+  ctx: EngineContext,
+  run: Run,
+  app: string,
+  env: string,
+  result: DeployResult,
+): Promise<void> {
+  if (run.kind === 'pr') return;
+  const at = ctx.now();
+  if (ctx.dora !== undefined) {
+    await recordDeployForDora(
+      {
+        history: ctx.dora,
+        compare: async () => {
+          const octokit = await ctx.github.forInstallation(run.installationId);
+          return (route, params) => octokit.request(route, params);
+        },
+        logger: ctx.logger,
+      },
+      {
+        runId: run.id,
+        runKind: run.kind,
+        repo: run.repo,
+        app,
+        env,
+        tag: run.tag,
+        outcome: result.outcome === 'rolled-back' ? 'rolled-back' : 'succeeded',
+        at,
+      },
+    );
+  }
+  if (result.outcome === 'rolled-back' && ctx.audit !== undefined) {
+    await recordRollback(ctx.audit, {
+      runId: run.id,
+      app,
+      env,
+      requestedBy: 'shipgate',
+      via: 'system',
+      at,
+      targetSha: result.revertCommit,
+      reason: `${result.gate} failed: ${result.reason}`,
+      breakGlass: false,
+    }).catch((err: unknown) =>
+      ctx.logger.warn({ err, runId: run.id }, 'audit: could not record the rollback'),
+    );
+  }
 }

@@ -27,6 +27,8 @@ export interface GateResult {
   /** At most `MAX_ANNOTATIONS`; the summary says when more were left out. */
   annotations: Annotation[];
   counts?: Record<string, number>;
+  /** Findings let through by the pipeline's ignore rules (Trivy `ignore`), for the audit trail. */
+  overrides?: { id: string; reason: string; expires?: string | undefined; findings: number }[];
   /** Set when the run was cancelled: report the check run as `cancelled`, or not at all. */
   cancelled?: true;
 }

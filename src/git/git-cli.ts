@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { runProcess, type ProcessOutcome } from '../process/run-process.js';
 import path from 'node:path';
 import { GitAuthFailed, GitCommandFailed, GitTimeout } from '../errors.js';
+import { withSpan } from '../telemetry/with-span.js';
 
 /**
  * A small runner for the real `git` binary. It never goes through a shell, bounds time and
@@ -122,7 +123,14 @@ export class GitCli {
     return env;
   }
 
-  async run(args: readonly string[], options: GitRunOptions): Promise<GitResult> {
+  /** One span per git command (`git <subcommand>`); arguments stay out, they may hold URLs. */
+  run(args: readonly string[], options: GitRunOptions): Promise<GitResult> {
+    return withSpan(`git ${describe(args)}`, { attributes: { 'shipgate.git.command': describe(args) } }, () =>
+      this.runUntraced(args, options),
+    );
+  }
+
+  private async runUntraced(args: readonly string[], options: GitRunOptions): Promise<GitResult> {
     const timeoutMs = options.timeoutMs ?? this.timeoutMs;
     const maxOutput = options.maxOutputBytes ?? this.maxOutputBytes;
     const command = describe(args);

@@ -1,4 +1,5 @@
 import { GitopsRequestInvalid } from '../errors.js';
+import { activeTraceId } from '../telemetry/trace-context.js';
 
 /**
  * Commit messages with provenance trailers. The format is git's own (a final paragraph of
@@ -19,6 +20,11 @@ export interface ReleaseTrailers {
   gates: string;
   /** Who approved (Slack ids or names); one trailer each. */
   approvedBy?: readonly string[];
+  /**
+   * `Shipgate-Trace`: the trace id of the release, so a commit leads to its whole trace.
+   * @defaultValue the active span's trace id; no trailer when tracing is off
+   */
+  shipgateTrace?: string;
 }
 
 export interface CommitMessage {
@@ -50,6 +56,8 @@ export function releaseTrailerPairs(t: ReleaseTrailers): [string, string][] {
     ['Gates', t.gates],
   ];
   for (const who of t.approvedBy ?? []) pairs.push(['Approved-by', who]);
+  const traceId = t.shipgateTrace ?? activeTraceId();
+  if (traceId !== undefined) pairs.push(['Shipgate-Trace', traceId]);
   return pairs;
 }
 

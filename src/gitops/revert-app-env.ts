@@ -1,4 +1,5 @@
 import { assertSha } from '../git/scratch-repo.js';
+import { activeTraceId } from '../telemetry/trace-context.js';
 import { formatCommitMessage } from './commit-message.js';
 import { refPart } from './commit-to-env-repo.js';
 import { subtreeAt } from './edit-env-tree.js';
@@ -146,6 +147,8 @@ export async function revertAppEnv(options: EnvRepoOptions, request: RevertReque
         if (restoredFrom.sourceCommit) trailers.push(['Source-Commit', restoredFrom.sourceCommit]);
         if (restoredFrom.image) trailers.push(['Image', restoredFrom.image]);
       }
+      const traceId = activeTraceId();
+      if (traceId !== undefined) trailers.push(['Shipgate-Trace', traceId]);
       const message = formatCommitMessage({
         subject: `revert ${label} to ${restoredFrom ? restoredFrom.commit.slice(0, 12) : 'nothing'}`,
         body: `${request.reason}\n\nThis reverts ${bad} ("${live.subject}")${

@@ -5,6 +5,8 @@ import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics/create-metrics.js';
 import type { AllQueues } from '../queue/create-queues.js';
 import { approvalsApiPlugin, slackInteractionsApiPlugin } from '../api/approvals-routes.js';
+import { auditApiPlugin } from '../api/audit-routes.js';
+import { doraApiPlugin } from '../api/dora-routes.js';
 import { rollbackApiPlugin } from '../api/rollback-routes.js';
 import { runsRoutes } from '../api/runs-routes.js';
 import { RunStore } from '../runs/run-store.js';
@@ -35,4 +37,6 @@ export const API_PLUGINS: readonly ApiPluginFactory[] = [
   approvalsApiPlugin,
   slackInteractionsApiPlugin,
   rollbackApiPlugin,
+  auditApiPlugin,
+  doraApiPlugin,
 ];

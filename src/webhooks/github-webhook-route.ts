@@ -13,6 +13,8 @@ import type { IngressQueues } from '../queue/create-queues.js';
 import { createBodyBudget, type BodyBudget } from '../server/body-budget.js';
 import { sendHttpError, toHttpError } from '../server/error-handler.js';
 import { createRejectionLimiter } from '../server/rejection-limiter.js';
+import { currentTraceparent } from '../telemetry/trace-context.js';
+import { withSpan } from '../telemetry/with-span.js';
 import { admitWebhook, WEBHOOK_BODY_LIMIT } from './admit-webhook.js';
 import { classifyEvent } from './classify-event.js';
 import { deliveryKey, type DeliveryHeaders } from './delivery-headers.js';
@@ -119,9 +121,15 @@ export async function githubWebhookRoute(app: FastifyInstance, options: WebhookR
         return reply.code(200).send({ ok: true, outcome: 'ignored', reason: decision.reason });
       }
       const key = deliveryKey(headers);
-      const outcome = await enqueuer.enqueue(
-        key,
-        normalizeWebhook({ ...headers, receivedAt: new Date() }, payload),
+      // The one span of the hot path; its context travels in the job (no-op when tracing is off).
+      const outcome = await withSpan(
+        'webhook.enqueue',
+        { attributes: { 'github.event': headers.event, 'github.delivery': key } },
+        () => {
+          const job = normalizeWebhook({ ...headers, receivedAt: new Date() }, payload);
+          const traceparent = currentTraceparent();
+          return enqueuer.enqueue(key, traceparent === undefined ? job : { ...job, traceparent });
+        },
       );
       request.webhook.outcome = outcome;
       return reply.code(outcome === 'accepted' ? 202 : 200).send({ ok: true, outcome, jobId: key });

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { TRACEPARENT_PATTERN } from '../telemetry/trace-context.js';
 
 /**
  * The data of a job on the `webhook` queue: a bounded, normalised, secret-free subset of a
@@ -49,6 +50,8 @@ const base = {
   installationId: id.nullable(),
   repo: RepoSchema.nullable(),
   sender: SenderSchema.nullable(),
+  /** W3C trace context of the webhook request (src/telemetry); absent when tracing is off. */
+  traceparent: z.string().regex(TRACEPARENT_PATTERN).optional(),
 };
 
 export const PushSchema = z.object({

@@ -227,5 +227,13 @@ export function evaluateTrivy(
     summary: fitSummary(lines.join('\n')),
     annotations,
     counts,
+    overrides: [...ignores.values()]
+      .filter((e) => e.used > 0)
+      .map((e) => ({
+        id: e.ignore.id,
+        reason: e.ignore.reason,
+        expires: e.ignore.expires,
+        findings: e.used,
+      })),
   };
 }
