@@ -1,6 +1,7 @@
-import { readFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { ConfigInvalid } from './errors.js';
+import { weakSecretReason } from './weak-secret.js';
 
 /**
  * Service configuration: environment variables, validated once at start-up and frozen.
@@ -72,17 +73,19 @@ export const CONFIG_VARIABLES = {
   GITHUB_APP_ID: 'Numeric GitHub App ID. Required for work and start.',
   GITHUB_PRIVATE_KEY: 'GitHub App private key (PEM; literal \\n accepted).',
   GITHUB_PRIVATE_KEY_PATH: 'Path to the GitHub App private key file (instead of GITHUB_PRIVATE_KEY).',
-  GITHUB_WEBHOOK_SECRET: 'Webhook secret; required. A comma-separated list rotates secrets.',
+  GITHUB_WEBHOOK_SECRET:
+    'Webhook secret; required, at least 16 characters, no placeholder. A comma-separated list rotates secrets.',
   GITHUB_API_URL: 'GitHub REST base URL. Default https://api.github.com (GHES: https://HOST/api/v3).',
   ENV_REPO: 'Environment repo: owner/name, https:// or file:// clone URL.',
   SLACK_BOT_TOKEN: 'Slack bot token (xoxb-…).',
-  SLACK_SIGNING_SECRET: 'Slack signing secret for /slack/interactions.',
+  SLACK_SIGNING_SECRET: 'Slack signing secret for /slack/interactions (at least 16 characters).',
   SLACK_API_URL: 'Slack Web API base URL. Default https://slack.com/api.',
   ARGOCD_SERVER: 'Argo CD server URL, e.g. https://argocd.example.com.',
-  ARGOCD_TOKEN: 'Argo CD API token (project-scoped account).',
+  ARGOCD_TOKEN: 'Argo CD API token (project-scoped account). Required with ARGOCD_SERVER.',
   ARGOCD_INSECURE: 'true to skip TLS verification of Argo CD (development only).',
   ARGOCD_CA_FILE: 'PEM CA bundle for Argo CD.',
-  KUBECONFIG: 'Kubeconfig path; unset in a cluster means in-cluster config.',
+  KUBECONFIG:
+    'Kubeconfig path; unset in a cluster means in-cluster config. Required with ARGOCD_SERVER (deploys watch Rollouts).',
   SHIPGATE_EXECUTOR:
     'local (default: a bubblewrap sandbox), kubernetes, or local-unsandboxed (no isolation; development only): where gates run.',
   SHIPGATE_GATE_NETWORK: 'none (default) or egress: the network a sandboxed local gate gets.',
@@ -159,7 +162,23 @@ function parseWebhookSecrets(env: Env, role: Role): string[] {
     .map((s) => s.trim())
     .filter((s) => s.length > 0);
   if (secrets.length === 0) throw ConfigInvalid('GITHUB_WEBHOOK_SECRET', 'holds no secret');
+  secrets.forEach((secret, i) => {
+    const reason = weakSecretReason(secret);
+    if (reason === undefined) return;
+    // Name the entry by position: its value must not appear in any message.
+    const which = secrets.length === 1 ? '' : `secret ${i + 1} of ${secrets.length} `;
+    throw ConfigInvalid('GITHUB_WEBHOOK_SECRET', `${which}${reason}`);
+  });
   return secrets;
+}
+
+/** A secret that is either unset or strong; a placeholder or a short value stops the start. */
+function optionalSecret(env: Env, name: string): string | undefined {
+  const value = optional(env, name);
+  if (value === undefined) return undefined;
+  const reason = weakSecretReason(value);
+  if (reason !== undefined) throw ConfigInvalid(name, reason);
+  return value;
 }
 
 function readPrivateKey(env: Env): string | undefined {
@@ -286,8 +305,8 @@ export function loadConfig(env: Env = process.env, role: Role = 'start'): Readon
     github: Object.freeze(github),
     envRepo: parseEnvRepo(env),
     slack: Object.freeze({
-      botToken: optional(env, 'SLACK_BOT_TOKEN'),
-      signingSecret: optional(env, 'SLACK_SIGNING_SECRET'),
+      botToken: optionalSecret(env, 'SLACK_BOT_TOKEN'),
+      signingSecret: optionalSecret(env, 'SLACK_SIGNING_SECRET'),
       apiUrl: parseUrl('SLACK_API_URL', optional(env, 'SLACK_API_URL') ?? 'https://slack.com/api', [
         'https:',
         'http:',
@@ -296,7 +315,7 @@ export function loadConfig(env: Env = process.env, role: Role = 'start'): Readon
     argocd: Object.freeze({
       server:
         argocdServer === undefined ? undefined : parseUrl('ARGOCD_SERVER', argocdServer, ['https:', 'http:']),
-      token: optional(env, 'ARGOCD_TOKEN'),
+      token: optionalSecret(env, 'ARGOCD_TOKEN'),
       insecure: parseBoolean(env, 'ARGOCD_INSECURE'),
       caFile: optional(env, 'ARGOCD_CA_FILE'),
     }),
@@ -309,13 +328,87 @@ export function loadConfig(env: Env = process.env, role: Role = 'start'): Readon
     ),
     gateNetwork: parseEnum(env, 'SHIPGATE_GATE_NETWORK', ['none', 'egress'] as const, 'none'),
     gatesNamespace: optional(env, 'SHIPGATE_GATES_NAMESPACE') ?? 'shipgate-gates',
-    apiToken: optional(env, 'SHIPGATE_API_TOKEN'),
+    apiToken: optionalSecret(env, 'SHIPGATE_API_TOKEN'),
     logLevel: parseEnum(env, 'LOG_LEVEL', LOG_LEVELS, 'info'),
     trustProxy: parseTrustProxy(env),
     auditRetentionDays: parseRetentionDays(env),
   };
-  if (config.apiToken !== undefined && config.apiToken.length < 16) {
-    throw ConfigInvalid('SHIPGATE_API_TOKEN', 'must be at least 16 characters');
-  }
+  if (role !== 'cli') checkDeployConfiguration(env, config, role);
   return Object.freeze(config);
+}
+
+const IN_CLUSTER_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token';
+
+/**
+ * A partial deploy configuration stops the start. Before this, `ARGOCD_SERVER` without a token
+ * (or with it under `ARGOCD_AUTH_TOKEN`, the argocd CLI's name) started without complaint, Argo
+ * CD was turned off, and a release pushed its commit to the env repo before failing: git then
+ * named a version no gate had verified.
+ */
+function checkDeployConfiguration(env: Env, config: Config, role: Role): void {
+  const cliToken = optional(env, 'ARGOCD_AUTH_TOKEN');
+  const { server, token, caFile } = config.argocd;
+  if (cliToken !== undefined && cliToken !== token) {
+    throw ConfigInvalid(
+      'ARGOCD_AUTH_TOKEN',
+      token === undefined
+        ? "is the argocd CLI's variable and Shipgate does not read it: put the token in ARGOCD_TOKEN"
+        : 'differs from ARGOCD_TOKEN: Shipgate reads only ARGOCD_TOKEN, unset ARGOCD_AUTH_TOKEN',
+    );
+  }
+  if (server !== undefined && token === undefined) {
+    throw ConfigInvalid(
+      'ARGOCD_TOKEN',
+      'is required with ARGOCD_SERVER: without it no deploy can sync or verify',
+    );
+  }
+  if (server === undefined && token !== undefined) {
+    throw ConfigInvalid(
+      'ARGOCD_SERVER',
+      'is required with ARGOCD_TOKEN: set the Argo CD URL, or unset the token',
+    );
+  }
+  // Only workers deploy and run Kubernetes Jobs; `serve` never talks to Argo CD or the cluster.
+  if (role === 'serve') return;
+  if (server !== undefined && config.envRepo === undefined) {
+    throw ConfigInvalid(
+      'ENV_REPO',
+      'is required with ARGOCD_SERVER: every deploy is a commit to the env repo',
+    );
+  }
+  if (caFile !== undefined) requireReadable('ARGOCD_CA_FILE', caFile);
+  if (config.kubeconfig !== undefined) {
+    requireReadable('KUBECONFIG', config.kubeconfig);
+    return;
+  }
+  if (inCluster(env)) return;
+  if (server !== undefined) {
+    throw ConfigInvalid(
+      'KUBECONFIG',
+      'is required with ARGOCD_SERVER outside a cluster: deploys watch Argo Rollouts through the Kubernetes API',
+    );
+  }
+  if (config.executor === 'kubernetes') {
+    throw ConfigInvalid(
+      'KUBECONFIG',
+      'is required with SHIPGATE_EXECUTOR=kubernetes outside a cluster: gates run as Kubernetes Jobs',
+    );
+  }
+}
+
+/** What `@kubernetes/client-node`'s in-cluster loader needs; without it, it builds a config for `https://undefined`. */
+function inCluster(env: Env): boolean {
+  return (
+    optional(env, 'KUBERNETES_SERVICE_HOST') !== undefined &&
+    optional(env, 'KUBERNETES_SERVICE_PORT') !== undefined &&
+    existsSync(IN_CLUSTER_TOKEN)
+  );
+}
+
+function requireReadable(name: string, file: string): void {
+  try {
+    accessSync(file, constants.R_OK);
+  } catch (err) {
+    throw ConfigInvalid(name, `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
+  }
 }

@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import { WORKERS, createWorkers, startSchedules, type WorkerContext } from '../../workers/index.js';
+import { loadDeployKubeConfig } from '../engine/create-engine-context.js';
 import { closeQueues, createAllQueues } from '../queue/create-queues.js';
 import { createRedisConnection } from '../redis/connection.js';
 import { claimScratchAndSweep } from '../scratch/sweep-scratch.js';
@@ -18,6 +19,14 @@ export async function startWorkers(
   options: { engineTuning?: WorkerContext['engineTuning'] } = {},
 ): Promise<Redis[]> {
   const { config, logger, producer, metrics } = runtime;
+  // Loaded now rather than by the first deploy: a kubeconfig the Rollout gates cannot use stops
+  // the start with one line.
+  loadDeployKubeConfig(config);
+  if (config.argocd.server === undefined) {
+    logger.warn(
+      'ARGOCD_SERVER is not set: pull requests and gates run, releases stop before their first deploy',
+    );
+  }
   const connections: Redis[] = [];
   const queues = createAllQueues(producer, config.queuePrefix);
   metrics.watchQueues(Object.values(queues));

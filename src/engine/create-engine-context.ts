@@ -1,5 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
+import type { KubeConfig } from '@kubernetes/client-node';
 import type { Redis } from 'ioredis';
 import type { Config } from '../config.js';
 import { ConfigInvalid } from '../errors.js';
@@ -54,6 +55,14 @@ export function createEngineContext(deps: {
     ...deps.tuning?.github,
   });
   const { argocd: argo, slack } = config;
+  // `loadConfig` refuses a partial Argo CD configuration; this repeats the rule for a config
+  // built another way, because turning Argo CD off here once let releases commit unverified.
+  if ((argo.server === undefined) !== (argo.token === undefined)) {
+    throw ConfigInvalid(
+      argo.server === undefined ? 'ARGOCD_SERVER' : 'ARGOCD_TOKEN',
+      'ARGOCD_SERVER and ARGOCD_TOKEN are set together or not at all',
+    );
+  }
   const argocd =
     argo.server === undefined || argo.token === undefined
       ? undefined
@@ -65,13 +74,8 @@ export function createEngineContext(deps: {
           ...(argo.caFile ? { ca: readFileSync(argo.caFile) } : {}),
           ...(deps.tuning?.argocdTimeoutMs ? { timeoutMs: deps.tuning.argocdTimeoutMs } : {}),
         });
-  let rolloutSource: EngineContext['rolloutSource'];
-  try {
-    rolloutSource = createKubeRolloutSource(kubeConfigFor(config.kubeconfig), { logger });
-  } catch {
-    // Neither KUBECONFIG nor in-cluster config: deploys report that they cannot watch.
-    rolloutSource = undefined;
-  }
+  const kubeConfig = loadDeployKubeConfig(config);
+  const rolloutSource = kubeConfig ? createKubeRolloutSource(kubeConfig, { logger }) : undefined;
   const slackPrefix = `${config.queuePrefix}:slack`;
   const slackClient =
     slack.botToken === undefined
@@ -121,4 +125,29 @@ export function createEngineContext(deps: {
     dora: new DeployHistory(deps.redis, { prefix: `${config.queuePrefix}:dora` }),
     now: () => new Date(),
   };
+}
+
+/**
+ * The cluster configuration deploys watch their Rollouts with. With Argo CD on, every deploy
+ * watches its Rollout, so a cluster Shipgate cannot reach is a configuration error (thrown as
+ * `SHIPGATE_E_CONFIG_INVALID`), not a reason to deploy without watching. Without Argo CD no
+ * deploy runs, and the result is undefined when no usable configuration is found. `work` calls
+ * this at start-up, so a broken kubeconfig stops the start rather than the first deploy.
+ */
+export function loadDeployKubeConfig(config: Readonly<Config>): KubeConfig | undefined {
+  const required = config.argocd.server !== undefined;
+  const where = config.kubeconfig ?? 'the in-cluster configuration';
+  let kubeConfig: KubeConfig;
+  try {
+    kubeConfig = kubeConfigFor(config.kubeconfig);
+  } catch (err) {
+    if (!required) return undefined;
+    // The parser's message quotes the file, and a kubeconfig holds credentials: name the error only.
+    throw ConfigInvalid('KUBECONFIG', `${where} is not a readable kubeconfig (${(err as Error).name})`);
+  }
+  if (kubeConfig.getCurrentCluster() === null) {
+    if (!required) return undefined;
+    throw ConfigInvalid('KUBECONFIG', `${where} names no current cluster`);
+  }
+  return kubeConfig;
 }

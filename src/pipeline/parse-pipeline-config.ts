@@ -5,11 +5,14 @@ import { type PipelineConfig, pipelineConfigSchema } from './schema.js';
 export const PIPELINE_CONFIG_FILE = '.shipgate.yml';
 
 /**
- * Limits for `.shipgate.yml`. A real file is a few KiB with a handful of anchors; these leave a
- * wide margin and still refuse anything built to exhaust a worker.
+ * Limits for `.shipgate.yml`. A real file is a few KiB, a few hundred tokens and a handful of
+ * anchors; these leave a wide margin and still refuse anything built to exhaust a worker. The
+ * token budget is what bounds CPU: parsing costs a few microseconds per token, so no file within
+ * these limits costs more than a few tens of milliseconds, valid or hostile.
  */
 export const PIPELINE_YAML_LIMITS: SafeYamlOptions = {
   maxBytes: 256 * 1024,
+  maxTokens: 10_000,
   maxAliasCount: 100,
   maxResolvedNodes: 20_000,
   maxResolvedScalarChars: 1024 * 1024,

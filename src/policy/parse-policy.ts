@@ -2,9 +2,15 @@ import type { SafeYamlOptions } from '../yaml/parse-yaml-safely.js';
 import { type ConfigIssue, parseYamlWithSchema } from '../yaml/parse-yaml-with-schema.js';
 import { type Policy, POLICY_FILE_PATH, policySchema } from './schema.js';
 
-/** A policy lists every repo of an organisation: larger than an app's pipeline file, still bounded. */
+/**
+ * A policy lists every repo of an organisation: larger than an app's pipeline file, still
+ * bounded. The token budget bounds CPU (parsing costs a few microseconds per token) and fits
+ * about 1,200 repository grants with two environments each; an organisation with more splits
+ * them over several env repos.
+ */
 export const POLICY_YAML_LIMITS: SafeYamlOptions = {
-  maxBytes: 1024 * 1024,
+  maxBytes: 256 * 1024,
+  maxTokens: 30_000,
   maxAliasCount: 500,
   maxResolvedNodes: 200_000,
   maxResolvedScalarChars: 4 * 1024 * 1024,

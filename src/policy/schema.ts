@@ -1,7 +1,9 @@
 import { z } from 'zod';
 import { isSameOrInside, relativePathSchema } from '../pipeline/safe-relative-path.js';
 import { dnsLabel } from '../pipeline/schema.js';
+import { repoFullNameProblem } from './github-repo-name.js';
 import { matchRepoPatterns } from './repo-access.js';
+import { countWildcards } from './wildcard.js';
 import { isValidTimeZone, parseLocalDateTime, zonedToInstant } from './zoned-time.js';
 
 /**
@@ -26,16 +28,56 @@ const slackChannelId = z
   .string()
   .regex(/^[CG][A-Z0-9]{2,30}$/, { message: 'must be a Slack channel id such as C0123ABCD (not a #name)' });
 
+/** Wildcards a repo pattern may hold: enough for `acme/team-*-svc`, and a bounded match cost. */
+export const MAX_WILDCARDS_PER_PATTERN = 4;
+/** Wildcard patterns an allowlist may hold (exact names are a hash lookup and may be many more). */
+export const MAX_WILDCARD_PATTERNS = 100;
+
+const REPO_PATTERN = /^!?[A-Za-z0-9*-]+\/[A-Za-z0-9._*-]+$/;
 const repoPattern = z
   .string()
   .max(200)
-  .regex(/^!?[A-Za-z0-9_.*-]+\/[A-Za-z0-9_.*-]+$/, {
+  .regex(REPO_PATTERN, {
     message: 'must be an owner/name pattern, with "*" wildcards and an optional leading "!"',
+  })
+  .superRefine((pattern, ctx) => {
+    // zod runs this check even when the regex failed: that failure is already reported.
+    if (!REPO_PATTERN.test(pattern)) return;
+    const body = pattern.startsWith('!') ? pattern.slice(1) : pattern;
+    const wildcards = countWildcards(body);
+    if (wildcards > MAX_WILDCARDS_PER_PATTERN) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `has ${wildcards} wildcards, more than the ${MAX_WILDCARDS_PER_PATTERN} allowed`,
+        params: { expected: `an owner/name pattern with at most ${MAX_WILDCARDS_PER_PATTERN} "*"` },
+      });
+    } else if (wildcards === 0) {
+      const problem = repoFullNameProblem(body);
+      if (problem !== undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `names no repository GitHub could hold: ${problem}`,
+          params: { expected: 'an owner/name GitHub allows, or a pattern with "*"' },
+        });
+      }
+    }
   });
+const REPO_FULL_NAME = /^[A-Za-z0-9-]+\/[A-Za-z0-9._-]+$/;
 const repoFullName = z
   .string()
   .max(200)
-  .regex(/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/, { message: 'must be an exact owner/name (no wildcards)' });
+  .regex(REPO_FULL_NAME, { message: 'must be an exact owner/name (no wildcards)' })
+  .superRefine((name, ctx) => {
+    if (!REPO_FULL_NAME.test(name)) return;
+    const problem = repoFullNameProblem(name);
+    if (problem !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `must be an exact owner/name that GitHub allows: ${problem}`,
+        params: { expected: 'an exact owner/name (no wildcards)' },
+      });
+    }
+  });
 const githubLogin = z
   .string()
   .regex(/^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})(?:\[bot\])?$/, { message: 'must be a GitHub login' });
@@ -246,8 +288,20 @@ export const policySchema = z
       }
     }
 
+    const wildcardPatterns = policy.repos.allow.filter((p) => p.includes('*')).length;
+    if (wildcardPatterns > MAX_WILDCARD_PATTERNS) {
+      issue(
+        ['repos', 'allow'],
+        `repos.allow holds ${wildcardPatterns} patterns with "*", more than the ${MAX_WILDCARD_PATTERNS} allowed (list exact names instead)`,
+        `at most ${MAX_WILDCARD_PATTERNS} wildcard patterns`,
+        true,
+      );
+      // Matching every grant against that many patterns is the cost the limit exists to bound.
+      return;
+    }
+
     const seenRepos = new Map<string, string>();
-    const claimed: Array<{ repo: string; env: string; path: string }> = [];
+    const claimed = new ClaimedPaths();
     for (const [repo, grant] of Object.entries(policy.repos.grants)) {
       const lower = repo.toLowerCase();
       const previous = seenRepos.get(lower);
@@ -289,7 +343,7 @@ export const policySchema = z
             'a path outside shipgate/',
           );
         }
-        const clash = claimed.find((c) => isSameOrInside(path, c.path) || isSameOrInside(c.path, path));
+        const clash = claimed.overlapping(path);
         if (clash) {
           issue(
             [...at, 'path'],
@@ -297,7 +351,7 @@ export const policySchema = z
             'a path that no other grant contains or is contained in',
           );
         }
-        claimed.push({ repo, env, path });
+        claimed.add({ repo, env, path });
       }
     }
 
@@ -314,6 +368,46 @@ export const policySchema = z
       seenLogins.add(login.toLowerCase());
     }
   });
+
+interface Claim {
+  repo: string;
+  env: string;
+  path: string;
+}
+
+/**
+ * The env-repo folders granted so far, to find one that contains or lies inside a new one.
+ * Comparing every grant with every other is quadratic; here each folder and each of its
+ * ancestors is a hash key, so a check costs one lookup per path segment.
+ */
+class ClaimedPaths {
+  private readonly exact = new Map<string, Claim>();
+  /** Every proper ancestor of a claimed folder → one claim below it. */
+  private readonly ancestors = new Map<string, Claim>();
+
+  overlapping(path: string): Claim | undefined {
+    if (path === '.') return this.exact.values().next().value;
+    const below = this.exact.get(path) ?? this.ancestors.get(path) ?? this.exact.get('.');
+    if (below) return below;
+    for (const ancestor of ancestorsOf(path)) {
+      const above = this.exact.get(ancestor);
+      if (above) return above;
+    }
+    return undefined;
+  }
+
+  add(claim: Claim): void {
+    if (!this.exact.has(claim.path)) this.exact.set(claim.path, claim);
+    for (const ancestor of ancestorsOf(claim.path)) {
+      if (!this.ancestors.has(ancestor)) this.ancestors.set(ancestor, claim);
+    }
+  }
+}
+
+/** `a/b/c` → `a/b`, `a`. Paths are normalised and at most 32 segments deep. */
+function* ancestorsOf(path: string): Generator<string> {
+  for (let i = path.lastIndexOf('/'); i > 0; i = path.lastIndexOf('/', i - 1)) yield path.slice(0, i);
+}
 
 export type Policy = z.output<typeof policySchema>;
 export type PolicyInput = z.input<typeof policySchema>;

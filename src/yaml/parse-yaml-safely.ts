@@ -6,12 +6,14 @@ import {
   isPair,
   isScalar,
   isSeq,
+  Composer,
+  Lexer,
   LineCounter,
   type Node as YamlNode,
-  parseAllDocuments,
-  visit,
+  Parser,
 } from 'yaml';
-import { parseYamlPath, type YamlPathSegment } from './yaml-path.js';
+import { type LocateTarget, YamlDocumentIndex, type YamlLocation } from './yaml-document-index.js';
+import type { YamlPathSegment } from './yaml-path.js';
 
 /**
  * Parses YAML that someone else wrote (an app repo's `.shipgate.yml`, the policy file, rendered
@@ -19,11 +21,22 @@ import { parseYamlPath, type YamlPathSegment } from './yaml-path.js';
  * against resource exhaustion: a 1 KiB "billion laughs" document expands to gigabytes when turned
  * into JavaScript. So before `toJS` we measure what the document would expand to, following
  * aliases with memoisation (linear in the source), and refuse it when it grows past the limits.
+ *
+ * Every step is linear in the source, so a hostile file costs no more CPU than an honest file of
+ * its size: duplicate keys are found with a hash set (the library's own check is quadratic), the
+ * issues reported are capped, and each one is located through an index built in one walk.
  */
 
 export interface SafeYamlOptions {
   /** Largest accepted source, in UTF-8 bytes. @defaultValue 1 MiB */
   maxBytes?: number;
+  /**
+   * Most tokens (scalars, aliases, comments, line breaks, and the indicators `-`, `?`, `:`, `,`,
+   * `[`, `{`) in the source, counted by the lexer before anything is parsed. Parsing costs
+   * microseconds per token, so this bounds the CPU a file can cost, whatever it holds.
+   * @defaultValue 200_000
+   */
+  maxTokens?: number;
   /** Most alias nodes (`*name`) a document may contain. @defaultValue 100 */
   maxAliasCount?: number;
   /** Most nodes the document may have once every alias is expanded. @defaultValue 100_000 */
@@ -39,16 +52,30 @@ export interface SafeYamlOptions {
    * that silently turns into a string hides a mistake. @defaultValue true
    */
   warningsAsErrors?: boolean;
+  /**
+   * Most issues listed; one closing issue counts the rest. A file with ten thousand mistakes
+   * needs the first few fixed, not ten thousand annotations. @defaultValue 50
+   */
+  maxIssues?: number;
+  /**
+   * Refuse the map keys `__proto__`, `constructor` and `prototype`, with their line and column.
+   * Configuration never needs them, and dropping them silently hides an attack. @defaultValue true
+   */
+  refusePrototypeKeys?: boolean;
 }
 
 export type YamlIssueCode =
   | 'too_large'
+  | 'too_many_tokens'
   | 'syntax'
   | 'multiple_documents'
   | 'alias_limit'
   | 'expansion_limit'
   | 'recursive_alias'
-  | 'too_deep';
+  | 'too_deep'
+  | 'duplicate_key'
+  | 'forbidden_key'
+  | 'too_many_issues';
 
 export interface YamlIssue {
   code: YamlIssueCode;
@@ -60,22 +87,6 @@ export interface YamlIssue {
   /** 0-based index of the document in the stream. */
   documentIndex: number;
 }
-
-export interface YamlLocation {
-  /** 1-based. */
-  line: number;
-  /** 1-based. */
-  column: number;
-  /** False when the path does not exist: the location is then its nearest existing ancestor. */
-  found: boolean;
-}
-
-/**
- * `auto` points at a scalar value itself, and at the key of a map entry whose value is a
- * collection or empty (a block collection starts on the next line, so its key is where a reader
- * looks). `key` always points at the key, for "unknown key" and "bad key" messages.
- */
-export type LocateTarget = 'auto' | 'key';
 
 export interface SafeYamlDocument {
   index: number;
@@ -89,12 +100,15 @@ export type SafeYamlResult = { ok: true; documents: SafeYamlDocument[] } | { ok:
 
 const DEFAULTS: Required<SafeYamlOptions> = {
   maxBytes: 1024 * 1024,
+  maxTokens: 200_000,
   maxAliasCount: 100,
   maxResolvedNodes: 100_000,
   maxResolvedScalarChars: 16 * 1024 * 1024,
   maxDepth: 100,
   singleDocument: false,
   warningsAsErrors: true,
+  maxIssues: 50,
+  refusePrototypeKeys: true,
 };
 
 export function parseYamlSafely(text: string, options: SafeYamlOptions = {}): SafeYamlResult {
@@ -108,14 +122,22 @@ export function parseYamlSafely(text: string, options: SafeYamlOptions = {}): Sa
     );
   }
 
+  const lexed = lexWithinLimits(text, limits);
+  if (lexed === 'too_many_tokens') {
+    return fail(
+      'too_many_tokens',
+      `the file has more than ${limits.maxTokens} YAML values, indicators, comments and lines: split it, or remove what is not needed`,
+    );
+  }
+  if (lexed === 'too_deep') {
+    // The parser recurses once per level: refuse `[[[[…` before it overflows the stack.
+    return fail('too_deep', `the document nests deeper than ${limits.maxDepth} levels`);
+  }
+
   const lineCounter = new LineCounter();
   let documents: Document.Parsed[];
   try {
-    documents = parseAllDocuments(text, {
-      lineCounter,
-      prettyErrors: false,
-      uniqueKeys: true,
-    }) as Document.Parsed[];
+    documents = composeDocuments(lexed, lineCounter);
   } catch (err) {
     // The parser is not expected to throw, but a stack overflow on pathological nesting would.
     return fail('syntax', `the YAML parser failed: ${(err as Error).message}`);
@@ -141,18 +163,40 @@ export function parseYamlSafely(text: string, options: SafeYamlOptions = {}): Sa
     };
   }
 
-  const errors: YamlIssue[] = [];
+  const issues = new IssueList(limits.maxIssues);
   documents.forEach((doc, documentIndex) => {
     const problems = limits.warningsAsErrors ? [...doc.errors, ...doc.warnings] : doc.errors;
     for (const problem of problems) {
-      errors.push({ code: 'syntax', message: problem.message, ...at(problem.pos[0]), documentIndex });
+      issues.add({ code: 'syntax', message: problem.message, ...at(problem.pos[0]), documentIndex });
     }
   });
-  if (errors.length > 0) return { ok: false, errors: sortIssues(errors) };
+  if (issues.count > 0) return { ok: false, errors: issues.sorted() };
+
+  const indexes = documents.map(
+    (doc) =>
+      new YamlDocumentIndex(doc, lineCounter, {
+        refusePrototypeKeys: limits.refusePrototypeKeys,
+        maxDepth: limits.maxDepth,
+        maxIssues: limits.maxIssues,
+      }),
+  );
+  for (const [documentIndex, index] of indexes.entries()) {
+    if (index.tooDeep) {
+      const where = index.tooDeep.offset === undefined ? '' : ` (at line ${at(index.tooDeep.offset).line})`;
+      const message = `the document nests deeper than ${limits.maxDepth} levels${where}`;
+      return { ok: false, errors: [{ code: 'too_deep', message, line: 1, column: 1, documentIndex }] };
+    }
+    for (const issue of index.keyIssues) {
+      issues.add({ code: issue.code, message: issue.message, ...at(issue.offset), documentIndex });
+    }
+    issues.skip(index.omittedKeyIssues);
+  }
+  if (issues.count > 0) return { ok: false, errors: issues.sorted() };
 
   const parsed: SafeYamlDocument[] = [];
   for (const [documentIndex, doc] of documents.entries()) {
-    const refusal = measureExpansion(doc, limits);
+    const index = indexes[documentIndex]!;
+    const refusal = measureExpansion(doc, index, limits);
     if (refusal) {
       // Reported at line 1: the whole document is refused, and the annotation must be stable
       // whatever the attacker put where. The message says which alias tripped the limit.
@@ -173,7 +217,7 @@ export function parseYamlSafely(text: string, options: SafeYamlOptions = {}): Sa
     parsed.push({
       index: documentIndex,
       value,
-      locate: (path, target = 'auto') => locateYamlPath(doc, lineCounter, path, target),
+      locate: (path, target = 'auto') => index.locate(path, target),
     });
   }
 
@@ -184,52 +228,96 @@ export function parseYamlSafely(text: string, options: SafeYamlOptions = {}): Sa
   return { ok: true, documents: parsed };
 }
 
-/** Finds where a path sits in a parsed document. Aliases are followed to their anchors. */
-export function locateYamlPath(
-  doc: Document,
-  lineCounter: LineCounter,
-  path: string | readonly PropertyKey[],
-  target: LocateTarget = 'auto',
-): YamlLocation {
-  const segments: readonly PropertyKey[] = typeof path === 'string' ? parseYamlPath(path) : path;
-  const position = (offset: number, found: boolean): YamlLocation => {
-    const pos = lineCounter.linePos(offset);
-    return { line: pos.line, column: pos.col, found };
-  };
-  const docStart = doc.range?.[0] ?? 0;
-  const anchors = anchorTargets(doc);
-  const resolve = (node: unknown): unknown => (isAlias(node) ? anchors.get(node) : node);
+/**
+ * Lexer tokens that cost parsing work: one per scalar, alias, collection, entry, comment and
+ * line. Whitespace and the parser's own markers for documents and flow ends are free.
+ */
+const COUNTED = new Set(['\u001f', '-', '?', ':', ',', '[', '{', '\n', '\r\n']);
 
-  let raw: unknown = doc.contents;
-  let node: unknown = resolve(raw);
-  let key: YamlNode | undefined;
-  const startOf = (n: unknown): number | undefined => (n as YamlNode | null)?.range?.[0];
-  // Where to point when a segment is missing: the key that introduced the current node, else the node.
-  const here = (): number => startOf(key) ?? startOf(raw) ?? docStart;
-
-  for (const segment of segments) {
-    if (isMap(node)) {
-      const pair = node.items.find(
-        (p) => isPair(p) && isScalar(p.key) && String(p.key.value) === String(segment),
-      );
-      if (!pair) return position(here(), false);
-      key = pair.key as YamlNode;
-      raw = pair.value;
-      node = resolve(raw);
-    } else if (isSeq(node) && typeof segment === 'number' && segment < node.items.length) {
-      key = undefined;
-      raw = node.items[segment];
-      node = resolve(raw);
-    } else {
-      return position(here(), false);
+/**
+ * Lexes `text` once, counting the tokens that cost parsing work and the nesting of flow
+ * collections, and stops as soon as either is over its limit. The lexer is a lazy generator and
+ * several times cheaper than the parser, so a file stuffed with keys, comments or brackets is
+ * refused after reading only as much of it as the limits allow. The tokens are kept and handed
+ * to the parser, so a file within the limits is not lexed twice.
+ */
+function lexWithinLimits(
+  text: string,
+  limits: Required<SafeYamlOptions>,
+): string[] | 'too_many_tokens' | 'too_deep' {
+  const tokens: string[] = [];
+  let count = 0;
+  let flowDepth = 0;
+  for (const token of new Lexer().lex(text)) {
+    tokens.push(token);
+    const first = token.charCodeAt(0);
+    if (token === ']' || token === '}') flowDepth -= 1;
+    else if ((token === '[' || token === '{') && ++flowDepth > limits.maxDepth) return 'too_deep';
+    // Quoted scalars, aliases and comments come as their source text: "…", '…', *name, #….
+    if (
+      COUNTED.has(token) ||
+      first === 0x22 ||
+      first === 0x27 ||
+      first === 0x23 ||
+      (first === 0x2a && token.length > 1)
+    ) {
+      count += 1;
+      if (count > limits.maxTokens) return 'too_many_tokens';
     }
   }
+  return tokens;
+}
 
-  if (target === 'key' && key) return position(startOf(key)!, true);
-  const range = (raw as YamlNode | null)?.range;
-  const isNonEmptyScalar = isScalar(raw) && range !== undefined && range !== null && range[1] > range[0];
-  if (isNonEmptyScalar || !key) return position(startOf(raw) ?? startOf(key) ?? docStart, true);
-  return position(startOf(key)!, true);
+/** `parseAllDocuments`, from tokens already lexed (the same steps the library takes). */
+function composeDocuments(tokens: readonly string[], lineCounter: LineCounter): Document.Parsed[] {
+  const parser = new Parser(lineCounter.addNewLine);
+  lineCounter.addNewLine(0);
+  function* cst() {
+    for (const token of tokens) yield* parser.next(token);
+    yield* parser.end();
+  }
+  // Duplicate keys are checked by the index, in linear time: the library compares every key of
+  // a map with every other (10,000 keys cost seconds).
+  const composer = new Composer({ prettyErrors: false, uniqueKeys: false });
+  return Array.from(composer.compose(cst()));
+}
+
+/** The first `max` issues, and a count of the rest. */
+class IssueList {
+  private readonly kept: YamlIssue[] = [];
+  private omitted = 0;
+
+  constructor(private readonly max: number) {}
+
+  get count(): number {
+    return this.kept.length + this.omitted;
+  }
+
+  add(issue: YamlIssue): void {
+    if (this.kept.length < this.max) this.kept.push(issue);
+    else this.omitted += 1;
+  }
+
+  skip(count: number): void {
+    this.omitted += count;
+  }
+
+  sorted(): YamlIssue[] {
+    const list = sortIssues(this.kept);
+    if (this.omitted > 0) list.push(tooManyIssues(this.omitted, list.at(-1)?.documentIndex ?? 0));
+    return list;
+  }
+}
+
+/** The closing issue that stands for the ones not listed. */
+export function tooManyIssues(omitted: number, documentIndex = 0): YamlIssue {
+  return {
+    code: 'too_many_issues',
+    message: `${omitted} more problem${omitted === 1 ? ' is' : 's are'} not listed: fix the ones above first`,
+    line: 1,
+    column: 1,
+    documentIndex,
+  };
 }
 
 interface Refusal {
@@ -238,21 +326,12 @@ interface Refusal {
   offset?: number;
 }
 
-/** Maps each alias to the node it names: the last node with that anchor before it in the document. */
-function anchorTargets(doc: Document): Map<unknown, unknown> {
-  const current = new Map<string, unknown>();
-  const targets = new Map<unknown, unknown>();
-  visit(doc, {
-    Node(_key, node) {
-      if (isAlias(node)) targets.set(node, current.get(node.source));
-      else if (node.anchor) current.set(node.anchor, node);
-    },
-  });
-  return targets;
-}
-
-function measureExpansion(doc: Document, limits: Required<SafeYamlOptions>): Refusal | undefined {
-  const targets = anchorTargets(doc);
+function measureExpansion(
+  doc: Document,
+  index: YamlDocumentIndex,
+  limits: Required<SafeYamlOptions>,
+): Refusal | undefined {
+  const targets = index.aliasTargets;
   if (targets.size > limits.maxAliasCount) {
     return {
       code: 'alias_limit',
@@ -339,4 +418,4 @@ function formatBytes(bytes: number): string {
   return `${bytes} bytes`;
 }
 
-export type { YamlPathSegment };
+export type { LocateTarget, YamlLocation, YamlPathSegment };

@@ -1,5 +1,11 @@
 import type { z } from 'zod';
-import { parseYamlSafely, type SafeYamlDocument, type SafeYamlOptions } from './parse-yaml-safely.js';
+import {
+  parseYamlSafely,
+  type SafeYamlDocument,
+  type SafeYamlOptions,
+  tooManyIssues,
+  type YamlIssueCode,
+} from './parse-yaml-safely.js';
 import { formatYamlPath } from './yaml-path.js';
 
 /**
@@ -19,6 +25,12 @@ export interface ConfigIssue {
 export type SchemaParseResult<T> = { ok: true; value: T } | { ok: false; errors: ConfigIssue[] };
 
 type Issue = z.core.$ZodIssue;
+
+const EXPECTED_BY_YAML_ISSUE: Partial<Record<YamlIssueCode, string>> = {
+  syntax: 'valid YAML',
+  duplicate_key: 'unique keys',
+  forbidden_key: 'a key other than __proto__, constructor or prototype',
+};
 
 /**
  * Parses one YAML document with the safety limits of `parseYamlSafely`, then validates it with a
@@ -40,15 +52,50 @@ export function parseYamlWithSchema<S extends z.ZodType>(
         column: e.column,
         yamlPath: '',
         message: e.message,
-        expected: e.code === 'syntax' ? 'valid YAML' : '',
+        expected: EXPECTED_BY_YAML_ISSUE[e.code] ?? '',
       })),
     };
   }
   const document = parsed.documents[0]!;
   const result = schema.safeParse(document.value, { reportInput: true });
   if (result.success) return { ok: true, value: result.data };
-  const errors = result.error.issues.flatMap((issue) => toConfigIssues(issue, [], file, document, schema));
-  return { ok: false, errors: sortAndDedupe(errors) };
+  // Only the first `maxIssues` are located and worded: each costs a lookup and, for unknown keys,
+  // an edit distance against every allowed key. The rest are counted.
+  const budget: Budget = { remaining: options.maxIssues ?? DEFAULT_MAX_ISSUES, omitted: 0 };
+  const errors: ConfigIssue[] = [];
+  for (const issue of result.error.issues) {
+    if (budget.remaining <= 0) {
+      budget.omitted += countIssues(issue);
+      continue;
+    }
+    errors.push(...toConfigIssues(issue, [], file, document, schema, budget));
+  }
+  const sorted = sortAndDedupe(errors);
+  if (budget.omitted > 0) {
+    const closing = tooManyIssues(budget.omitted);
+    sorted.push({
+      file,
+      line: closing.line,
+      column: closing.column,
+      yamlPath: '',
+      message: closing.message,
+      expected: '',
+    });
+  }
+  return { ok: false, errors: sorted };
+}
+
+const DEFAULT_MAX_ISSUES = 50;
+
+interface Budget {
+  remaining: number;
+  omitted: number;
+}
+
+/** How many `ConfigIssue`s a zod issue would become, without locating any of them. */
+function countIssues(issue: Issue): number {
+  if (issue.code === 'unrecognized_keys') return issue.keys.length;
+  return 1;
 }
 
 function toConfigIssues(
@@ -57,6 +104,7 @@ function toConfigIssues(
   file: string,
   document: SafeYamlDocument,
   schema: z.ZodType,
+  budget: Budget,
 ): ConfigIssue[] {
   const path = [...prefix, ...issue.path];
   const make = (
@@ -65,6 +113,7 @@ function toConfigIssues(
     expected: string,
     onKey = false,
   ): ConfigIssue => {
+    budget.remaining -= 1;
     const location = document.locate(at, onKey ? 'key' : 'auto');
     return {
       file,
@@ -91,7 +140,9 @@ function toConfigIssues(
     }
     case 'unrecognized_keys': {
       const allowed = objectKeysAt(schema, path) ?? [];
-      return issue.keys.map((key) => {
+      const shown = Math.max(0, Math.min(issue.keys.length, budget.remaining));
+      budget.omitted += issue.keys.length - shown;
+      return issue.keys.slice(0, shown).map((key) => {
         const suggestion = closest(key, allowed);
         const hint = suggestion ? ` (did you mean "${suggestion}"?)` : '';
         const where = path.length === 0 ? 'at the top level' : `in ${formatYamlPath(path)}`;
@@ -136,7 +187,11 @@ function toConfigIssues(
         (branch) => !branch.every((i) => i.code === 'invalid_type' && i.path.length === 0),
       );
       if (relevant.length === 1) {
-        return relevant[0]!.flatMap((i) => toConfigIssues(i, path, file, document, schema));
+        return relevant[0]!.flatMap((i) =>
+          budget.remaining > 0
+            ? toConfigIssues(i, path, file, document, schema, budget)
+            : ((budget.omitted += countIssues(i)), []),
+        );
       }
       const expected = issue.errors
         .map((branch) => branch.find((i) => i.code === 'invalid_type' && i.path.length === 0))

@@ -48,6 +48,11 @@ export interface Ingress {
 
 export interface IngressOptions {
   secrets?: string[];
+  /**
+   * Webhook secrets given to the server as they are, past the start-up rules: GitHub's published
+   * signature vectors use secrets (`secret`, `mysecret`) that `loadConfig` rightly refuses.
+   */
+  publishedVectorSecrets?: string[];
   redisUrl?: string;
   limits?: ServerLimits;
   plugins?: FastifyPluginAsync[];
@@ -60,7 +65,7 @@ export const SECRET = 'test-webhook-secret-current';
 export async function startIngress(options: IngressOptions = {}): Promise<Ingress> {
   const prefix = uniquePrefix('ingress');
   const redisUrl = options.redisUrl ?? TEST_REDIS_URL;
-  const config = loadConfig(
+  const loaded = loadConfig(
     {
       GITHUB_WEBHOOK_SECRET: (options.secrets ?? [SECRET]).join(','),
       SHIPGATE_QUEUE_PREFIX: prefix,
@@ -70,6 +75,10 @@ export async function startIngress(options: IngressOptions = {}): Promise<Ingres
     },
     'serve',
   );
+  const vectors = options.publishedVectorSecrets;
+  const config: Config = vectors
+    ? Object.freeze({ ...loaded, github: Object.freeze({ ...loaded.github, webhookSecrets: vectors }) })
+    : loaded;
   const log = new LogCapture();
   const logger = createLogger(config.logLevel, log);
   const producer = createRedisConnection(redisUrl, 'producer', { commandTimeoutMs: 1000 });

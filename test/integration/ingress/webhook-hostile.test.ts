@@ -184,7 +184,7 @@ describe('deduplication over time', () => {
 
 describe('signatures', () => {
   it('accepts the published test vectors over the raw bytes', async () => {
-    const server = await startIngress({ secrets: vectors.map((v) => v.secret) });
+    const server = await startIngress({ publishedVectorSecrets: vectors.map((v) => v.secret) });
     try {
       for (const v of vectors) {
         const headers = {
@@ -210,13 +210,14 @@ describe('signatures', () => {
   });
 
   it('rotation: the old and the new secret are both accepted, a third is not', async () => {
-    const server = await startIngress({ secrets: ['new-secret', 'old-secret'] });
+    const rotation = ['new-webhook-secret-0123', 'old-webhook-secret-4567'];
+    const server = await startIngress({ secrets: rotation });
     try {
-      for (const secret of ['new-secret', 'old-secret']) {
+      for (const secret of rotation) {
         const d = await signedDelivery({ secret, event: 'push', payload: push });
         expect((await postDelivery(server.baseUrl, d)).status).toBe(202);
       }
-      const d = await signedDelivery({ secret: 'retired-secret', event: 'push', payload: push });
+      const d = await signedDelivery({ secret: 'retired-webhook-secret-89', event: 'push', payload: push });
       expect((await postDelivery(server.baseUrl, d)).status).toBe(401);
       expect(await server.jobCount()).toBe(2);
     } finally {

@@ -317,4 +317,33 @@ describe('hostile files', () => {
   it('refuses custom tags', () => {
     expect(issues(MINIMAL.replace('npm test', '!!js/function "() => 1"'))[0]).toMatchObject({ line: 7 });
   });
+
+  it.each([
+    [
+      'test.env',
+      MINIMAL.replace('  command: npm test\n', '  command: npm test\n  env:\n    A: "1"\n    __proto__: x\n'),
+      '10:5',
+    ],
+    [
+      'test.env (flow)',
+      MINIMAL.replace('  command: npm test\n', '  command: npm test\n  env: { constructor: x }\n'),
+      '8:10',
+    ],
+    ['manifests', MINIMAL.replace('manifests:\n', 'manifests:\n  prototype:\n    kustomize: x\n'), '9:3'],
+  ])('refuses a __proto__, constructor or prototype key in %s, where it stands', (_what, text, at) => {
+    const list = issues(text);
+    expect(list.map((i) => `${i.line}:${i.column}`)).toEqual([at]);
+    expect(list[0]!.message).toMatch(/^the key "(__proto__|constructor|prototype)" is not allowed/);
+    expect(list[0]!.expected).toBe('a key other than __proto__, constructor or prototype');
+  });
+
+  it('lists the first 50 of many unknown keys and counts the rest', () => {
+    const extra = Array.from({ length: 500 }, (_, i) => `unknown${i}: 1`).join('\n');
+    const list = issues(`${MINIMAL}${extra}\n`);
+    expect(list).toHaveLength(51);
+    expect(list[0]).toMatchObject({ line: 12, column: 1, yamlPath: 'unknown0' });
+    expect(list[49]).toMatchObject({ line: 61, column: 1, yamlPath: 'unknown49' });
+    expect(list[50]).toMatchObject({ line: 1, column: 1, yamlPath: '' });
+    expect(list[50]!.message).toBe('450 more problems are not listed: fix the ones above first');
+  });
 });

@@ -70,6 +70,16 @@ describe('isReleaseTag', () => {
     expect(isReleaseTag(custom, 'release/team/1.0')).toBe(true);
     expect(isReleaseTag(custom, 'release/10')).toBe(false); // "." is literal
   });
+
+  it('matches a pattern full of "*" against a pushed tag in linear time', () => {
+    const pattern = `${'*a'.repeat(99)}*b`;
+    const hostile = policyFrom(`version: 1\nreleaseTagPattern: "${pattern}"\nrepos: {}\nenvironments: {}\n`);
+    const started = process.cpuUsage();
+    expect(isReleaseTag(hostile, 'a'.repeat(250))).toBe(false);
+    expect(isReleaseTag(hostile, `${'a'.repeat(250)}b`)).toBe(true);
+    const used = process.cpuUsage(started);
+    expect((used.user + used.system) / 1000).toBeLessThan(200);
+  });
 });
 
 describe('approvals', () => {

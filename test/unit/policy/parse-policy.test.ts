@@ -253,7 +253,60 @@ describe('hostile policies', () => {
     ]);
   });
 
-  it('refuses a file over 1 MiB', () => {
-    expect(issues(`${MINIMAL}#${'x'.repeat(1024 * 1024)}`)[0]!.message).toMatch(/larger than 1\.0 MiB/);
+  it('refuses a file over 256 KiB', () => {
+    expect(issues(`${MINIMAL}#${'x'.repeat(256 * 1024)}`)[0]!.message).toMatch(/larger than 256\.0 KiB/);
+  });
+
+  it.each([
+    [
+      'a grant',
+      MINIMAL.replace(
+        '    acme/web:\n',
+        '    __proto__:\n      app: x\n      environments: {}\n    acme/web:\n',
+      ),
+      '5:5',
+    ],
+    [
+      'an environment',
+      MINIMAL.replace(
+        '  staging:\n    namespace',
+        '  constructor:\n    namespace: x\n  staging:\n    namespace',
+      ),
+      '10:3',
+    ],
+    ['an identity', `${MINIMAL}identities:\n  alice: U0A1\n  prototype: U0A2\n`, '14:3'],
+    ['the top level', `__proto__: { version: 2 }\n${MINIMAL}`, '1:1'],
+  ])('refuses a __proto__, constructor or prototype key in %s, where it stands', (_what, text, at) => {
+    const list = issues(text);
+    expect(list.map((i) => `${i.line}:${i.column}`)).toEqual([at]);
+    expect(list[0]!.message).toMatch(/^the key "(__proto__|constructor|prototype)" is not allowed/);
+  });
+
+  it.each([
+    ['acme/..', '".." is not a repository name'],
+    ['acme/.git', 'must not end in ".git"'],
+    ['ac--me/web', 'single hyphens'],
+  ])('refuses a grant for %s, a name GitHub could not hold', (repo, reason) => {
+    const list = issues(MINIMAL.replace('    acme/web:', `    "${repo}":`));
+    expect(list[0]!.message).toContain(reason);
+    expect(list[0]!.line).toBe(5);
+  });
+
+  it('refuses repo patterns with more than four wildcards, or exact names GitHub could not hold', () => {
+    const list = issues(MINIMAL.replace('allow: [acme/*]', 'allow: [acme/*, "*/*a*b*c*d", "acme/.."]'));
+    expect(where(list)).toEqual(['3:19 repos.allow[1]', '3:33 repos.allow[2]']);
+    expect(list[0]!.message).toContain('has 5 wildcards, more than the 4 allowed');
+    expect(list[1]!.message).toContain('".." is not a repository name');
+  });
+
+  it('refuses more than 100 wildcard patterns, and takes any number of exact names', () => {
+    const exact = Array.from({ length: 900 }, (_, i) => `acme/r${i}`);
+    expect(parsePolicy(MINIMAL.replace('allow: [acme/*]', `allow: [acme/*, ${exact.join(', ')}]`)).ok).toBe(
+      true,
+    );
+    const wild = Array.from({ length: 101 }, (_, i) => `acme/r${i}-*`);
+    const list = issues(MINIMAL.replace('allow: [acme/*]', `allow: [${wild.join(', ')}]`));
+    expect(where(list)).toEqual(['3:3 repos.allow']);
+    expect(list[0]!.message).toContain('101 patterns with "*", more than the 100 allowed');
   });
 });

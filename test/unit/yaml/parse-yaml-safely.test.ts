@@ -83,8 +83,8 @@ describe('parseYamlSafely errors', () => {
 
   it('reports duplicate keys on the second key', () => {
     const [issue] = errors(parseYamlSafely('a: 1\nb: 2\na: 3\n'));
-    expect(issue).toMatchObject({ code: 'syntax', line: 3, column: 1 });
-    expect(issue!.message).toMatch(/unique/i);
+    expect(issue).toMatchObject({ code: 'duplicate_key', line: 3, column: 1 });
+    expect(issue!.message).toBe('map keys must be unique: "a" is already defined at line 1');
   });
 
   it('treats unresolved tags as errors by default, and as warnings on request', () => {
@@ -108,12 +108,64 @@ describe('parseYamlSafely errors', () => {
     expect(documents(parseYamlSafely(''))).toHaveLength(0);
   });
 
-  it('does not let __proto__ keys change prototypes', () => {
-    const [doc] = documents(parseYamlSafely('__proto__:\n  polluted: true\n'));
+  it('refuses __proto__, constructor and prototype keys with their line and column', () => {
+    const text = [
+      'a: 1',
+      '__proto__:',
+      '  polluted: true',
+      'env: { constructor: x }',
+      'list:',
+      '  - prototype: 1',
+      '"__proto__" : 2',
+    ].join('\n');
+    const list = errors(parseYamlSafely(text));
+    expect(list.map((i) => [i.code, i.line, i.column])).toEqual([
+      ['forbidden_key', 2, 1],
+      ['forbidden_key', 4, 8],
+      ['forbidden_key', 6, 5],
+      ['forbidden_key', 7, 1],
+      // The quoted key is the same JavaScript key as the plain one above.
+      ['duplicate_key', 7, 1],
+    ]);
+    expect(list[0]!.message).toBe('the key "__proto__" is not allowed: it names JavaScript object internals');
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+
+  it('keeps such keys when asked (for files that are data, not configuration)', () => {
+    const [doc] = documents(
+      parseYamlSafely('__proto__:\n  polluted: true\n', { refusePrototypeKeys: false }),
+    );
     const value = doc!.value as Record<string, unknown>;
     expect(Object.getPrototypeOf(value)).toBe(Object.prototype);
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
     expect(Object.keys(value)).toEqual(['__proto__']);
+  });
+
+  it('finds duplicates as JavaScript sees them: 1 and "1" are one key', () => {
+    expect(errors(parseYamlSafely('1: a\n"1": b\n'))[0]).toMatchObject({ code: 'duplicate_key', line: 2 });
+    expect(errors(parseYamlSafely('m: {x: 1, x: 2}\n'))[0]).toMatchObject({ line: 1, column: 11 });
+  });
+
+  it('lists the first maxIssues problems and counts the rest in one closing issue', () => {
+    const text = Array.from({ length: 30 }, () => 'k: 1').join('\n');
+    const list = errors(parseYamlSafely(text, { maxIssues: 5 }));
+    expect(list).toHaveLength(6);
+    expect(list.slice(0, 5).map((i) => i.line)).toEqual([2, 3, 4, 5, 6]);
+    expect(list[5]).toMatchObject({ code: 'too_many_issues', line: 1, column: 1 });
+    expect(list[5]!.message).toBe('24 more problems are not listed: fix the ones above first');
+  });
+
+  it('refuses a file with more tokens than maxTokens before parsing it', () => {
+    // k0, :, [, a, ",", "b", ",", 'c', # c: nine per line, and 99 line breaks.
+    const text = Array.from({ length: 100 }, (_, i) => `k${i}: [a, "b", 'c'] # c`).join('\n');
+    const [issue] = errors(parseYamlSafely(text, { maxTokens: 998 }));
+    expect(issue).toMatchObject({ code: 'too_many_tokens', line: 1, column: 1 });
+    expect(documents(parseYamlSafely(text, { maxTokens: 999 }))[0]!.value).toHaveProperty('k99');
+  });
+
+  it('refuses deep flow nesting before the parser recurses into it', () => {
+    const [issue] = errors(parseYamlSafely(`a: ${'['.repeat(33)}${']'.repeat(33)}`, { maxDepth: 32 }));
+    expect(issue).toMatchObject({ code: 'too_deep', line: 1, column: 1 });
   });
 });
 
