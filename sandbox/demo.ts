@@ -194,7 +194,15 @@ export async function runDemo(options: DemoOptions): Promise<StageResult[]> {
       runtime = await openRuntime(config, { embedRedis: true });
       await startHttp(runtime);
       // The stand-in needs no spacing of writes (GitHub asks for a second between them).
-      const connections = await startWorkers(runtime, { engineTuning: { github: { spaceWrites: false } } });
+      // Gates run sandboxed: the simulated scanners record their calls beside themselves.
+      const connections = await startWorkers(runtime, {
+        engineTuning: {
+          github: { spaceWrites: false },
+          executor: {
+            local: { mounts: [{ source: scanners.binDir, target: scanners.binDir, writable: true }] },
+          },
+        },
+      });
       addConnectionShutdown(runtime, connections);
       base = `http://127.0.0.1:${port}`;
       runs = new RunStore(runtime.producer, { prefix: `${config.queuePrefix}:runs` });

@@ -7,7 +7,11 @@ import { ConfigInvalid } from '../errors.js';
 import { ApprovalStore } from '../approvals/approval-store.js';
 import { createArgoCdClient } from '../argocd/argocd-client.js';
 import { createKubeRolloutSource } from '../deploy/watch-rollout.js';
-import { createExecutor, logExecutorIsolation } from '../executors/create-executor.js';
+import {
+  createExecutor,
+  logExecutorIsolation,
+  type ExecutorOverrides,
+} from '../executors/create-executor.js';
 import { kubeConfigFor } from '../executors/kubernetes-executor.js';
 import { createGithubApp, type GithubAppOptions } from '../github/index.js';
 import { MessageLedger } from '../slack/message-ledger.js';
@@ -32,6 +36,8 @@ export interface EngineTuning {
     Pick<GithubAppOptions, 'spaceWrites' | 'writeBurst' | 'retryAfterBaseMs' | 'requestTimeoutMs'>
   >;
   argocdTimeoutMs?: number;
+  /** Extra executor settings, e.g. folders a test's stand-in scanners need inside the sandbox. */
+  executor?: ExecutorOverrides;
 }
 
 /** Builds the engine's context from validated config: once per `work` process. */
@@ -98,7 +104,7 @@ export function createEngineContext(deps: {
   mkdirSync(workDir, { recursive: true });
   mkdirSync(envRepo.workDir, { recursive: true });
   const web = githubWebUrl(config.github.apiUrl);
-  const executor = createExecutor(config);
+  const executor = createExecutor(config, deps.tuning?.executor);
   void logExecutorIsolation(executor, logger);
   const audit = new AuditLog(deps.redis, {
     prefix: `${config.queuePrefix}:audit`,

@@ -7,7 +7,7 @@ import { KubernetesExecutor, kubeConfigFor, type KubernetesExecutorOptions } fro
 import { LocalExecutor, type LocalExecutorOptions } from './local-executor.js';
 
 export interface ExecutorOverrides {
-  local?: LocalExecutorOptions;
+  local?: Partial<LocalExecutorOptions>;
   kubernetes?: Omit<Partial<KubernetesExecutorOptions>, 'kubeConfig' | 'namespace'>;
 }
 

@@ -196,7 +196,10 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     producer,
     queues,
     // GitHub asks integrators to space writes by a second; a test has no need to.
-    engineTuning: options.engineTuning ?? { github: { spaceWrites: false, retryAfterBaseMs: 5 } },
+    engineTuning: options.engineTuning ?? {
+      github: { spaceWrites: false, retryAfterBaseMs: 5 },
+      executor: { local: { mounts: fakeScannerMounts() } },
+    },
     createConnection: () => {
       const c = createRedisConnection(TEST_REDIS_URL, 'worker');
       connections.push(c);
@@ -268,6 +271,17 @@ export async function eventually<T>(
       throw new Error(`${what} not reached in ${timeoutMs} ms${last ? `: ${String(last)}` : ''}`);
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/**
+ * The tests put the stand-in scanners first on PATH; sandboxed gates see PATH folders read-only,
+ * and the stand-ins record their calls beside themselves, so their folder is mounted writable.
+ */
+function fakeScannerMounts() {
+  return (process.env.PATH ?? '')
+    .split(':')
+    .filter((dir) => path.basename(dir).startsWith('shipgate-fake-scanners-'))
+    .map((dir) => ({ source: dir, target: dir, writable: true }));
 }
 
 /** A GitHub payload from the test fixtures, retargeted at acme/web and the harness installation. */

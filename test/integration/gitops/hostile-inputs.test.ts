@@ -108,7 +108,7 @@ describe('hostile inputs are refused and nothing is written', () => {
     await expectRefused(
       { kustomize: 'deploy/overlays/evil' },
       GitopsPathUnsafe,
-      /remote kustomize resources/,
+      /remote references are not allowed/,
     );
     await writeFile(
       path.join(overlay, 'kustomization.yaml'),

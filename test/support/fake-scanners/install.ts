@@ -44,7 +44,18 @@ export function installFakeScanners(): FakeScanners {
   return {
     binDir,
     configure: (config) => {
-      writeFileSync(path.join(binDir, 'fake-scanner.json'), JSON.stringify(config));
+      // Sandboxed gates see the PATH folders but not the rest of the host: the fixture reports
+      // travel with the stand-ins, into this bin directory.
+      const visible = { ...config };
+      for (const tool of ['trivy', 'zap'] as const) {
+        const fixture = config[tool]?.fixture;
+        if (fixture === undefined) continue;
+        const copy = path.join(binDir, `${tool}-fixture${path.extname(fixture)}`);
+        copyFileSync(fixture, copy);
+        chmodSync(copy, 0o644);
+        visible[tool] = { ...config[tool], fixture: copy };
+      }
+      writeFileSync(path.join(binDir, 'fake-scanner.json'), JSON.stringify(visible));
       rmSync(calls, { force: true });
     },
     calls: () =>

@@ -68,8 +68,8 @@ describe('valid files', () => {
       production: { kind: 'kustomize', path: 'deploy/overlays/production' },
     });
     expect(c.environments).toEqual([
-      { name: 'staging', zap: { path: '/' } },
-      { name: 'production', zap: { path: '/shop' } },
+      { name: 'staging', strategy: 'blueGreen', zap: { path: '/' } },
+      { name: 'production', strategy: 'blueGreen', zap: { path: '/shop' } },
     ]);
   });
 
