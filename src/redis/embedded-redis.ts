@@ -19,6 +19,12 @@ export interface EmbeddedRedisOptions {
   startTimeoutMs?: number;
   /** AOF on (the default) is what makes queued webhooks survive a restart. */
   appendOnly?: boolean;
+  /**
+   * The `requirepass`; a restart that must keep its clients' URL (a fault test) passes the
+   * previous one.
+   * @defaultValue 32 fresh random bytes
+   */
+  password?: string;
 }
 
 export interface EmbeddedRedis {
@@ -83,7 +89,7 @@ export async function startEmbeddedRedis(options: EmbeddedRedisOptions): Promise
   const dir = path.join(options.dataDir, 'redis');
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const port = options.port ?? (await freePort());
-  const password = randomBytes(32).toString('base64url');
+  const password = options.password ?? randomBytes(32).toString('base64url');
   const url = `redis://:${password}@127.0.0.1:${port}`;
   // `-` reads the configuration from stdin, then the flags override it.
   const args = [

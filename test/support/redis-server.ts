@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -22,7 +23,9 @@ export interface TestRedisServer {
 export async function startRedisServer(): Promise<TestRedisServer> {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'shipgate-redis-'));
   const port = await freePort();
-  let server: EmbeddedRedis | undefined = await startEmbeddedRedis({ dataDir, port });
+  // One password for the server's life, so a restart keeps the URL its clients hold.
+  const password = randomBytes(24).toString('base64url');
+  let server: EmbeddedRedis | undefined = await startEmbeddedRedis({ dataDir, port, password });
   return {
     url: server.url,
     port,
@@ -31,7 +34,7 @@ export async function startRedisServer(): Promise<TestRedisServer> {
       server = undefined;
     },
     async start() {
-      if (server === undefined) server = await startEmbeddedRedis({ dataDir, port });
+      if (server === undefined) server = await startEmbeddedRedis({ dataDir, port, password });
     },
     async dispose() {
       await server?.stop();

@@ -277,7 +277,7 @@ export async function eventually<T>(
  * The tests put the stand-in scanners first on PATH; sandboxed gates see PATH folders read-only,
  * and the stand-ins record their calls beside themselves, so their folder is mounted writable.
  */
-function fakeScannerMounts() {
+export function fakeScannerMounts() {
   return (process.env.PATH ?? '')
     .split(':')
     .filter((dir) => path.basename(dir).startsWith('shipgate-fake-scanners-'))

@@ -1,5 +1,5 @@
 import { execFileSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -12,6 +12,9 @@ import { groupAlive, killGroup, spawnGroup } from '../../support/process-group.j
  */
 const ROOT = path.resolve(import.meta.dirname, '../../..');
 const cwd = mkdtempSync(path.join(tmpdir(), 'shipgate-demo-'));
+// As a clone's folder usually is: run as root, the sandboxed gates' unprivileged uid must be
+// able to pass through it to reach their checkout (mkdtemp makes it 0700).
+chmodSync(cwd, 0o755);
 let child: ChildProcess | undefined;
 
 afterAll(() => {

@@ -14,7 +14,13 @@ import { installFakeScanners, type FakeScanners } from '../../support/fake-scann
 import { startKubeApiStandIn, type KubeStandIn } from '../../../sandbox/kube-api-stand-in.js';
 import { TEST_REDIS_URL } from '../../support/redis.js';
 import { simulateRolloutController, type ControllerSim } from '../../../sandbox/rollout-controller-sim.js';
-import { eventually, startHarness, WEB_PIPELINE, type Harness } from '../../support/shipgate-harness.js';
+import {
+  eventually,
+  startHarness,
+  WEB_PIPELINE,
+  type Harness,
+  fakeScannerMounts,
+} from '../../support/shipgate-harness.js';
 import { FIXTURES } from '../../support/fixtures.js';
 
 /**
@@ -110,7 +116,10 @@ describe('manual rollback', () => {
       logger: createLogger('silent'),
       redis,
       queues: h.queues,
-      tuning: { github: { spaceWrites: false, retryAfterBaseMs: 5 } },
+      tuning: {
+        github: { spaceWrites: false, retryAfterBaseMs: 5 },
+        executor: { local: { mounts: fakeScannerMounts() } },
+      },
     });
   }
 

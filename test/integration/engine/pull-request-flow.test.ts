@@ -8,7 +8,13 @@ import { createLogger } from '../../../src/logger.js';
 import { pipelineWorker, renderWorker, trivyGateWorker } from '../../../workers/engine-workers.js';
 import { installFakeScanners, type FakeScanners } from '../../support/fake-scanners/install.js';
 import { TEST_REDIS_URL } from '../../support/redis.js';
-import { eventually, fixturePayload, startHarness, type Harness } from '../../support/shipgate-harness.js';
+import {
+  eventually,
+  fixturePayload,
+  startHarness,
+  type Harness,
+  fakeScannerMounts,
+} from '../../support/shipgate-harness.js';
 import { fixturePath } from '../../support/fixtures.js';
 
 /**
@@ -296,7 +302,7 @@ describe('pull request runs', () => {
       logger: createLogger('silent'),
       redis,
       queues: h.queues,
-      tuning: { github: { spaceWrites: false } },
+      tuning: { github: { spaceWrites: false }, executor: { local: { mounts: fakeScannerMounts() } } },
     });
     const err = CheckoutFailed('acme/web', sha, 'remote hung up');
     await failGateStage(engine, { runId: run.id, checkRunId: testsCheck.id, key: 'tests', attempt: 4 }, err);

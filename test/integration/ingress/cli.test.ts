@@ -223,7 +223,7 @@ describe('shipgate CLI', () => {
       }
       expect((await fetch(`${base}/readyz`)).status, output).toBe(200);
       const urlFile = path.join(cwd, '.shipgate/redis/shipgate-redis.url');
-      expect(readFileSync(urlFile, 'utf8')).toMatch(/^redis:\/\/127\.0\.0\.1:\d+/);
+      expect(readFileSync(urlFile, 'utf8')).toMatch(/^redis:\/\/(:[^@]+@)?127\.0\.0\.1:\d+/);
 
       const payload = JSON.parse(readFileSync(`${FIXTURES}/github/create-tag.json`, 'utf8')) as object;
       const d = await signedDelivery({ secret: 'dotenv-webhook-secret-0123', event: 'create', payload });
