@@ -56,6 +56,18 @@ function commandHelp(command: Command): string {
   ].join('\n');
 }
 
+/**
+ * The stacks of an error's whole cause chain. The innermost one says most: Node 24's
+ * `fetch failed` carries no frames of its own, while its cause (`connect ECONNREFUSED`) does.
+ */
+function causeStacks(cause: unknown): string {
+  let out = '';
+  for (let e = cause, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+    out += `\n${depth > 0 ? 'caused by: ' : ''}${e.stack ?? e.message}`;
+  }
+  return out;
+}
+
 /** One line for an error: what went wrong and what to do. The stack only with --debug. */
 export function explain(
   err: unknown,
@@ -73,7 +85,7 @@ export function explain(
     return { line: `shipgate: ${PortInUse(e.address ?? 'this host', e.port ?? 0).message}`, code: 1 };
   }
   if (isShipgateError(err)) {
-    const stack = debug && err.cause instanceof Error ? `\n${err.cause.stack ?? ''}` : '';
+    const stack = debug ? causeStacks(err.cause) : '';
     return { line: `shipgate: ${err.message} (${err.code})${stack}`, code: 1 };
   }
   if (debug) return { line: `shipgate: ${(err as Error).stack ?? String(err)}`, code: 1 };
