@@ -12,7 +12,7 @@ import { parse } from 'yaml';
 
 type Schema = Record<string, unknown>;
 const here = path.dirname(fileURLToPath(import.meta.url));
-const swaggerPath = process.argv[2] ?? path.resolve(here, '../../../shared/fixtures/argocd/swagger.json');
+const swaggerPath = process.argv[2] ?? path.resolve(here, '../../test/fixtures/argocd/swagger.json');
 const swagger = JSON.parse(readFileSync(swaggerPath, 'utf8')) as { definitions: Record<string, Schema> };
 
 /** The protobuf-shaped wrappers in swagger whose wire form (JSON/YAML) is something else. */
@@ -99,7 +99,7 @@ writeFileSync(
   )}\n`,
 );
 
-// AnalysisTemplate has no CRD in the shared fixtures; its spec is the AnalysisRun spec
+// AnalysisTemplate has no CRD in the test fixtures; its spec is the AnalysisRun spec
 // (metrics, args, dryRun, measurementRetention) minus run-only fields.
 const crd = parse(readFileSync(path.resolve(here, '../crds/analysis-run-crd.yaml'), 'utf8')) as {
   spec: { versions: { schema: { openAPIV3Schema: { properties: { spec: Schema } } } }[] };
