@@ -12,11 +12,14 @@ import type { Rollout } from './schema.js';
 import type { Step, StepContext, StepFailure } from './step-plan.js';
 import { waitForSync } from './wait-for-sync.js';
 
-/** Side effects against Argo CD: a few quick tries, each bounded, before the job retries. */
+/** Side effects against Argo CD: tries spanning a restart, each bounded, before the job retries. */
 export const ARGOCD_ACTION_RETRY: RetryPolicy = {
-  attempts: 4,
-  minDelayMs: 250,
+  // Equal jitter: six attempts always span at least 5.75 s (at most 11.5 s), so a deploy rides
+  // out an Argo CD restart instead of failing on an unlucky run of short back-offs.
+  attempts: 6,
+  minDelayMs: 500,
   maxDelayMs: 4_000,
+  jitter: 'equal',
   attemptTimeoutMs: 30_000,
   retryable: isRetryable,
 };

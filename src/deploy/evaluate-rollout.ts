@@ -15,6 +15,8 @@ export interface AnalysisState {
   phase: 'None' | 'Pending' | 'Running' | 'Successful' | 'Failed' | 'Error' | 'Inconclusive';
   run?: string;
   message?: string;
+  /** Only the Rollout's pointer says the phase; the run itself is not seen in it yet. */
+  fromPointerOnly?: true;
 }
 
 export type RolloutVerdict = { phase: RolloutPhase } & (
@@ -29,7 +31,17 @@ export type RolloutVerdict = { phase: RolloutPhase } & (
   | { stage: 'needs-person'; reason: string }
   | { stage: 'post-promotion'; postPromotion: AnalysisState }
   | { stage: 'healthy' }
-  | { stage: 'failed'; gate: CheckName; reason: string }
+  | {
+      stage: 'failed';
+      gate: CheckName;
+      reason: string;
+      /**
+       * The Rollout names a failed AnalysisRun that the watch has not delivered in its final
+       * state yet (two streams, either may lead): the verdict stands, the reason lacks the
+       * metric detail the run itself will carry a moment later.
+       */
+      detailPending?: true;
+    }
 );
 
 export interface EvaluateRolloutOptions {
@@ -155,10 +167,22 @@ function analysisState(
         ? rollout.spec?.strategy?.blueGreen?.postPromotionAnalysis !== undefined
         : false;
   if (!run && !ref) return { state: { phase: configured ? 'Pending' : 'None' }, run: undefined };
-  const phase = (run?.status?.phase ?? ref?.status ?? 'Pending') as AnalysisState['phase'];
-  const message = run ? describeAnalysisRun(run) : ref?.message;
+  const runPhase = run?.status?.phase as AnalysisState['phase'] | undefined;
+  // The pointer can run ahead of the run (the controller writes it after reading the run, but
+  // our two watch streams deliver in either order): a terminal pointer wins over a stale run.
+  const pointerAhead =
+    ref?.status !== undefined && TERMINAL_BAD.has(ref.status) && !TERMINAL_BAD.has(runPhase ?? '');
+  const phase = (
+    pointerAhead ? ref.status : (runPhase ?? ref?.status ?? 'Pending')
+  ) as AnalysisState['phase'];
+  const message = run && !pointerAhead ? describeAnalysisRun(run) : ref?.message;
   return {
-    state: { phase, run: run?.metadata.name ?? ref?.name, ...(message ? { message } : {}) },
+    state: {
+      phase,
+      run: run?.metadata.name ?? ref?.name,
+      ...(message ? { message } : {}),
+      ...(pointerAhead ? { fromPointerOnly: true as const } : {}),
+    },
     run,
   };
 }
@@ -193,6 +217,7 @@ export function evaluateRollout(
         stage: 'failed',
         gate: GATE_OF[a.kind],
         reason: a.state.message ?? `${a.kind} analysis ${a.state.phase}`,
+        ...(a.state.fromPointerOnly ? { detailPending: true as const } : {}),
       };
     }
   }

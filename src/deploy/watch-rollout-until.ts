@@ -8,6 +8,9 @@ import { evaluateRollout, type RolloutVerdict } from './evaluate-rollout.js';
 import type { StepContext, StepOutcome } from './step-plan.js';
 import type { RolloutSnapshot } from './watch-rollout.js';
 
+/** How long a failed verdict waits for the AnalysisRun that explains it before it stands alone. */
+const FAILURE_DETAIL_GRACE_MS = 1_000;
+
 export async function watchRolloutUntil(
   kit: DeployKit,
   ctx: StepContext,
@@ -17,6 +20,7 @@ export async function watchRolloutUntil(
   const { deadlineAt } = kit.deadline(ctx);
   const watch = await kit.watch(ctx.signal);
   let snapshot = watch.snapshot();
+  let failedSeenAt: number | undefined;
   for (;;) {
     ctx.signal.throwIfAborted();
     const now = ports.clock.now();
@@ -35,7 +39,18 @@ export async function watchRolloutUntil(
         deadlineAt,
         inconclusive: input.inconclusive,
       });
-      if (verdict.stage === 'failed') return { failure: { gate: verdict.gate, reason: verdict.reason } };
+      if (verdict.stage === 'failed') {
+        failedSeenAt ??= now;
+        // Wait a moment for the run itself, so the reason names the metric and its value.
+        const waitForDetail = verdict.detailPending === true && now - failedSeenAt < FAILURE_DETAIL_GRACE_MS;
+        if (!waitForDetail) return { failure: { gate: verdict.gate, reason: verdict.reason } };
+        snapshot = await watch.next(
+          snapshot.version,
+          Math.min(kit.pollMs, FAILURE_DETAIL_GRACE_MS),
+          ctx.signal,
+        );
+        continue;
+      }
       if (verdict.stage === 'needs-person') {
         const reason = verdict.reason;
         await ctx.once('needs-person', () => kit.notify({ type: 'needs-person', reason }));

@@ -40,6 +40,13 @@ export interface RetryPolicy {
   /** Called before each back-off, for logs and metrics. */
   onRetry?: (info: { err: unknown; attempt: number; delayMs: number }) => void;
   /**
+   * `full` spreads retries over the whole back-off window (best for many clients hitting one
+   * server); `equal` waits at least half of it, so a fixed number of attempts is guaranteed to
+   * span a known time: what a step that must ride out an outage of a few seconds needs.
+   * @defaultValue 'full'
+   */
+  jitter?: 'full' | 'equal';
+  /**
    * Where the jitter comes from; tests pass a fixed one.
    * @defaultValue Math.random
    */
@@ -51,15 +58,17 @@ export function defaultRetryable(err: unknown): boolean {
   return err instanceof ShipgateError ? err.retryable : true;
 }
 
-/** Full-jitter exponential back-off (AWS's "exponential backoff and jitter"), in ms. */
+/** Exponential back-off with full or equal jitter (AWS's "exponential backoff and jitter"), in ms. */
 export function backoffDelayMs(
   attempt: number,
-  policy: Pick<RetryPolicy, 'minDelayMs' | 'maxDelayMs' | 'random'> = {},
+  policy: Pick<RetryPolicy, 'minDelayMs' | 'maxDelayMs' | 'random' | 'jitter'> = {},
 ): number {
   const min = policy.minDelayMs ?? 200;
   const max = policy.maxDelayMs ?? 5_000;
   const random = policy.random ?? Math.random;
-  return Math.floor(random() * Math.min(max, min * 2 ** (attempt - 1)));
+  const window = Math.min(max, min * 2 ** (attempt - 1));
+  if (policy.jitter === 'equal') return Math.floor(window / 2 + random() * (window / 2));
+  return Math.floor(random() * window);
 }
 
 /**

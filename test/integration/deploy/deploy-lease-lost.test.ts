@@ -25,10 +25,18 @@ it('a deploy whose lease is stolen during the blue-green pause stops with no fur
   const x = (h = await startDeployHarness({ holdPre: true }));
   const locks = new DeployLock(redis, { prefix });
   const mine = newRunId();
-  await locks.acquire('web', 'production', mine, { leaseMs: 300 });
-  const lease = holdDeployLease(locks, { app: 'web', env: 'production', runId: mine }, { leaseMs: 300 });
+  // Long enough that a loaded machine still renews in time (renewals every third of it), short
+  // enough that the steal below is seen within a second.
+  const leaseMs = 2_000;
+  await locks.acquire('web', 'production', mine, { leaseMs });
+  const lease = holdDeployLease(locks, { app: 'web', env: 'production', runId: mine }, { leaseMs });
 
   const deploy = runDeploy(x.input(), x.ports(), { pollIntervalMs: 25, signal: lease.signal });
+  // Handled from the start: if the wait below fails, the deploy's rejection is not left unhandled.
+  const settled = deploy.then(
+    () => 'finished',
+    (err: unknown) => err,
+  );
   await x.until(
     () => x.rollout().status?.blueGreen?.prePromotionAnalysisRunStatus?.status === 'Running',
     'the Rollout to pause with pre-promotion analysis running',
@@ -37,7 +45,7 @@ it('a deploy whose lease is stolen during the blue-green pause stops with no fur
   // Another deploy of production takes the lock: the next renewal reads `false`.
   await locks.release('web', 'production', mine);
   await locks.acquire('web', 'production', newRunId(), { leaseMs: 60_000 });
-  await expect(deploy).rejects.toSatisfy((err) => DeployLeaseLost.is(err));
+  expect(DeployLeaseLost.is(await settled)).toBe(true);
 
   const requestsAtLoss = x.argo.requests.length;
   // The analysis passes after the loss: a deploy still running would now scan and promote.

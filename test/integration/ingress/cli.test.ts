@@ -3,6 +3,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../../src/redis/embedded-redis.js';
 import {
@@ -17,6 +18,8 @@ import { deleteKeysWithPrefix, TEST_REDIS_URL, uniquePrefix } from '../../suppor
 const ROOT = path.resolve(import.meta.dirname, '../../..');
 const TSX = path.join(ROOT, 'node_modules/.bin/tsx');
 const CLI = path.join(ROOT, 'src/cli.ts');
+/** tsx as a loader, by absolute URL: the CLI runs in a temp folder that has no node_modules. */
+const TSX_LOADER = pathToFileURL(path.join(ROOT, 'node_modules/tsx/dist/loader.mjs')).href;
 const keys = generateKeyPairSync('rsa', {
   modulusLength: 2048,
   privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
@@ -187,7 +190,7 @@ describe('shipgate CLI', () => {
       standIn = await startHookDeliveriesStandIn({ appId: '77', publicKeyPem: keys.publicKey });
     });
     afterAll(async () => {
-      // The whole group: tsx's node child and its redis-server too, even when the test failed.
+      // The whole group: Shipgate and its redis-server too, even when the test failed.
       killGroup(child);
       await standIn.close();
     });
@@ -200,7 +203,10 @@ describe('shipgate CLI', () => {
         path.join(cwd, '.env'),
         `GITHUB_WEBHOOK_SECRET=dotenv-webhook-secret-0123\nGITHUB_APP_ID=77\nGITHUB_PRIVATE_KEY_PATH=${cwd}/key.pem\nPORT=1\n`,
       );
-      const proc = spawnGroup(TSX, [CLI, 'start'], {
+      // node --import tsx, not the tsx binary: a signal goes to Shipgate itself. tsx's wrapper
+      // relays it and, when its child does not acknowledge within 30 ms (a loaded machine),
+      // signals again and kills it, which is not the shutdown under test.
+      const proc = spawnGroup(process.execPath, ['--import', TSX_LOADER, CLI, 'start'], {
         cwd,
         env: cleanEnv({ PORT: String(port), GITHUB_API_URL: standIn.baseUrl, HOST: '127.0.0.1' }),
         stdio: ['ignore', 'pipe', 'pipe'],

@@ -142,6 +142,28 @@ describe('evaluateRollout: the blue-green gates', () => {
     }
   });
 
+  it('a Failed pointer ahead of its run fails the gate, and says the detail is still on its way', () => {
+    const r = pausedWithAnalysis();
+    r.status!.blueGreen!.prePromotionAnalysisRunStatus = { name: 'pre-4', status: 'Failed' };
+    // The Rollout stream delivered first: the run is not seen at all, or only while it ran.
+    const stale = runFor(r, 'analysisrun-failed.yaml', 'PrePromotion', 'pre-4', 'Running');
+    for (const runs of [[], [stale]]) {
+      expect(evaluateRollout(r, runs, { now })).toEqual({
+        phase: 'Paused',
+        stage: 'failed',
+        gate: 'pre-promotion-analysis',
+        reason: 'PrePromotion analysis Failed',
+        detailPending: true,
+      });
+    }
+    // Once the run arrives Failed, the reason names its metric and nothing is pending.
+    const arrived = runFor(r, 'analysisrun-failed.yaml', 'PrePromotion', 'pre-4');
+    const v = evaluateRollout(r, [arrived], { now });
+    expect(v).toMatchObject({ stage: 'failed', gate: 'pre-promotion-analysis' });
+    expect(v.stage === 'failed' && v.reason).toContain('metric "web" Failed');
+    expect(v).not.toHaveProperty('detailPending');
+  });
+
   it('ignores runs of an older revision and of other Rollouts', () => {
     const r = pausedWithAnalysis();
     const old = runFor(r, 'analysisrun-failed.yaml', 'PrePromotion', 'pre-old');

@@ -98,4 +98,12 @@ describe('backoffDelayMs', () => {
     expect([1, 2, 3, 4, 5].map((n) => backoffDelayMs(n, top))).toEqual([99, 199, 399, 799, 999]);
     expect(backoffDelayMs(3, { ...top, random: () => 0 })).toBe(0);
   });
+
+  it('with equal jitter waits at least half of each window, so attempts span a known time', () => {
+    const policy = { minDelayMs: 100, maxDelayMs: 1000, jitter: 'equal' as const };
+    expect([1, 2, 3, 4, 5].map((n) => backoffDelayMs(n, { ...policy, random: () => 0 }))).toEqual([
+      50, 100, 200, 400, 500,
+    ]);
+    expect(backoffDelayMs(3, { ...policy, random: () => 0.999 })).toBe(399);
+  });
 });
