@@ -1,3 +1,4 @@
+import { configSecrets, createSecretMasker } from '../masking/secret-masker.js';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { KubeConfig } from '@kubernetes/client-node';
@@ -58,6 +59,7 @@ export function createEngineContext(deps: {
     privateKey: config.github.privateKey,
     apiUrl: config.github.apiUrl,
     logger,
+    outgoingTextMasker: createSecretMasker(configSecrets(config)),
     ...deps.tuning?.github,
   });
   const { argocd: argo, slack } = config;

@@ -8,9 +8,16 @@ import type { Logger } from '../logger.js';
 import { callGithub, scrubSecrets } from './github-error.js';
 import { fetchWithTimeout } from './fetch-with-timeout.js';
 import { retryPolicyPlugin } from './retry-policy.js';
+import { maskOutgoingTextPlugin } from './mask-outgoing-text.js';
+import type { SecretMasker } from '../masking/secret-masker.js';
 
 /** Octokit with the plugins Shipgate relies on; `forInstallation` returns instances of it. */
-export const ShipgateOctokit = OctokitCore.plugin(retry, throttling, retryPolicyPlugin);
+export const ShipgateOctokit = OctokitCore.plugin(
+  retry,
+  throttling,
+  retryPolicyPlugin,
+  maskOutgoingTextPlugin,
+);
 export type GithubOctokit = InstanceType<typeof ShipgateOctokit>;
 
 export interface GithubAppOptions {
@@ -45,6 +52,11 @@ export interface GithubAppOptions {
   writeBurst?: number;
   /** @defaultValue `shipgate` */
   userAgent?: string;
+  /**
+   * Masks check-run output, comments and status descriptions before they are sent: pass
+   * `createSecretMasker(configSecrets(config))`. @defaultValue token shapes only
+   */
+  outgoingTextMasker?: SecretMasker;
 }
 
 export interface InstallationToken {
@@ -134,6 +146,7 @@ export function createGithubApp(options: GithubAppOptions): GithubApp {
         : { write: unthrottledGroup, notifications: unthrottledGroup }) as Pick<ThrottlingOptions, 'write'>),
     },
     log: octokitLog(logger),
+    ...(options.outgoingTextMasker ? { outgoingTextMasker: options.outgoingTextMasker } : {}),
   });
 
   const app = new App({ appId, privateKey, Octokit, log: octokitLog(logger) });

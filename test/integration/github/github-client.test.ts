@@ -26,6 +26,7 @@ import {
   type GithubAppOptions,
 } from '../../../src/github/index.js';
 import { createLogger } from '../../../src/logger.js';
+import { createSecretMasker } from '../../../src/masking/secret-masker.js';
 import { startGithubStandIn, type GithubStandIn } from '../../../sandbox/github-stand-in.js';
 
 const APP_ID = 4711;
@@ -162,6 +163,42 @@ describe('installation tokens', () => {
 });
 
 describe('check runs', () => {
+  it('masks known secrets and token shapes in the output and annotations GitHub receives', async () => {
+    const secret = 'the-webhook-secret-of-this-test';
+    const { standIn, app } = await harness({ outgoingTextMasker: createSecretMasker([secret]) });
+    const octokit = await app.forInstallation(1);
+    const { id } = await ensureCheckRun(octokit, {
+      owner: OWNER,
+      repo: REPO,
+      name: 'shipgate/tests',
+      headSha: SHA,
+      externalId: 'run-mask',
+    });
+    const token = `ghs_${'A'.repeat(36)}`;
+    await completeCheckRun(octokit, {
+      owner: OWNER,
+      repo: REPO,
+      checkRunId: id,
+      conclusion: 'failure',
+      title: `leaked ${secret}`,
+      summary: `clone of https://x-access-token:${token}@github.com/acme/web failed`,
+      text: `env: SECRET=${secret}\nSLACK=xoxb-1234567890-abcdefghij`,
+      annotations: [
+        { path: 'a.ts', start_line: 1, end_line: 1, annotation_level: 'failure', message: `saw ${token}` },
+      ],
+    });
+    const sent = JSON.stringify(standIn.requests.map((r) => r.body));
+    expect(sent).not.toContain(secret);
+    expect(sent).not.toContain(token);
+    expect(sent).not.toContain('xoxb-1234567890');
+    const [stored] = standIn.checkRuns(OWNER, REPO);
+    expect(stored?.output).toMatchObject({
+      title: 'leaked [masked]',
+      summary: 'clone of https://x-access-token:[masked]@github.com/acme/web failed',
+    });
+    expect(stored?.annotations.map((a) => a.message)).toEqual(['saw [masked]']);
+  });
+
   it('ensureCheckRun is idempotent and sends the delivery id for correlation', async () => {
     const { standIn, app } = await harness();
     const octokit = await app.forInstallation(1);

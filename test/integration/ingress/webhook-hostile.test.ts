@@ -276,3 +276,52 @@ describe('a flood of bad signatures', () => {
     }
   });
 });
+
+describe('SHIPGATE_TRUST_PROXY', () => {
+  /** Forged deliveries from `client` as an Ingress would forward them (the proxy is this test, on loopback). */
+  async function forgedFrom(baseUrl: string, client: string, count: number): Promise<number[]> {
+    const d = await signedDelivery({ secret: 'attacker', event: 'push', payload: push });
+    const headers = { ...d.headers, 'x-forwarded-for': client };
+    return Promise.all(
+      Array.from({ length: count }, () =>
+        postDelivery(baseUrl, { headers, body: d.body }).then((r) => r.status),
+      ),
+    );
+  }
+  const limits = { rejectedWebhooks: { max: 5, timeWindowMs: 60_000 } };
+
+  it('behind a trusted proxy, limits each real client on its own', async () => {
+    const server = await startIngress({ limits, env: { SHIPGATE_TRUST_PROXY: '127.0.0.1/32' } });
+    try {
+      const first = await forgedFrom(server.baseUrl, '203.0.113.5', 8);
+      expect(first.filter((s) => s === 429)).toHaveLength(3);
+      // Another client behind the same Ingress is not punished for the first one's flood.
+      expect(await forgedFrom(server.baseUrl, '198.51.100.7', 1)).toEqual([401]);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('without it, a forged X-Forwarded-For does not get a client out of its limit', async () => {
+    const server = await startIngress({ limits });
+    try {
+      const first = await forgedFrom(server.baseUrl, '203.0.113.5', 8);
+      expect(first.filter((s) => s === 429)).toHaveLength(3);
+      // Same socket address, another claimed client: still the same (limited) client.
+      expect(await forgedFrom(server.baseUrl, '198.51.100.7', 1)).toEqual([429]);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('a proxy it does not trust cannot speak for clients', async () => {
+    // Trusts only an address this test is not connecting from.
+    const server = await startIngress({ limits, env: { SHIPGATE_TRUST_PROXY: '10.0.0.0/8' } });
+    try {
+      await forgedFrom(server.baseUrl, '203.0.113.5', 8);
+      expect(await forgedFrom(server.baseUrl, '198.51.100.7', 1)).toEqual([429]);
+    } finally {
+      await server.close();
+    }
+  });
+});
