@@ -3,8 +3,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
-    // The load tests have their own run (`npm run test:load`, vitest.load.config.ts).
-    exclude: ['test/load/**', '**/node_modules/**'],
+    // The load and end-to-end tests have runs of their own (`npm run test:load`, `test:e2e`).
+    exclude: ['test/load/**', 'test/e2e/**', '**/node_modules/**'],
     // Integration tests start real servers, git repos and redis-server children;
     // forks keep each file's process state (env, cwd, child processes) isolated.
     pool: 'forks',

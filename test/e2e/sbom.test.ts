@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ALLOWED_LICENCES, checkLicences, expressionAllowed } from '../../../scripts/check-licences.js';
+import { ALLOWED_LICENCES, checkLicences, expressionAllowed } from '../../scripts/check-licences.js';
 
 interface LockEntry {
   name?: string;

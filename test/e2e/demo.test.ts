@@ -3,14 +3,14 @@ import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { groupAlive, killGroup, spawnGroup } from '../../support/process-group.js';
+import { groupAlive, killGroup, spawnGroup } from '../support/process-group.js';
 
 /**
  * `shipgate demo --yes` as CI runs it: the real CLI in its own process group, in an empty
  * folder, to the end. Then the env repo it left behind is read with git, and nothing it
  * started (embedded redis-server, gate sandboxes, git servers) may still be running.
  */
-const ROOT = path.resolve(import.meta.dirname, '../../..');
+const ROOT = path.resolve(import.meta.dirname, '../..');
 const cwd = mkdtempSync(path.join(tmpdir(), 'shipgate-demo-'));
 // As a clone's folder usually is: run as root, the sandboxed gates' unprivileged uid must be
 // able to pass through it to reach their checkout (mkdtemp makes it 0700).

@@ -4,7 +4,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { TEST_REDIS_URL } from '../../support/redis.js';
+import { TEST_REDIS_URL } from '../support/redis.js';
 
 /**
  * No Docker engine runs here, so this builds the image's runtime layout the way the Dockerfile

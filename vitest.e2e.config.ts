@@ -1,0 +1,18 @@
+import { defineConfig } from 'vitest/config';
+
+/**
+ * `npm run test:e2e`: end-to-end runs of whole installs, each tens of seconds on a 2-core
+ * machine: the demo from start to revert, a production-only install serving /livez, and the
+ * production SBOM with its licence check. Kept out of `npm test` so it stays a few minutes.
+ */
+export default defineConfig({
+  test: {
+    include: ['test/e2e/**/*.test.ts'],
+    pool: 'forks',
+    globalSetup: ['./test/support/global-setup.ts'],
+    testTimeout: 180_000,
+    hookTimeout: 600_000,
+    maxWorkers: 2,
+    reporters: ['default', './test/support/summary-reporter.ts'],
+  },
+});
