@@ -56,6 +56,8 @@ export interface ArgoCdStandIn {
   onAction(handler: (action: RecordedAction) => void | Promise<void>): void;
   /** `503`: a proxy's HTML 503. `reset`: the TCP connection is dropped. `null`: reachable. */
   setUnavailable(mode: '503' | 'reset' | null, forMs?: number): void;
+  /** The next requests fail in this order, one mode each (an outage that does not depend on timing). */
+  failNextRequests(modes: ('503' | 'reset')[]): void;
   /** The watch stream: cut open streams, mute them, refuse new ones. */
   streams: {
     /** Streams opened so far (refused ones included) and open now. */
@@ -91,6 +93,7 @@ export async function startArgoCdStandIn(): Promise<ArgoCdStandIn> {
   const actionHandlers: ((a: RecordedAction) => void | Promise<void>)[] = [];
   let unavailable: '503' | 'reset' | null = null;
   let unavailableTimer: NodeJS.Timeout | undefined;
+  const queuedFailures: ('503' | 'reset')[] = [];
   const timers = new Set<NodeJS.Timeout>();
   const subscribers = new Set<{ name: string | null; res: ServerResponse }>();
   let streamsOpened = 0;
@@ -201,6 +204,9 @@ export async function startArgoCdStandIn(): Promise<ArgoCdStandIn> {
         }, forMs);
       }
     },
+    failNextRequests(modes) {
+      queuedFailures.push(...modes);
+    },
     streams: {
       get opened() {
         return streamsOpened;
@@ -248,12 +254,13 @@ export async function startArgoCdStandIn(): Promise<ArgoCdStandIn> {
       answered: 0,
     };
     api.requests.push(record);
-    if (unavailable === 'reset') {
+    const failure = queuedFailures.shift() ?? unavailable;
+    if (failure === 'reset') {
       record.answered = -1;
       req.socket.destroy();
       return;
     }
-    if (unavailable === '503') {
+    if (failure === '503') {
       record.answered = 503;
       res.writeHead(503, { 'content-type': 'text/html' });
       res.end('<html><body><h1>503 Service Temporarily Unavailable</h1></body></html>');

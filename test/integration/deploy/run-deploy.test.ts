@@ -183,10 +183,8 @@ describe('runDeploy against Argo CD and Kubernetes stand-ins, with a real env re
 
   it('Argo CD unreachable for a while mid-deploy (resets, then 503s), then it recovers', async () => {
     const x = await start({ stepMs: 40 });
-    x.argo.onSynced(() => {
-      x.argo.setUnavailable('reset');
-      setTimeout(() => x.argo.setUnavailable('503', 600), 600);
-    });
+    // Counted, not timed: on a loaded machine a timed window can fall between two retries.
+    x.argo.onSynced(() => x.argo.failNextRequests(['reset', 'reset', '503', '503']));
     const result = await runDeploy(x.input(), x.ports(), { pollIntervalMs: 25 });
     expect(result).toMatchObject({ outcome: 'succeeded' });
     expect(x.argo.requests.some((r) => r.answered === -1)).toBe(true);
