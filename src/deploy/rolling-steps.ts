@@ -6,13 +6,7 @@
  * failure rolls back with the revert commit and the sync to it, like every strategy.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import {
-  applicationHealthStep,
-  commitStep,
-  startedStep,
-  succeededSteps,
-  syncStep,
-} from './common-steps.js';
+import { applicationHealthStep, commitStep, startedStep, succeededSteps, syncStep } from './common-steps.js';
 import type { DeployKit } from './deploy-kit.js';
 import { evaluateDeployment } from './evaluate-deployment.js';
 import type { Step, StepContext, StepOutcome } from './step-plan.js';
@@ -64,7 +58,9 @@ async function watchDeploymentUntilRolledOut(kit: DeployKit, ctx: StepContext): 
         });
         if (verdict.stage === 'failed') return { failure: { gate: verdict.gate, reason: verdict.reason } };
         if (verdict.stage === 'healthy') {
-          return { output: { record: { gate: 'deployment-progress', passed: true, summary: verdict.summary } } };
+          return {
+            output: { record: { gate: 'deployment-progress', passed: true, summary: verdict.summary } },
+          };
         }
       }
       // Whichever changes first; the other wait is cancelled with the round.

@@ -18,7 +18,9 @@ const WHAT: Record<DeployStrategy, string> = {
 };
 
 /** The PR manifests check's "which strategy each environment will use", one Markdown line each. */
-export function describeStrategies(environments: readonly { env: string; strategy: DeployStrategy }[]): string {
+export function describeStrategies(
+  environments: readonly { env: string; strategy: DeployStrategy }[],
+): string {
   if (environments.length === 0) return '';
   const lines = environments.map((e) => `- \`${e.env}\`: **${e.strategy}** (${WHAT[e.strategy]})`);
   return `Deploy strategy per environment:\n${lines.join('\n')}`;

@@ -74,8 +74,10 @@ export function createKubeDeploymentSource(
 
       async function list(): Promise<string | undefined> {
         const body = await apps.listNamespacedDeployment({ namespace: target.namespace, fieldSelector });
+        // The typed client hands back model objects with Date fields; the schema (like the watch
+        // stream) reads the wire form.
         const found = (body.items ?? [])
-          .map((i) => DeploymentSchema.safeParse(i))
+          .map((i) => DeploymentSchema.safeParse(JSON.parse(JSON.stringify(i))))
           .find((p) => p.success && p.data.metadata.name === target.name);
         set(found?.success ? found.data : undefined);
         return body.metadata?.resourceVersion;
@@ -151,7 +153,9 @@ export function createKubeDeploymentSource(
         await first;
       } catch (err) {
         life.abort();
-        throw KubeWatchFailed(`Deployment ${target.namespace}/${target.name}`, errorText(err), { cause: err });
+        throw KubeWatchFailed(`Deployment ${target.namespace}/${target.name}`, errorText(err), {
+          cause: err,
+        });
       }
       void loop(first);
 

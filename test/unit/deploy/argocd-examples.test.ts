@@ -165,8 +165,8 @@ describe('validateArgoCdResource catches mistakes', () => {
     const d = structuredClone(ofKind('Deployment')[0]!);
     d.spec.progressDeadlineSeconds = '300s';
     expect(validateArgoCdResource(d).join('\n')).toMatch(/progressDeadlineSeconds must be integer/);
-    expect(validateArgoCdResource({ ...ofKind('Deployment')[0]!, apiVersion: 'extensions/v1beta1' })).toEqual([
-      '/apiVersion: Deployment must be apps/v1',
-    ]);
+    expect(validateArgoCdResource({ ...ofKind('Deployment')[0]!, apiVersion: 'extensions/v1beta1' })).toEqual(
+      ['/apiVersion: Deployment must be apps/v1'],
+    );
   });
 });
