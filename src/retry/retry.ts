@@ -51,7 +51,15 @@ export interface RetryPolicy {
    * @defaultValue Math.random
    */
   random?: () => number;
+  /**
+   * How a back-off is waited; tests pass one that records the delay and returns at once. Must
+   * reject when `signal` aborts.
+   * @defaultValue `setTimeout` from node:timers/promises
+   */
+  sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
 }
+
+const defaultSleep = (ms: number, signal: AbortSignal) => sleep(ms, undefined, { signal });
 
 /** Retries are for transient failures: a ShipgateError says which it is, anything else is unknown. */
 export function defaultRetryable(err: unknown): boolean {
@@ -98,7 +106,10 @@ export async function retry<T>(
       const delayMs = policy.requestedDelayMs?.(err) ?? backoffDelayMs(attempt, policy);
       policy.onRetry?.({ err, attempt, delayMs });
       // timers/promises rejects with its own AbortError; callers expect the reason they gave.
-      await sleep(delayMs, undefined, { signal }).catch(() => signal.throwIfAborted());
+      await (policy.sleep ?? defaultSleep)(delayMs, signal).catch((err: unknown) => {
+        signal.throwIfAborted();
+        throw err;
+      });
     }
   }
 }
