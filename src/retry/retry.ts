@@ -33,10 +33,11 @@ export interface RetryPolicy {
    */
   retryable?: (err: unknown) => boolean;
   /**
-   * A delay the other side asked for (for example `Retry-After`), used instead of the back-off.
+   * A delay the other side asked for (for example `Retry-After`), or a schedule of its own (the
+   * GitHub clients' quadratic one), used instead of the back-off. `attempt` is the one that failed.
    * @defaultValue none
    */
-  requestedDelayMs?: (err: unknown) => number | undefined;
+  requestedDelayMs?: (err: unknown, attempt: number) => number | undefined;
   /** Called before each back-off, for logs and metrics. */
   onRetry?: (info: { err: unknown; attempt: number; delayMs: number }) => void;
   /**
@@ -103,7 +104,7 @@ export async function retry<T>(
     } catch (err) {
       if (signal.aborted) throw signal.reason;
       if (attempt >= attempts || !retryable(err)) throw err;
-      const delayMs = policy.requestedDelayMs?.(err) ?? backoffDelayMs(attempt, policy);
+      const delayMs = policy.requestedDelayMs?.(err, attempt) ?? backoffDelayMs(attempt, policy);
       policy.onRetry?.({ err, attempt, delayMs });
       // timers/promises rejects with its own AbortError; callers expect the reason they gave.
       await (policy.sleep ?? defaultSleep)(delayMs, signal).catch((err: unknown) => {
