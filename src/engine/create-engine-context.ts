@@ -7,6 +7,7 @@ import type { Config } from '../config.js';
 import { ConfigInvalid } from '../errors.js';
 import { ApprovalStore } from '../approvals/approval-store.js';
 import { createArgoCdClient } from '../argocd/argocd-client.js';
+import { createKubeDeploymentSource } from '../deploy/watch-deployment.js';
 import { createKubeRolloutSource } from '../deploy/watch-rollout.js';
 import {
   createExecutor,
@@ -84,6 +85,7 @@ export function createEngineContext(deps: {
         });
   const kubeConfig = loadDeployKubeConfig(config);
   const rolloutSource = kubeConfig ? createKubeRolloutSource(kubeConfig, { logger }) : undefined;
+  const deploymentSource = kubeConfig ? createKubeDeploymentSource(kubeConfig, { logger }) : undefined;
   const slackPrefix = `${config.queuePrefix}:slack`;
   const slackClient =
     slack.botToken === undefined
@@ -126,6 +128,7 @@ export function createEngineContext(deps: {
     workDir,
     argocd,
     rolloutSource,
+    deploymentSource,
     approvals,
     notifier,
     metrics: deps.metrics,
