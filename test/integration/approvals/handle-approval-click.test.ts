@@ -272,7 +272,7 @@ describe('approval requests and clicks (real Redis, Slack stand-in, real WebClie
     expect(forgedNonce).toMatchObject({ outcome: 'unknown' });
     expect(slack.ephemerals[0]?.text).toContain('unknown or no longer valid');
     expect(await deps.store.getRequest('run-1', 'production')).toMatchObject({ status: 'open', votes: [] });
-    expect(await redis.exists(`${prefix}:approval:run-404:production`)).toBe(0);
+    expect(await redis.exists(`${prefix}:{approval:run-404:production}`)).toBe(0);
   });
 
   it('supersedes an older run: its message says so and its buttons are refused', async () => {
