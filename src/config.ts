@@ -68,7 +68,8 @@ export const CONFIG_VARIABLES = {
   PORT: 'HTTP port. Default 3000.',
   HOST: 'Listen address. Default 0.0.0.0.',
   REDIS_URL: 'redis:// or rediss:// URL. Unset: `shipgate start` runs an embedded redis-server.',
-  SHIPGATE_QUEUE_PREFIX: 'BullMQ key prefix. Default shipgate.',
+  SHIPGATE_QUEUE_PREFIX:
+    'Prefix of every Redis key (BullMQ queues use it as the hash tag {prefix}). Default shipgate.',
   SHIPGATE_DATA_DIR: 'Working folder (embedded Redis data, checkouts). Default ./.shipgate.',
   GITHUB_APP_ID: 'Numeric GitHub App ID. Required for work and start.',
   GITHUB_PRIVATE_KEY: 'GitHub App private key (PEM; literal \\n accepted).',
@@ -173,6 +174,21 @@ function parseWebhookSecrets(env: Env, role: Role): string[] {
 }
 
 /** A secret that is either unset or strong; a placeholder or a short value stops the start. */
+/**
+ * Braces would make the prefix a Redis Cluster hash tag of its own and pull every key into one
+ * slot; Shipgate adds the tags itself (see src/queue/bullmq-prefix.ts).
+ */
+function parseQueuePrefix(env: Env): string {
+  const value = optional(env, 'SHIPGATE_QUEUE_PREFIX') ?? 'shipgate';
+  if (!/^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/.test(value)) {
+    throw ConfigInvalid(
+      'SHIPGATE_QUEUE_PREFIX',
+      'must be 1-128 letters, digits, ".", "_", ":" or "-", starting with a letter or digit (no braces)',
+    );
+  }
+  return value;
+}
+
 function optionalSecret(env: Env, name: string): string | undefined {
   const value = optional(env, name);
   if (value === undefined) return undefined;
@@ -300,7 +316,7 @@ export function loadConfig(env: Env = process.env, role: Role = 'start'): Readon
     port: parsePort(env),
     host: optional(env, 'HOST') ?? '0.0.0.0',
     redisUrl: redisRaw === undefined ? undefined : parseUrl('REDIS_URL', redisRaw, ['redis:', 'rediss:']),
-    queuePrefix: optional(env, 'SHIPGATE_QUEUE_PREFIX') ?? 'shipgate',
+    queuePrefix: parseQueuePrefix(env),
     dataDir: path.resolve(optional(env, 'SHIPGATE_DATA_DIR') ?? '.shipgate'),
     github: Object.freeze(github),
     envRepo: parseEnvRepo(env),

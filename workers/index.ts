@@ -4,6 +4,7 @@ import type { Config } from '../src/config.js';
 import type { EngineTuning } from '../src/engine/create-engine-context.js';
 import type { Logger } from '../src/logger.js';
 import type { Metrics } from '../src/metrics/create-metrics.js';
+import { bullmqPrefix } from '../src/queue/bullmq-prefix.js';
 import type { AllQueues } from '../src/queue/create-queues.js';
 import type { QueueName } from '../src/queue/names.js';
 import { WORKER_LIVENESS } from '../src/queue/worker-liveness.js';
@@ -75,7 +76,12 @@ export function createWorkers(ctx: WorkerContext, specs: readonly WorkerSpec[] =
         if (handler === undefined) throw new UnrecoverableError(`no handler for job ${job.name}`);
         return traceJob(job, { runTraces }, () => handler(job, ctx, { token, signal }));
       },
-      { connection: ctx.createConnection(), prefix: ctx.config.queuePrefix, concurrency, ...WORKER_LIVENESS },
+      {
+        connection: ctx.createConnection(),
+        prefix: bullmqPrefix(ctx.config.queuePrefix),
+        concurrency,
+        ...WORKER_LIVENESS,
+      },
     );
     worker.on('failed', (job, err) =>
       log.warn(

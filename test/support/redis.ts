@@ -9,16 +9,19 @@ export function uniquePrefix(label = 'test'): string {
   return `sgtest-${label}-${randomUUID()}`;
 }
 
-/** Deletes every key under `prefix`. */
+/** Deletes every key under `prefix`, and the BullMQ keys under `{prefix}` (bullmqPrefix). */
 export async function deleteKeysWithPrefix(prefix: string, url = TEST_REDIS_URL): Promise<void> {
   const redis = new Redis(url, { maxRetriesPerRequest: 1 });
   try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length > 0) await redis.unlink(...keys);
-    } while (cursor !== '0');
+    for (const pattern of [`${prefix}*`, `{${prefix}}*`]) {
+      let cursor = '0';
+      do {
+        const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+        cursor = next;
+        // One UNLINK per key: keys of different hash tags may not share a command on a cluster.
+        await Promise.all(keys.map((key) => redis.unlink(key)));
+      } while (cursor !== '0');
+    }
   } finally {
     redis.disconnect();
   }

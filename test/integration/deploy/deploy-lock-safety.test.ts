@@ -16,6 +16,7 @@ import { newRunId } from '../../../src/runs/run-id.js';
 import { DeployLock } from '../../../src/runs/deploy-lock.js';
 import { asDeployJob } from '../../../workers/job-helpers.js';
 import { deleteKeysWithPrefix, TEST_REDIS_URL, uniquePrefix } from '../../support/redis.js';
+import { bullmqPrefix } from '../../../src/queue/bullmq-prefix.js';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -120,8 +121,11 @@ describe('deploy lock safety', () => {
     const prefix = uniquePrefix('wait');
     const connection = redisFor(prefix);
     const name = `deploy-${randomUUID()}`;
-    const queue = new Queue(name, { connection, prefix });
-    const events = new QueueEvents(name, { connection: connection.duplicate(), prefix });
+    const queue = new Queue(name, { connection, prefix: bullmqPrefix(prefix) });
+    const events = new QueueEvents(name, {
+      connection: connection.duplicate(),
+      prefix: bullmqPrefix(prefix),
+    });
     let busyCalls = 0;
     const failed: string[] = [];
     const worker = new Worker(
@@ -136,7 +140,7 @@ describe('deploy lock safety', () => {
           },
           50,
         ),
-      { connection: connection.duplicate(), prefix },
+      { connection: connection.duplicate(), prefix: bullmqPrefix(prefix) },
     );
     worker.on('failed', (_job, err) => failed.push(err.message));
     cleanups.push(async () => {

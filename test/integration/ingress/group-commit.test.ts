@@ -7,6 +7,7 @@ import { normalizeWebhook } from '../../../src/webhooks/normalize-webhook.js';
 import { deleteKeysWithPrefix, TEST_REDIS_URL, uniquePrefix } from '../../support/redis.js';
 import { startRedisServer } from '../../support/redis-server.js';
 import { FIXTURES } from '../../support/fixtures.js';
+import { bullmqPrefix } from '../../../src/queue/bullmq-prefix.js';
 
 const push = JSON.parse(
   readFileSync(`${FIXTURES}/github/push-tag-created.docs-example.json`, 'utf8'),
@@ -24,7 +25,7 @@ async function settle<T>(promises: Promise<T>[]): Promise<(T | Error)[]> {
 describe('group commit against real Redis', () => {
   const prefix = uniquePrefix('group-commit');
   const producer = createRedisConnection(TEST_REDIS_URL, 'producer', { commandTimeoutMs: 1000 });
-  const queue = new Queue('webhook', { connection: producer, prefix });
+  const queue = new Queue('webhook', { connection: producer, prefix: bullmqPrefix(prefix) });
   afterAll(async () => {
     await queue.close();
     producer.disconnect();

@@ -6,6 +6,7 @@
 import { Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { WORKER_LIVENESS } from '../../../src/queue/worker-liveness.js';
+import { bullmqPrefix } from '../../../src/queue/bullmq-prefix.js';
 
 const [url, prefix, queue] = process.argv.slice(2) as [string, string, string];
 new Worker(
@@ -14,5 +15,9 @@ new Worker(
     process.stdout.write(`took ${job.id}\n`);
     await new Promise(() => {});
   },
-  { connection: new Redis(url, { maxRetriesPerRequest: null }), prefix, ...WORKER_LIVENESS },
+  {
+    connection: new Redis(url, { maxRetriesPerRequest: null }),
+    prefix: bullmqPrefix(prefix),
+    ...WORKER_LIVENESS,
+  },
 );
