@@ -1,5 +1,5 @@
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../src/redis/connection.js';
 import type { Config } from '../src/config.js';
 import type { EngineTuning } from '../src/engine/create-engine-context.js';
 import type { Logger } from '../src/logger.js';
@@ -19,9 +19,9 @@ export interface WorkerContext {
   logger: Logger;
   metrics: Metrics;
   /** Producer connection (non-blocking commands: keys, locks, counters). */
-  producer: Redis;
+  producer: RedisClient;
   /** A new worker-kind connection; BullMQ blocks on it, so each Worker gets its own. */
-  createConnection: () => Redis;
+  createConnection: () => RedisClient;
   /** Every queue (producer side), to enqueue follow-up jobs. */
   queues: AllQueues;
   /** Engine tuning that is not configuration (tests drop GitHub's write spacing with it). */

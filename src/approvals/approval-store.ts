@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connection.js';
 import { z } from 'zod';
 import { newApprovalNonce } from './button-value.js';
 import type {
@@ -235,7 +235,7 @@ export class ApprovalStore {
   private readonly retentionMs: number;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly prefix: string,
     options: ApprovalStoreOptions = {},
   ) {

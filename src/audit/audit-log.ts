@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connection.js';
 import {
   AuditEntryInputSchema,
   AuditQuerySchema,
@@ -48,7 +48,7 @@ export class AuditLog {
   private readonly now: () => Date;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly options: AuditLogOptions,
   ) {
     // `{audit}` is a Redis Cluster hash tag: the stream and its dedupe markers share a slot,

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connection.js';
 import { DeployRecordSchema, type DeployRecord } from './types.js';
 
 /**
@@ -32,7 +32,7 @@ export class DeployHistory {
   private readonly now: () => Date;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly options: DeployHistoryOptions,
   ) {
     this.retentionMs = (options.retentionDays ?? 400) * 86_400_000;

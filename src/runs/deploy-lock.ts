@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connection.js';
 import { z } from 'zod';
 import { RunInputInvalid } from '../errors.js';
 import { defineLuaCommand, type LuaCommand } from './lua-command.js';
@@ -121,7 +121,7 @@ export class DeployLock {
   private readonly releaseCmd: LuaCommand;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     options: DeployLockOptions,
   ) {
     if (!options.prefix) throw RunInputInvalid('DeployLock needs a key prefix');

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connection.js';
 
 export type LuaCommand = (...keysThenArgs: (string | number)[]) => Promise<unknown>;
 
@@ -9,7 +9,7 @@ export type LuaCommand = (...keysThenArgs: (string | number)[]) => Promise<unkno
  * With `numberOfKeys: 'dynamic'` the caller passes the key count first, then the keys.
  */
 export function defineLuaCommand(
-  redis: Redis,
+  redis: RedisClient,
   name: string,
   numberOfKeys: number | 'dynamic',
   lua: string,

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connection.js';
 import { z } from 'zod';
 import { RunInputInvalid, RunNotFound, RunUpdateConflict } from '../errors.js';
 import { defineLuaCommand, type LuaCommand } from './lua-command.js';
@@ -176,7 +176,7 @@ export class RunStore {
   private readonly recordResultCmd: LuaCommand;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     options: RunStoreOptions,
   ) {
     if (!options.prefix) throw RunInputInvalid('RunStore needs a key prefix');

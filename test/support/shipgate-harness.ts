@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Worker } from 'bullmq';
 import type { FastifyInstance } from 'fastify';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../src/redis/connection.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import { createMetrics } from '../../src/metrics/create-metrics.js';
@@ -174,7 +174,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const producer = createRedisConnection(TEST_REDIS_URL, 'producer');
   // The producer has no offline queue (the ingress must fail fast): wait until it is connected.
   await eventually(() => producer.status === 'ready', 5000, 'redis producer ready');
-  const connections: Redis[] = [producer];
+  const connections: RedisClient[] = [producer];
   const queues = createAllQueues(producer, prefix);
   const app: FastifyInstance = await buildServer({
     config,
