@@ -1,8 +1,8 @@
-import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ApprovalStore, type RecordClickInput } from '../../../src/approvals/approval-store.js';
 import type { ApprovalRule } from '../../../src/approvals/types.js';
-import { deleteKeysWithPrefix, TEST_REDIS_URL, uniquePrefix } from '../../support/redis.js';
+import { deleteKeysWithPrefix, testRedis, uniquePrefix } from '../../support/redis.js';
+import type { RedisClient } from '../../../src/redis/connection.js';
 
 const rule = (required: number): ApprovalRule => ({
   approvers: { users: [], userGroups: ['S0PLATFORM'] },
@@ -17,12 +17,12 @@ const later = (ms: number) => new Date(t0.getTime() + ms);
 const expiresAt = later(24 * 3600_000);
 
 describe('ApprovalStore (real Redis)', () => {
-  let redis: Redis;
+  let redis: RedisClient;
   let prefix: string;
   let store: ApprovalStore;
 
   beforeAll(() => {
-    redis = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: 1 });
+    redis = testRedis();
   });
   afterAll(() => {
     redis.disconnect();

@@ -4,7 +4,7 @@ import { afterAll, describe, expect, it, vi } from 'vitest';
 import { createRedisConnection } from '../../../src/redis/connection.js';
 import { createDeliveryEnqueuer, type EnqueueOutcome } from '../../../src/webhooks/enqueue-delivery.js';
 import { normalizeWebhook } from '../../../src/webhooks/normalize-webhook.js';
-import { deleteKeysWithPrefix, TEST_REDIS_URL, uniquePrefix } from '../../support/redis.js';
+import { deleteKeysWithPrefix, testRedis, uniquePrefix } from '../../support/redis.js';
 import { startRedisServer } from '../../support/redis-server.js';
 import { FIXTURES } from '../../support/fixtures.js';
 import { bullmqPrefix } from '../../../src/queue/bullmq-prefix.js';
@@ -24,7 +24,7 @@ async function settle<T>(promises: Promise<T>[]): Promise<(T | Error)[]> {
 
 describe('group commit against real Redis', () => {
   const prefix = uniquePrefix('group-commit');
-  const producer = createRedisConnection(TEST_REDIS_URL, 'producer', { commandTimeoutMs: 1000 });
+  const producer = testRedis('producer', { commandTimeoutMs: 1000 });
   const queue = new Queue('webhook', { connection: producer, prefix: bullmqPrefix(prefix) });
   afterAll(async () => {
     await queue.close();

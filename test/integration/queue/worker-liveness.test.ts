@@ -2,10 +2,9 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Queue, Worker } from 'bullmq';
-import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WORKER_LIVENESS } from '../../../src/queue/worker-liveness.js';
-import { deleteKeysWithPrefix, TEST_REDIS_URL, uniquePrefix } from '../../support/redis.js';
+import { TEST_REDIS_URL, deleteKeysWithPrefix, testRedis, uniquePrefix } from '../../support/redis.js';
 import { bullmqPrefix } from '../../../src/queue/bullmq-prefix.js';
 
 const CHILD = path.join(path.dirname(fileURLToPath(import.meta.url)), 'hold-job.child.ts');
@@ -19,7 +18,7 @@ describe('a worker killed in the middle of a job', () => {
     const prefix = uniquePrefix('liveness');
     const queueName = 'gate';
     const queue = new Queue(queueName, {
-      connection: new Redis(TEST_REDIS_URL),
+      connection: testRedis(),
       prefix: bullmqPrefix(prefix),
     });
     cleanups.push(
@@ -57,7 +56,7 @@ describe('a worker killed in the middle of a job', () => {
           resolve(Date.now() - killedAt);
         },
         {
-          connection: new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null }),
+          connection: testRedis(),
           prefix: bullmqPrefix(prefix),
           ...WORKER_LIVENESS,
         },

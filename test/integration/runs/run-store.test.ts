@@ -1,10 +1,10 @@
-import { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { RunInputInvalid, RunNotFound } from '../../../src/errors.js';
 import { RunStore } from '../../../src/runs/run-store.js';
 import type { CreateRunInput, Run } from '../../../src/runs/run-types.js';
 import { clusterKeySlot } from '../../support/key-slot.js';
-import { deleteKeysWithPrefix, TEST_REDIS_URL, uniquePrefix } from '../../support/redis.js';
+import { deleteKeysWithPrefix, keysWithPrefix, testRedis, uniquePrefix } from '../../support/redis.js';
+import type { RedisClient } from '../../../src/redis/connection.js';
 
 const SHA_A = 'a'.repeat(40);
 const SHA_B = 'b'.repeat(40);
@@ -43,17 +43,17 @@ async function waitFor<T>(probe: () => Promise<T | undefined>, timeoutMs: number
 
 describe('RunStore (real Redis)', () => {
   let prefix: string;
-  let connections: Redis[];
+  let connections: RedisClient[];
   let store: RunStore;
   /** Stores on separate connections, so concurrent calls really interleave in Redis. */
   let stores: RunStore[];
 
-  const storeOn = (redis: Redis, retentionMs?: number, maxEventsPerRun?: number): RunStore =>
+  const storeOn = (redis: RedisClient, retentionMs?: number, maxEventsPerRun?: number): RunStore =>
     new RunStore(redis, { prefix, retentionMs, maxEventsPerRun });
 
   beforeEach(async () => {
     prefix = uniquePrefix('runs');
-    connections = Array.from({ length: 5 }, () => new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: 1 }));
+    connections = Array.from({ length: 5 }, () => testRedis());
     stores = connections.map((redis) => storeOn(redis));
     store = stores[0]!;
   });
@@ -63,7 +63,7 @@ describe('RunStore (real Redis)', () => {
     await deleteKeysWithPrefix(prefix);
   });
 
-  const redis = (): Redis => connections[0]!;
+  const redis = (): RedisClient => connections[0]!;
 
   describe('createRun', () => {
     it('creates a queued run at version 1 with a created event, and reads it back', async () => {
@@ -86,7 +86,7 @@ describe('RunStore (real Redis)', () => {
       const events = await store.getEvents(run.id);
       expect(events).toHaveLength(1);
       expect(events[0]).toMatchObject({ seq: 1, type: 'created' });
-      const keys = await redis().keys(`${prefix}:*`);
+      const keys = await keysWithPrefix(prefix);
       expect(keys.every((key) => key.startsWith(`${prefix}:`))).toBe(true);
     });
 
@@ -128,7 +128,7 @@ describe('RunStore (real Redis)', () => {
       await expect(store.createRun(release(), { idempotencyKey: '' })).rejects.toMatchObject({
         code: RunInputInvalid.code,
       });
-      expect(await redis().keys(`${prefix}:*`)).toEqual([]);
+      expect(await keysWithPrefix(prefix)).toEqual([]);
     });
   });
 
