@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connection.js';
 import { loadConfig, type Config, type Role } from '../config.js';
 import { ConfigInvalid, RedisUnavailable } from '../errors.js';
 import { createLogger, type Logger } from '../logger.js';
@@ -18,7 +18,7 @@ export interface Runtime {
   metrics: Metrics;
   redisUrl: string;
   /** Producer connection: no offline queue, bounded commands. */
-  producer: Redis;
+  producer: RedisClient;
   embeddedRedis: EmbeddedRedis | undefined;
   shutdown: Shutdown;
   /** Flushed by `addConnectionShutdown`, after the steps whose spans it must still export. */
@@ -44,7 +44,7 @@ export function readConfig(role: Role): Readonly<Config> {
   return loadConfig(process.env, role);
 }
 
-async function waitForRedis(redis: Redis, timeoutMs: number, logger: Logger): Promise<void> {
+async function waitForRedis(redis: RedisClient, timeoutMs: number, logger: Logger): Promise<void> {
   const ready = () => redis.status === 'ready';
   const started = Date.now();
   let warned = false;
@@ -95,7 +95,7 @@ export async function openRuntime(config: Readonly<Config>, options: OpenRuntime
 }
 
 /** The last shutdown steps: connections, then the embedded Redis. Add these after everything else. */
-export function addConnectionShutdown(runtime: Runtime, extra: Redis[] = []): void {
+export function addConnectionShutdown(runtime: Runtime, extra: RedisClient[] = []): void {
   // Spans end while the server and the workers close: flush them only after those steps.
   if (runtime.tracing.enabled) {
     runtime.shutdown.add({ name: 'tracing', timeoutMs: 5000, run: runtime.tracing.shutdown });

@@ -2,7 +2,7 @@ import { configSecrets, createSecretMasker } from '../masking/secret-masker.js';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { KubeConfig } from '@kubernetes/client-node';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connection.js';
 import type { Config } from '../config.js';
 import { ConfigInvalid } from '../errors.js';
 import { ApprovalStore } from '../approvals/approval-store.js';
@@ -46,7 +46,7 @@ export interface EngineTuning {
 export function createEngineContext(deps: {
   config: Readonly<Config>;
   logger: Logger;
-  redis: Redis;
+  redis: RedisClient;
   queues: AllQueues;
   metrics?: Metrics;
   tuning?: EngineTuning;

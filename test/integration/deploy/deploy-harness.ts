@@ -12,7 +12,6 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { KubeConfig } from '@kubernetes/client-node';
-import { Redis } from 'ioredis';
 import { parse, stringify } from 'yaml';
 import { createArgoCdClient, type ArgoCdClient } from '../../../src/argocd/argocd-client.js';
 import type { DeployInput } from '../../../src/deploy/deploy-input.js';
@@ -30,7 +29,8 @@ import {
   type KubeObject,
   type KubeStandIn,
 } from '../../../sandbox/kube-api-stand-in.js';
-import { deleteKeysWithPrefix, TEST_REDIS_URL, uniquePrefix } from '../../support/redis.js';
+import { deleteKeysWithPrefix, testRedis, uniquePrefix } from '../../support/redis.js';
+import type { RedisClient } from '../../../src/redis/connection.js';
 import {
   simulateRolloutController,
   type ControllerScenario,
@@ -137,7 +137,7 @@ function rolloutManifest(image: string, canary = false): Json {
   return r;
 }
 
-export function redisSteps(redis: Redis, prefix: string): StepStore {
+export function redisSteps(redis: RedisClient, prefix: string): StepStore {
   return {
     claim: async (k) => (await redis.set(`${prefix}:claim:${k}`, '1', 'NX')) === 'OK',
     result: async (k) => {
@@ -167,7 +167,7 @@ export async function startDeployHarness(partial: Partial<Scenario> = {}): Promi
   const repo = await createEnvRepo();
   const gitops: EnvRepoOptions = { git: new GitCli(), remote: { url: repo.url }, workDir: repo.workDir };
   const prefix = uniquePrefix('deploy');
-  const redis = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: 1 });
+  const redis = testRedis();
   const runId = `run-${randomUUID()}`;
   const timers = new Set<NodeJS.Timeout>();
   const later = (fn: () => void) => {
