@@ -10,6 +10,7 @@ import { WORKER_LIVENESS } from '../src/queue/worker-liveness.js';
 import { RunTraceStore, traceJob } from '../src/telemetry/trace-job.js';
 import { APPROVAL_WORKERS } from './approval-workers.js';
 import { ENGINE_WORKERS } from './engine-workers.js';
+import { recoveryWorker } from './recovery-worker.js';
 import { redeliveryWorker } from './redelivery-worker.js';
 
 /** What every worker gets. Secrets stay in `config`; job data never carries them. */
@@ -58,7 +59,12 @@ export interface WorkerSpec {
 }
 
 /** The registry: adding a queue worker is one line here. */
-export const WORKERS: readonly WorkerSpec[] = [redeliveryWorker, ...ENGINE_WORKERS, ...APPROVAL_WORKERS];
+export const WORKERS: readonly WorkerSpec[] = [
+  redeliveryWorker,
+  recoveryWorker,
+  ...ENGINE_WORKERS,
+  ...APPROVAL_WORKERS,
+];
 
 /** Creates one BullMQ Worker per queue named in `specs`. They start processing at once. */
 export function createWorkers(ctx: WorkerContext, specs: readonly WorkerSpec[] = WORKERS): Worker[] {

@@ -20,6 +20,9 @@ import type { RunKind, RunState } from './run-types.js';
  * | `<p>:lock:<app>:<env>`                | string | deploy lock: holder run id, with a lease TTL  |
  * | `<p>:lock:<app>:<env>:waiter`         | hash   | the newest release waiting {runId, order}     |
  * | `<p>:lock:<app>:<env>:high`           | hash   | the newest release that took the lock         |
+ * | `<p>:recovery:epoch`                  | string | when Shipgate first saw this Redis (src/recovery) |
+ * | `<p>:recovery:reported`               | hash   | lost run id → when it was reported lost       |
+ * | `<p>:live`                            | string | JSON: what is live per app/env, from the env repo |
  *
  * The `run:<id>*` keys share one TTL, refreshed on every write to the run (so a terminal
  * run disappears `retention` after its last change). Index entries are pruned lazily when
@@ -76,5 +79,15 @@ export class RunKeys {
   }
   lockHigh(app: string, env: string): string {
     return `${this.prefix}:lock:${app}:${env}:high`;
+  }
+  /** Absent on a Redis Shipgate has never seen, or one that lost its data. */
+  recoveryEpoch(): string {
+    return `${this.prefix}:recovery:epoch`;
+  }
+  recoveryReported(): string {
+    return `${this.prefix}:recovery:reported`;
+  }
+  liveState(): string {
+    return `${this.prefix}:live`;
   }
 }
