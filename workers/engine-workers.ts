@@ -5,11 +5,14 @@ import type { EngineContext } from '../src/engine/engine-context.js';
 import { runDeployStage } from '../src/engine/deploy-environment-stage.js';
 import { handleWebhookJob } from '../src/engine/handle-webhook.js';
 import { failGateStage, runGateStage } from '../src/engine/run-gate-stage.js';
+import { failAbandonedRun } from '../src/engine/fail-abandoned-run.js';
+import { StageJobSchema } from '../src/engine/stage-jobs.js';
+import { isShipgateError } from '../src/errors.js';
 import { runRollbackDeployStage } from '../src/engine/rollback-deploy-stage.js';
 import { handleRollbackRequest, ROLLBACK_REQUEST_JOB } from '../src/engine/start-rollback-run.js';
 import { runManifestsPreviewStage } from '../src/engine/preview-manifests-stage.js';
 import { WebhookJobSchema } from '../src/webhooks/webhook-job.js';
-import type { WorkerContext, WorkerSpec } from './index.js';
+import type { GivenUpHandler, WorkerContext, WorkerSpec } from './index.js';
 import { asDeployJob, asJob, isLastAttempt, parseStage } from './job-helpers.js';
 
 /**
@@ -59,12 +62,60 @@ const gateHandler = {
   },
 };
 
-export const testGateWorker: WorkerSpec = { queue: 'test', concurrency: 2, handlers: gateHandler };
-export const trivyGateWorker: WorkerSpec = { queue: 'trivy', concurrency: 2, handlers: gateHandler };
+/** Why BullMQ gave up, in words fit for a check run (no raw error text: it may carry anything). */
+function stalledOut(err: Error): boolean {
+  return /stalled more than allowable limit/.test(err.message);
+}
+
+export function givenUpExplanation(err: Error): string {
+  if (stalledOut(err))
+    return 'its worker stopped or missed its lock renewals too many times (the job stalled more than the allowed 3 times)';
+  return isShipgateError(err)
+    ? `${err.code}: ${err.message}`
+    : 'its job failed for good (see the worker logs)';
+}
+
+/**
+ * A stage job BullMQ failed for good. The gate and preview handlers report their own last
+ * failure, but a job failed for stalling never reaches them, so that one is reported here.
+ * A deploy job has no such report at all, so its run would stay `deploying`.
+ */
+const stageGivenUp: GivenUpHandler = async (job, err, ctx) => {
+  const parsed = StageJobSchema.safeParse(job.data);
+  if (!parsed.success) return;
+  const data = parsed.data;
+  const engine = engineContextOf(ctx);
+  const explanation = givenUpExplanation(err);
+  if (data.stage === 'gate' || data.stage === 'manifests-preview') {
+    // Any other final failure went through the handler, which reported it with its own words.
+    if (!stalledOut(err)) return;
+    const key = data.stage === 'manifests-preview' ? 'manifests' : data.gate === 'tests' ? 'tests' : 'trivy';
+    if (data.stage === 'gate' && data.gate === 'zap') return;
+    await failGateStage(engine, { ...data, key }, err, explanation);
+    return;
+  }
+  if (data.stage === 'deploy' || data.stage === 'rollback-deploy') {
+    await failAbandonedRun(engine, data.runId, `the ${data.stage} job for ${data.env} ${explanation}`);
+  }
+};
+
+export const testGateWorker: WorkerSpec = {
+  queue: 'test',
+  concurrency: 2,
+  handlers: gateHandler,
+  onGivenUp: stageGivenUp,
+};
+export const trivyGateWorker: WorkerSpec = {
+  queue: 'trivy',
+  concurrency: 2,
+  handlers: gateHandler,
+  onGivenUp: stageGivenUp,
+};
 
 export const renderWorker: WorkerSpec = {
   queue: 'render',
   concurrency: 2,
+  onGivenUp: stageGivenUp,
   handlers: {
     'manifests-preview': async (job, ctx) => {
       const data = parseStage(job, 'manifests-preview');
@@ -81,6 +132,7 @@ export const deployWorker: WorkerSpec = {
   queue: 'deploy',
   // Deploys of different apps and environments run side by side; the lock orders each pair.
   concurrency: 4,
+  onGivenUp: stageGivenUp,
   handlers: {
     deploy: async (job, ctx, { token, signal }) =>
       asDeployJob(job, token, () => runDeployStage(engineContextOf(ctx), parseStage(job, 'deploy'), signal)),

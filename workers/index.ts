@@ -11,6 +11,7 @@ import { WORKER_LIVENESS } from '../src/queue/worker-liveness.js';
 import { RunTraceStore, traceJob } from '../src/telemetry/trace-job.js';
 import { APPROVAL_WORKERS } from './approval-workers.js';
 import { ENGINE_WORKERS } from './engine-workers.js';
+import { recoveryWorker } from './recovery-worker.js';
 import { redeliveryWorker } from './redelivery-worker.js';
 
 /** What every worker gets. Secrets stay in `config`; job data never carries them. */
@@ -36,6 +37,9 @@ export interface JobRun {
 
 export type JobHandler = (job: Job, ctx: WorkerContext, run: JobRun) => Promise<unknown>;
 
+/** Runs once when BullMQ fails a job for good (its last attempt, or an unrecoverable error). */
+export type GivenUpHandler = (job: Job, err: Error, ctx: WorkerContext) => Promise<void>;
+
 /**
  * One queue's work. Several specs may name the same queue (e.g. `maintenance`): they share one
  * BullMQ Worker that dispatches on the job name. The handler key `*` takes any other name.
@@ -47,25 +51,40 @@ export interface WorkerSpec {
   concurrency?: number;
   /** Repeatable schedules to upsert when workers start (idempotent). */
   schedule?: (ctx: WorkerContext) => Promise<void>;
+  /**
+   * Called on the worker's `failed` event when the failure is final, for this spec's job names.
+   * It sees failures no handler does: BullMQ fails a job that "stalled more than allowable
+   * limit" before the processor runs, so only this hook can report it.
+   */
+  onGivenUp?: GivenUpHandler;
 }
 
 /** The registry: adding a queue worker is one line here. */
-export const WORKERS: readonly WorkerSpec[] = [redeliveryWorker, ...ENGINE_WORKERS, ...APPROVAL_WORKERS];
+export const WORKERS: readonly WorkerSpec[] = [
+  redeliveryWorker,
+  recoveryWorker,
+  ...ENGINE_WORKERS,
+  ...APPROVAL_WORKERS,
+];
 
 /** Creates one BullMQ Worker per queue named in `specs`. They start processing at once. */
 export function createWorkers(ctx: WorkerContext, specs: readonly WorkerSpec[] = WORKERS): Worker[] {
-  const byQueue = new Map<QueueName, { handlers: Record<string, JobHandler>; concurrency: number }>();
+  const byQueue = new Map<
+    QueueName,
+    { handlers: Record<string, JobHandler>; givenUp: Record<string, GivenUpHandler>; concurrency: number }
+  >();
   for (const spec of specs) {
-    const entry = byQueue.get(spec.queue) ?? { handlers: {}, concurrency: 1 };
+    const entry = byQueue.get(spec.queue) ?? { handlers: {}, givenUp: {}, concurrency: 1 };
     for (const [name, handler] of Object.entries(spec.handlers)) {
       if (entry.handlers[name] !== undefined) throw new Error(`two handlers for ${spec.queue}/${name}`);
       entry.handlers[name] = handler;
+      if (spec.onGivenUp) entry.givenUp[name] = spec.onGivenUp;
     }
     entry.concurrency = Math.max(entry.concurrency, spec.concurrency ?? 1);
     byQueue.set(spec.queue, entry);
   }
   const runTraces = new RunTraceStore(ctx.producer, ctx.config.queuePrefix);
-  return [...byQueue].map(([queue, { handlers, concurrency }]) => {
+  return [...byQueue].map(([queue, { handlers, givenUp, concurrency }]) => {
     const log = ctx.logger.child({ queue });
     const worker = new Worker(
       queue,
@@ -83,12 +102,18 @@ export function createWorkers(ctx: WorkerContext, specs: readonly WorkerSpec[] =
         ...WORKER_LIVENESS,
       },
     );
-    worker.on('failed', (job, err) =>
+    worker.on('failed', (job, err) => {
       log.warn(
         { jobId: job?.id, job: job?.name, attempt: job?.attemptsMade, code: (err as { code?: string }).code },
         `job failed: ${err.message}`,
-      ),
-    );
+      );
+      // BullMQ sets finishedOn only when the job moved to `failed` for good (no retry left).
+      const onGivenUp = job === undefined ? undefined : (givenUp[job.name] ?? givenUp['*']);
+      if (job === undefined || job.finishedOn === undefined || onGivenUp === undefined) return;
+      onGivenUp(job, err, ctx).catch((hookErr: unknown) =>
+        log.error({ jobId: job.id, err: hookErr }, 'could not report a job given up on'),
+      );
+    });
     worker.on('error', (err) => log.error({ err }, 'worker error'));
     worker.on('stalled', (jobId) => {
       ctx.metrics.jobsStalled.inc({ queue });

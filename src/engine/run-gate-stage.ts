@@ -103,11 +103,13 @@ export async function failGateStage(
   ctx: EngineContext,
   job: { runId: string; checkRunId: number; key: 'tests' | 'trivy' | 'manifests'; attempt: number },
   err: unknown,
+  /** Words that replace the error's, e.g. why BullMQ gave up on the job. */
+  explanation?: string,
 ): Promise<void> {
   const run = await ctx.runs.requireRun(job.runId);
-  const reason = isShipgateError(err)
-    ? `${err.code}: ${err.message}`
-    : 'internal error (see the worker logs)';
+  const reason =
+    explanation ??
+    (isShipgateError(err) ? `${err.code}: ${err.message}` : 'internal error (see the worker logs)');
   await completeRunCheck(ctx, run, job.checkRunId, {
     conclusion: 'failure',
     title: 'Shipgate could not run this gate',

@@ -12,6 +12,12 @@ const STATUS_DESCRIPTION_MAX_CHARS = 140;
 
 export type DeploymentState = 'queued' | 'in_progress' | 'success' | 'failure' | 'inactive' | 'error';
 
+/** The Shipgate run a deployment belongs to (its payload), or undefined for anyone else's. */
+export function runIdOfDeployment(deployment: Deployment): string | undefined {
+  const run = runOf(deployment);
+  return typeof run === 'string' ? run : undefined;
+}
+
 function runOf(deployment: Deployment): unknown {
   let payload = deployment.payload;
   if (typeof payload === 'string') {
@@ -92,6 +98,27 @@ export async function ensureDeployment(
     },
   );
   return { id: value.id, created };
+}
+
+/** The newest status of a deployment, or undefined when it has none yet (GitHub: pending). */
+export async function latestDeploymentStatus(
+  octokit: Octokit,
+  target: RepoTarget & { deploymentId: number },
+): Promise<{ state: string; description: string } | undefined> {
+  const { owner, repo, deploymentId, deliveryId } = target;
+  const op = 'GET /repos/{owner}/{repo}/deployments/{deployment_id}/statuses';
+  const { data } = await callGithub(op, () =>
+    octokit.request(op, {
+      owner,
+      repo,
+      deployment_id: deploymentId,
+      per_page: 1,
+      ...correlation(deliveryId),
+    }),
+  );
+  // GitHub lists statuses newest first.
+  const [latest] = parseGithubResponse(op, z.array(DeploymentStatusSchema), data);
+  return latest ? { state: latest.state, description: latest.description ?? '' } : undefined;
 }
 
 /**

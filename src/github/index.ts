@@ -28,6 +28,8 @@ export {
   ensureDeployment,
   setDeploymentStatus,
   listDeployments,
+  latestDeploymentStatus,
+  runIdOfDeployment,
   RUN_PAYLOAD_KEY,
   type DeploymentState,
 } from './deployments.js';

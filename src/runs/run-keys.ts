@@ -23,6 +23,9 @@ import { RUN_STATES, type RunKind, type RunState } from './run-types.js';
  * | `<p>:{lock:<app>:<env>}`                | string | deploy lock: holder run id, with a lease TTL  |
  * | `<p>:{lock:<app>:<env>}:waiter`         | hash   | the newest release waiting {runId, order}     |
  * | `<p>:{lock:<app>:<env>}:high`           | hash   | the newest release that took the lock         |
+ * | `<p>:recovery:epoch`                    | string | when Shipgate first saw this Redis (src/recovery) |
+ * | `<p>:recovery:reported`                 | hash   | lost run id → when it was reported lost       |
+ * | `<p>:live`                              | string | JSON: what is live per app/env, from the env repo |
  *
  * A run's keys share the tag `{run:<id>}`, so each run script is atomic on one slot. The
  * indexes and idempotency keys share `{idx}`: they are global, so no script can write them
@@ -93,5 +96,15 @@ export class RunKeys {
   }
   lockHigh(app: string, env: string): string {
     return `${this.lock(app, env)}:high`;
+  }
+  /** Absent on a Redis Shipgate has never seen, or one that lost its data. */
+  recoveryEpoch(): string {
+    return `${this.prefix}:recovery:epoch`;
+  }
+  recoveryReported(): string {
+    return `${this.prefix}:recovery:reported`;
+  }
+  liveState(): string {
+    return `${this.prefix}:live`;
   }
 }

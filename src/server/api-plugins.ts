@@ -7,6 +7,7 @@ import type { AllQueues } from '../queue/create-queues.js';
 import { approvalsApiPlugin, slackInteractionsApiPlugin } from '../api/approvals-routes.js';
 import { auditApiPlugin } from '../api/audit-routes.js';
 import { doraApiPlugin } from '../api/dora-routes.js';
+import { liveApiPlugin } from '../api/live-routes.js';
 import { rollbackApiPlugin } from '../api/rollback-routes.js';
 import { runsRoutes } from '../api/runs-routes.js';
 import { RunStore } from '../runs/run-store.js';
@@ -39,4 +40,5 @@ export const API_PLUGINS: readonly ApiPluginFactory[] = [
   rollbackApiPlugin,
   auditApiPlugin,
   doraApiPlugin,
+  liveApiPlugin,
 ];

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Worker } from 'bullmq';
 import type { FastifyInstance } from 'fastify';
-import type { RedisClient } from '../../src/redis/connection.js';
+import { createRedisConnection, type RedisClient } from '../../src/redis/connection.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import { createMetrics } from '../../src/metrics/create-metrics.js';
@@ -99,6 +99,23 @@ export interface HarnessOptions {
   slack?: { apiUrl: string; token: string; signingSecret: string };
   /** The workers' engine tuning. @defaultValue GitHub write pacing off, 5 ms retry unit */
   engineTuning?: WorkerContext['engineTuning'];
+  /** Redis to use (a private redis-server for fault tests). @defaultValue the shared test Redis */
+  redisUrl?: string;
+  /**
+   * The outside world of an earlier harness (GitHub stand-in, repos, key, prefix): a second
+   * harness on it is "Shipgate restarted". Its close() leaves the world to its first owner.
+   */
+  world?: HarnessWorld;
+}
+
+/** What outlives a Shipgate restart: GitHub (the stand-in and its repos) and the env repo. */
+export interface HarnessWorld {
+  github: GithubStandIn;
+  appRepo: GitRemote;
+  envRepo: EnvRepo;
+  installationId: number;
+  privateKeyPem: string;
+  prefix: string;
 }
 
 export interface Harness {
@@ -110,6 +127,11 @@ export interface Harness {
   queues: AllQueues;
   baseUrl: string;
   installationId: number;
+  world: HarnessWorld;
+  /** The workers' context, for tests that build an engine context or start more workers. */
+  workerCtx: WorkerContext;
+  /** Starts more workers on this harness (closed with it). */
+  startWorkers(specs: readonly WorkerSpec[]): Worker[];
   /** Signs and POSTs a delivery; returns the HTTP status. */
   deliver(event: string, payload: unknown): Promise<number>;
   /** Waits for a run of acme/web (newest first) that satisfies `matches`. */
@@ -118,33 +140,10 @@ export interface Harness {
 }
 
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
-  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-  const privateKeyPem = privateKey.export({ type: 'pkcs1', format: 'pem' }).toString();
-  // @octokit/auth-app shares in-flight token requests by installation id: keep ours unique.
-  const installationId = randomInt(10_000, 2_000_000_000);
-  const github = await startGithubStandIn({
-    appId: APP_ID,
-    publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }).toString(),
-    installations: [{ id: installationId, account: '*' }],
-  });
-
-  const fixtureDir = path.join(import.meta.dirname, '..', 'fixtures', 'apps', 'web');
-  const appFiles: Record<string, string> = {
-    ...(filesOf(fixtureDir) as Record<string, string>),
-    '.shipgate.yml': WEB_PIPELINE,
-    'run-tests.sh': 'echo "all 3 tests passed"\n',
-    ...options.appFiles,
-  };
-  const appRepo = createGitRemote([appFiles]);
-  github.hostGitRepo('acme', 'web', appRepo.bareDir);
-  // The contents API serves the same files at that commit (Shipgate reads .shipgate.yml through it).
-  for (const [file, content] of Object.entries(appFiles))
-    github.setFile('acme', 'web', appRepo.shas[0]!, file, content);
-  const envRepo = await createEnvRepo();
-  await envRepo.commitFiles({ 'shipgate/policy.yml': options.policy ?? POLICY }, 'platform policy');
-  github.hostGitRepo('acme', 'environments', envRepo.bare);
-
-  const prefix = uniquePrefix('harness');
+  const world = options.world ?? (await createHarnessWorld(options));
+  const { github, appRepo, envRepo, installationId, privateKeyPem, prefix } = world;
+  const ownsWorld = options.world === undefined;
+  const redisUrl = options.redisUrl ?? TEST_REDIS_URL;
   const dataDir = mkdtempSync(path.join(tmpdir(), 'shipgate-harness-'));
   const config = loadConfig(
     {
@@ -153,7 +152,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       GITHUB_PRIVATE_KEY: privateKeyPem,
       GITHUB_API_URL: github.url,
       ENV_REPO: 'acme/environments',
-      REDIS_URL: TEST_REDIS_URL,
+      REDIS_URL: redisUrl,
       SHIPGATE_QUEUE_PREFIX: prefix,
       SHIPGATE_DATA_DIR: dataDir,
       LOG_LEVEL: process.env.HARNESS_LOG_LEVEL ?? 'silent',
@@ -170,7 +169,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   );
   const logger = createLogger(config.logLevel);
   const metrics = createMetrics({ processMetrics: false });
-  const producer = testRedis('producer');
+  const producer = createRedisConnection(redisUrl, 'producer');
   // The producer has no offline queue (the ingress must fail fast): wait until it is connected.
   await eventually(() => producer.status === 'ready', 5000, 'redis producer ready');
   const connections: RedisClient[] = [producer];
@@ -200,7 +199,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       executor: { local: { mounts: fakeScannerMounts() } },
     },
     createConnection: () => {
-      const c = testRedis('worker');
+      const c = createRedisConnection(redisUrl, 'worker');
       connections.push(c);
       return c;
     },
@@ -220,6 +219,13 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     queues,
     baseUrl,
     installationId,
+    world,
+    workerCtx,
+    startWorkers(specs) {
+      const more = createWorkers(workerCtx, specs);
+      workers.push(...more);
+      return more;
+    },
     async deliver(event, payload) {
       const delivery = await signedDelivery({ secret: WEBHOOK_SECRET, event, payload });
       const res = await fetch(`${baseUrl}/webhooks/github`, {
@@ -242,13 +248,51 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       await app.close();
       await closeQueues(Object.values(queues));
       for (const c of connections) c.disconnect();
-      await github.close();
-      appRepo.cleanup();
-      await envRepo.cleanup();
       rmSync(dataDir, { recursive: true, force: true });
-      await deleteKeysWithPrefix(prefix);
+      if (ownsWorld) await disposeHarnessWorld(world, redisUrl);
     },
   };
+}
+
+/** GitHub stand-in, app repo and env repo, for harnesses that restart Shipgate on one world. */
+export async function createHarnessWorld(
+  options: Pick<HarnessOptions, 'appFiles' | 'policy'> = {},
+): Promise<HarnessWorld> {
+  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const privateKeyPem = privateKey.export({ type: 'pkcs1', format: 'pem' }).toString();
+  // @octokit/auth-app shares in-flight token requests by installation id: keep ours unique.
+  const installationId = randomInt(10_000, 2_000_000_000);
+  const github = await startGithubStandIn({
+    appId: APP_ID,
+    publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }).toString(),
+    installations: [{ id: installationId, account: '*' }],
+  });
+
+  const fixtureDir = path.join(import.meta.dirname, '..', 'fixtures', 'apps', 'web');
+  const appFiles: Record<string, string> = {
+    ...(filesOf(fixtureDir) as Record<string, string>),
+    '.shipgate.yml': WEB_PIPELINE,
+    'run-tests.sh': 'echo "all 3 tests passed"\n',
+    ...options.appFiles,
+  };
+  const appRepo = createGitRemote([appFiles]);
+  github.hostGitRepo('acme', 'web', appRepo.bareDir);
+  // The contents API serves the same files at that commit (Shipgate reads .shipgate.yml through it).
+  for (const [file, content] of Object.entries(appFiles))
+    github.setFile('acme', 'web', appRepo.shas[0]!, file, content);
+  const envRepo = await createEnvRepo();
+  await envRepo.commitFiles({ 'shipgate/policy.yml': options.policy ?? POLICY }, 'platform policy');
+  github.hostGitRepo('acme', 'environments', envRepo.bare);
+
+  const prefix = uniquePrefix('harness');
+  return { github, appRepo, envRepo, installationId, privateKeyPem, prefix };
+}
+
+export async function disposeHarnessWorld(world: HarnessWorld, redisUrl = TEST_REDIS_URL): Promise<void> {
+  await world.github.close();
+  world.appRepo.cleanup();
+  await world.envRepo.cleanup();
+  await deleteKeysWithPrefix(world.prefix, redisUrl).catch(() => {});
 }
 
 /** Polls `check` until it returns a value other than undefined/false, or fails after `timeoutMs`. */
