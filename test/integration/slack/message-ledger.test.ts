@@ -131,7 +131,7 @@ describe('MessageLedger: one Slack message per (run, key), across retries', () =
     const posted = results.filter((r) => r.status === 'fulfilled' && !r.value.reused);
     expect(posted).toHaveLength(1);
     for (const r of results) {
-      if (r.status === 'rejected') expect(SlackPostInProgress.is(r.reason)).toBe(true);
+      if (r.status === 'rejected') expect(SlackPostInProgress.is(r.reason), String(r.reason)).toBe(true);
     }
     expect(slack.messages).toHaveLength(1);
   });
