@@ -1,6 +1,7 @@
 import { Observable, type ConfigurationOptions, type ObservableMiddleware } from '@kubernetes/client-node';
 import { ExecutorFailed } from '../errors.js';
 import { retry } from '../retry/retry.js';
+import { untilAborted } from '../retry/until-aborted.js';
 
 /** The HTTP status of a client-node ApiException (or a watch error), if any. */
 export function httpStatusOf(err: unknown): number | undefined {
@@ -86,17 +87,4 @@ export async function kubeCall<T>(
     const reason = status !== undefined ? `HTTP ${status}` : (err as Error).message.split('\n')[0];
     throw ExecutorFailed('kubernetes', `${what}: ${reason}`, { cause: err });
   }
-}
-
-/**
- * `work`, or a rejection as soon as `signal` aborts. A backstop for calls that cannot take a
- * signal (the pod log stream's opening): the ones that can are cancelled through it.
- */
-function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason as Error);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason as Error);
-    signal.addEventListener('abort', onAbort, { once: true });
-    void work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
-  });
 }
