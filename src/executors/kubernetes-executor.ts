@@ -24,6 +24,7 @@ import {
 } from './executor.js';
 import { JobLogParser } from './job-log-parser.js';
 import { httpStatusOf, kubeCall, withSignal } from './kube-api-call.js';
+import { untilAborted } from '../retry/until-aborted.js';
 import {
   ANNOTATION_NONCE,
   MAIN_CONTAINER,
@@ -316,12 +317,12 @@ export class KubernetesExecutor implements Executor {
           follow: false,
         }),
       );
-      await Promise.race([
-        finished,
-        new Promise((_, reject) =>
-          setTimeout(() => reject(new Error('log read timed out')), 4 * this.resolved.apiTimeoutMs),
-        ),
-      ]);
+      // The stream takes no signal of its own: on timeout the catch below aborts it.
+      await untilAborted(finished, AbortSignal.timeout(4 * this.resolved.apiTimeoutMs)).catch(
+        (err: unknown) => {
+          throw (err as Error).name === 'TimeoutError' ? new Error('log read timed out') : err;
+        },
+      );
     } catch (err) {
       controller?.abort();
       const status = httpStatusOf(err);
