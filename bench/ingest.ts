@@ -33,7 +33,15 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const FIXED_RATE = 500;
 
 type Kind = 'fastify' | 'probot' | 'verify-add' | 'shipgate';
-const KINDS: Kind[] = ['fastify', 'probot', 'verify-add', 'shipgate'];
+const ALL_KINDS: Kind[] = ['fastify', 'probot', 'verify-add', 'shipgate'];
+// BENCH_KINDS narrows the set (e.g. `shipgate` alone, to profile it); the ratios need fastify and probot.
+const KINDS: Kind[] = process.env.BENCH_KINDS
+  ? ALL_KINDS.filter((k) => process.env.BENCH_KINDS!.split(',').includes(k))
+  : ALL_KINDS;
+// BENCH_CPU_PROF_DIR: each server child writes a V8 CPU profile there when it exits.
+const PROFILE_ARGS = process.env.BENCH_CPU_PROF_DIR
+  ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF_DIR}`]
+  : [];
 
 // ── servers (child mode) ─────────────────────────────────────────────────────
 async function serve(kind: Kind): Promise<string> {
@@ -136,7 +144,7 @@ const autocannon = createRequire(import.meta.url)('autocannon') as Autocannon;
 function startChild(kind: Kind, env: Record<string, string>): Promise<{ url: string; child: ChildProcess }> {
   const child = spawn(
     process.execPath,
-    [...process.execArgv, fileURLToPath(import.meta.url), '--serve', kind],
+    [...process.execArgv, ...PROFILE_ARGS, fileURLToPath(import.meta.url), '--serve', kind],
     {
       env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'inherit'],
@@ -253,7 +261,10 @@ async function runAll(body: string, signature: string, appendOnly: boolean): Pro
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 function print(rows: Row[], redis: string): void {
-  const rps = (k: Kind) => median(rows.find((r) => r.kind === k)!.rps);
+  const rps = (k: Kind) => {
+    const row = rows.find((r) => r.kind === k);
+    return row === undefined ? Number.NaN : median(row.rps);
+  };
   const names: Record<Kind, string> = {
     fastify: 'bare fastify (reads the body, 202)',
     probot: 'Probot 14, no-op handler, persists nothing',

@@ -21,6 +21,8 @@ export interface ReceivedSpan {
   status: { code?: number; message?: string };
   /** `service.name` of the resource that sent it. */
   service: string | undefined;
+  /** `service.instance.id` of the resource that sent it: which process, when several share a name. */
+  instance: string | undefined;
 }
 
 export interface OtlpReceiverStandIn {
@@ -84,7 +86,9 @@ export async function startOtlpReceiverStandIn(): Promise<OtlpReceiverStandIn> {
       }[];
     };
     for (const rs of request.resourceSpans ?? []) {
-      const service = attributesOf(rs.resource?.attributes)['service.name'];
+      const resource = attributesOf(rs.resource?.attributes);
+      const service = resource['service.name'];
+      const instance = resource['service.instance.id'];
       for (const ss of rs.scopeSpans ?? []) {
         for (const s of ss.spans ?? []) {
           received.push({
@@ -108,6 +112,7 @@ export async function startOtlpReceiverStandIn(): Promise<OtlpReceiverStandIn> {
             })),
             status: (s.status as { code?: number; message?: string } | undefined) ?? {},
             service: typeof service === 'string' ? service : undefined,
+            instance: typeof instance === 'string' ? instance : undefined,
           });
         }
       }

@@ -1,6 +1,7 @@
 import { accessSync, constants, existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { ConfigInvalid } from './errors.js';
+import { ConfigInvalid, RedisUrlInvalid } from './errors.js';
+import { parseRedisTarget, type RedisTarget } from './redis/redis-target.js';
 import { weakSecretReason } from './weak-secret.js';
 
 /**
@@ -67,8 +68,12 @@ export interface Config {
 export const CONFIG_VARIABLES = {
   PORT: 'HTTP port. Default 3000.',
   HOST: 'Listen address. Default 0.0.0.0.',
-  REDIS_URL: 'redis:// or rediss:// URL. Unset: `shipgate start` runs an embedded redis-server.',
-  SHIPGATE_QUEUE_PREFIX: 'BullMQ key prefix. Default shipgate.',
+  REDIS_URL:
+    'redis://, rediss://, redis+cluster://[user:pass@]host:port or redis+sentinel://[user:pass@]host:port[,host:port]/<master> (rediss+… for TLS). Unset: `shipgate start` runs an embedded redis-server.',
+  REDIS_CLUSTER_NODES:
+    'More Redis Cluster seed nodes, host:port,host:port (with a redis+cluster:// REDIS_URL).',
+  SHIPGATE_QUEUE_PREFIX:
+    'Prefix of every Redis key (BullMQ queues use it as the hash tag {prefix}). Default shipgate.',
   SHIPGATE_DATA_DIR: 'Working folder (embedded Redis data, checkouts). Default ./.shipgate.',
   GITHUB_APP_ID: 'Numeric GitHub App ID. Required for work and start.',
   GITHUB_PRIVATE_KEY: 'GitHub App private key (PEM; literal \\n accepted).',
@@ -173,6 +178,49 @@ function parseWebhookSecrets(env: Env, role: Role): string[] {
 }
 
 /** A secret that is either unset or strong; a placeholder or a short value stops the start. */
+/**
+ * REDIS_URL in any of its forms (src/redis/redis-target.ts), with REDIS_CLUSTER_NODES folded in
+ * as more seeds (`redis+cluster://seed,node2,node3`), so the rest of Shipgate passes one string.
+ */
+function parseRedisUrl(env: Env): string | undefined {
+  const url = optional(env, 'REDIS_URL');
+  const nodes = optional(env, 'REDIS_CLUSTER_NODES');
+  if (url === undefined) {
+    if (nodes !== undefined) throw ConfigInvalid('REDIS_CLUSTER_NODES', 'needs REDIS_URL=redis+cluster://…');
+    return undefined;
+  }
+  let target: RedisTarget;
+  try {
+    target = parseRedisTarget(url, nodes);
+  } catch (err) {
+    if (!RedisUrlInvalid.is(err)) throw err;
+    throw ConfigInvalid(
+      nodes !== undefined && /REDIS_CLUSTER_NODES/.test(err.message) ? 'REDIS_CLUSTER_NODES' : 'REDIS_URL',
+      err.message,
+    );
+  }
+  if (target.kind !== 'cluster' || nodes === undefined) return url;
+  const seeds = target.nodes.map((n) =>
+    n.host.includes(':') ? `[${n.host}]:${n.port}` : `${n.host}:${n.port}`,
+  );
+  return url.replace(/^([^/]+:\/\/(?:[^@/?#]*@)?)[^/?#]*/, `$1${seeds.join(',')}`);
+}
+
+/**
+ * Braces would make the prefix a Redis Cluster hash tag of its own and pull every key into one
+ * slot; Shipgate adds the tags itself (see src/queue/bullmq-prefix.ts).
+ */
+function parseQueuePrefix(env: Env): string {
+  const value = optional(env, 'SHIPGATE_QUEUE_PREFIX') ?? 'shipgate';
+  if (!/^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/.test(value)) {
+    throw ConfigInvalid(
+      'SHIPGATE_QUEUE_PREFIX',
+      'must be 1-128 letters, digits, ".", "_", ":" or "-", starting with a letter or digit (no braces)',
+    );
+  }
+  return value;
+}
+
 function optionalSecret(env: Env, name: string): string | undefined {
   const value = optional(env, name);
   if (value === undefined) return undefined;
@@ -294,13 +342,12 @@ export function loadConfig(env: Env = process.env, role: Role = 'start'): Readon
     enumerable: false,
   });
 
-  const redisRaw = optional(env, 'REDIS_URL');
   const argocdServer = optional(env, 'ARGOCD_SERVER');
   const config: Config = {
     port: parsePort(env),
     host: optional(env, 'HOST') ?? '0.0.0.0',
-    redisUrl: redisRaw === undefined ? undefined : parseUrl('REDIS_URL', redisRaw, ['redis:', 'rediss:']),
-    queuePrefix: optional(env, 'SHIPGATE_QUEUE_PREFIX') ?? 'shipgate',
+    redisUrl: parseRedisUrl(env),
+    queuePrefix: parseQueuePrefix(env),
     dataDir: path.resolve(optional(env, 'SHIPGATE_DATA_DIR') ?? '.shipgate'),
     github: Object.freeze(github),
     envRepo: parseEnvRepo(env),

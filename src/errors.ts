@@ -85,6 +85,13 @@ export const ConfigInvalid = defineError(
 );
 
 // ── redis and queues ────────────────────────────────────────────────────────
+/** REDIS_URL (or REDIS_CLUSTER_NODES) cannot be used; the message never holds a password. */
+export const RedisUrlInvalid = defineError(
+  'SHIPGATE_E_REDIS_URL_INVALID',
+  500,
+  false,
+  (reason: string) => reason,
+);
 export const RedisUnavailable = defineError(
   'SHIPGATE_E_REDIS_UNAVAILABLE',
   503,

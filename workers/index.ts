@@ -1,9 +1,10 @@
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../src/redis/connection.js';
 import type { Config } from '../src/config.js';
 import type { EngineTuning } from '../src/engine/create-engine-context.js';
 import type { Logger } from '../src/logger.js';
 import type { Metrics } from '../src/metrics/create-metrics.js';
+import { bullmqPrefix } from '../src/queue/bullmq-prefix.js';
 import type { AllQueues } from '../src/queue/create-queues.js';
 import type { QueueName } from '../src/queue/names.js';
 import { WORKER_LIVENESS } from '../src/queue/worker-liveness.js';
@@ -19,9 +20,9 @@ export interface WorkerContext {
   logger: Logger;
   metrics: Metrics;
   /** Producer connection (non-blocking commands: keys, locks, counters). */
-  producer: Redis;
+  producer: RedisClient;
   /** A new worker-kind connection; BullMQ blocks on it, so each Worker gets its own. */
-  createConnection: () => Redis;
+  createConnection: () => RedisClient;
   /** Every queue (producer side), to enqueue follow-up jobs. */
   queues: AllQueues;
   /** Engine tuning that is not configuration (tests drop GitHub's write spacing with it). */
@@ -94,7 +95,12 @@ export function createWorkers(ctx: WorkerContext, specs: readonly WorkerSpec[] =
         if (handler === undefined) throw new UnrecoverableError(`no handler for job ${job.name}`);
         return traceJob(job, { runTraces }, () => handler(job, ctx, { token, signal }));
       },
-      { connection: ctx.createConnection(), prefix: ctx.config.queuePrefix, concurrency, ...WORKER_LIVENESS },
+      {
+        connection: ctx.createConnection(),
+        prefix: bullmqPrefix(ctx.config.queuePrefix),
+        concurrency,
+        ...WORKER_LIVENESS,
+      },
     );
     worker.on('failed', (job, err) => {
       log.warn(

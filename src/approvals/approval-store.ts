@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connection.js';
 import { z } from 'zod';
 import { newApprovalNonce } from './button-value.js';
 import type {
@@ -11,17 +11,21 @@ import type {
 } from './types.js';
 
 /**
- * Approval requests in Redis. Every state change is one Lua script, so a request leaves `open`
- * exactly once however many clicks, Slack retries or workers race on it.
+ * Approval requests in Redis. Every state change of a request is one Lua script, so a request
+ * leaves `open` exactly once however many clicks, Slack retries or workers race on it.
  *
- * Keys (all under `prefix`, components URI-encoded):
- * - `{prefix}:approval:{runId}:{env}`            hash: the request
- * - `{prefix}:approval:{runId}:{env}:votes`      hash: userId → {"d","at","n"}
- * - `{prefix}:approval:{runId}:{env}:notice:{u}` string: throttles ephemeral replies to one user
- * - `{prefix}:approval-current:{app}:{env}`      string: key of the newest request (supersedes older ones)
+ * Keys (all under `<prefix>`, components URI-encoded; braces are Redis Cluster hash tags):
+ * - `<prefix>:{approval:<runId>:<env>}`                 hash: the request
+ * - `<prefix>:{approval:<runId>:<env>}:votes`           hash: userId → {"d","at","n"}
+ * - `<prefix>:{approval:<runId>:<env>}:notice:<u>`      string: throttles ephemeral replies to one user
+ * - `<prefix>:{approval:<runId>:<env>}:render-lock`     string: one renderer at a time
+ * - `<prefix>:{approval-current:<app>:<env>}`           string: `<createdAt ms>\n<key>` of the newest request
  *
- * The scripts build the previous request's key from the pointer's value, so they assume one Redis
- * (or Sentinel), not Redis Cluster, as BullMQ does without hash tags.
+ * A request and its votes share a slot. The "newest request" pointer is per app and
+ * environment, so on a cluster it lives in another slot: opening a request is three
+ * single-slot steps (create → move the pointer → supersede the request it pointed to), and
+ * the request remembers (`linked`) that the later steps were done, so a retry after a crash
+ * between them completes them.
  */
 
 export type RecordOutcome =
@@ -80,26 +84,51 @@ export interface ApprovalStoreOptions {
   retentionMs?: number;
 }
 
+/** Step 1 of openRequest, on the request's slot. Returns {'created'|'existing', status, linked}. */
 const OPEN_SCRIPT = `
-local status = redis.call('HGET', KEYS[1], 'status')
-if status then return {'existing', status, ''} end
+local h = redis.call('HMGET', KEYS[1], 'status', 'linked')
+if h[1] then return {'existing', h[1], h[2] or '0'} end
 local now = ARGV[1]
-local superseded = ''
-local prevKey = redis.call('GET', KEYS[3])
-if prevKey and prevKey ~= KEYS[1] and redis.call('HGET', prevKey, 'status') == 'open' then
-  redis.call('HSET', prevKey, 'status', 'superseded', 'decidedAt', now, 'decidedBy', ARGV[2])
-  redis.call('HINCRBY', prevKey, 'version', 1)
-  superseded = redis.call('HGET', prevKey, 'runId')
-end
 redis.call('HSET', KEYS[1],
   'runId', ARGV[2], 'env', ARGV[3], 'app', ARGV[4], 'nonce', ARGV[5], 'releaserSlackId', ARGV[6],
   'rule', ARGV[7], 'required', ARGV[8], 'createdAt', now, 'expiresAt', ARGV[9], 'channel', ARGV[10],
   'messageTs', ARGV[11], 'content', ARGV[12], 'retainUntil', ARGV[13],
-  'status', 'open', 'approvals', 0, 'version', 1, 'renderedVersion', 0)
+  'status', 'open', 'approvals', 0, 'version', 1, 'renderedVersion', 0, 'linked', 0)
 redis.call('PEXPIREAT', KEYS[1], ARGV[13])
-redis.call('SET', KEYS[3], KEYS[1])
-redis.call('PEXPIREAT', KEYS[3], ARGV[13])
-return {'created', 'open', superseded}
+return {'created', 'open', '0'}
+`;
+
+/**
+ * Step 3, on the pointer's slot: a compare-and-set, so two requests opening at once cannot both
+ * believe they replaced the same one. KEYS: 1 pointer. ARGV: 1 value read before ('' = none),
+ * 2 new value, 3 expire-at ms. Returns 1 when set.
+ */
+const MOVE_POINTER_SCRIPT = `
+if (redis.call('GET', KEYS[1]) or '') ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[2])
+redis.call('PEXPIREAT', KEYS[1], ARGV[3])
+return 1
+`;
+
+/**
+ * Step 2, on the replaced request's slot. KEYS: 1 request. ARGV: 1 now, 2 superseding run id.
+ * Returns the request's run id when it is (now, or from an earlier attempt of this same step)
+ * superseded by ARGV[2], else ''.
+ */
+const SUPERSEDE_SCRIPT = `
+local h = redis.call('HMGET', KEYS[1], 'status', 'decidedBy', 'runId')
+if h[1] == 'superseded' and h[2] == ARGV[2] then return h[3] end
+if h[1] ~= 'open' then return '' end
+redis.call('HSET', KEYS[1], 'status', 'superseded', 'decidedAt', ARGV[1], 'decidedBy', ARGV[2])
+redis.call('HINCRBY', KEYS[1], 'version', 1)
+return h[3]
+`;
+
+/** Marks steps 2 and 3 done. KEYS: 1 request. */
+const MARK_LINKED_SCRIPT = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[1], 'linked', 1)
+return 1
 `;
 
 const RECORD_SCRIPT = `
@@ -206,19 +235,20 @@ export class ApprovalStore {
   private readonly retentionMs: number;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly prefix: string,
     options: ApprovalStoreOptions = {},
   ) {
     this.retentionMs = options.retentionMs ?? 30 * 24 * 3600 * 1000;
   }
 
-  private requestKey(runId: string, env: string): string {
-    return `${this.prefix}:approval:${encodeURIComponent(runId)}:${encodeURIComponent(env)}`;
+  /** The request's key; its votes, notices and render lock share its hash tag. */
+  requestKey(runId: string, env: string): string {
+    return `${this.prefix}:{approval:${encodeURIComponent(runId)}:${encodeURIComponent(env)}}`;
   }
 
-  private currentKey(app: string, env: string): string {
-    return `${this.prefix}:approval-current:${encodeURIComponent(app)}:${encodeURIComponent(env)}`;
+  currentKey(app: string, env: string): string {
+    return `${this.prefix}:{approval-current:${encodeURIComponent(app)}:${encodeURIComponent(env)}}`;
   }
 
   /**
@@ -233,12 +263,10 @@ export class ApprovalStore {
     const key = this.requestKey(input.runId, input.env);
     // Redis counts TTLs on the real clock, whatever clock the caller decides expiry with.
     const retainUntil = Math.max(input.expiresAt.getTime(), Date.now()) + this.retentionMs;
-    const [result, , superseded] = (await this.redis.eval(
+    const [result, , linked] = (await this.redis.eval(
       OPEN_SCRIPT,
-      3,
+      1,
       key,
-      `${key}:votes`,
-      this.currentKey(input.app, input.env),
       String(now.getTime()),
       input.runId,
       input.env,
@@ -253,6 +281,18 @@ export class ApprovalStore {
       input.content === undefined ? '' : JSON.stringify(input.content),
       String(retainUntil),
     )) as [string, string, string];
+    let superseded: string | undefined;
+    if (linked !== '1') {
+      const existing = result === 'existing' ? await this.getRequest(input.runId, input.env) : undefined;
+      superseded = await this.link(
+        key,
+        input.runId,
+        this.currentKey(input.app, input.env),
+        existing?.createdAt.getTime() ?? now.getTime(),
+        retainUntil,
+        now,
+      );
+    }
     const request = await this.getRequest(input.runId, input.env);
     if (request === undefined) throw new Error(`approval request ${key} vanished after it was opened`);
     return {
@@ -260,6 +300,59 @@ export class ApprovalStore {
       request,
       ...(superseded ? { supersededRunId: superseded } : {}),
     };
+  }
+
+  /**
+   * Steps 2 and 3 of openRequest: makes this the newest request of its app and environment and
+   * supersedes the one it replaces (or, when a newer one got there first, this one). The pointer
+   * moves last, by compare-and-set, so a crash between the steps leaves it where a retry
+   * repeats them. Returns the run id of the request this one superseded.
+   */
+  private async link(
+    key: string,
+    runId: string,
+    pointer: string,
+    createdAtMs: number,
+    retainUntil: number,
+    now: Date,
+  ): Promise<string | undefined> {
+    let superseded: string | undefined;
+    // Each pass either finishes or sees the pointer moved by a request opened meanwhile.
+    for (let attempt = 0; attempt < 10; attempt += 1) {
+      const current = (await this.redis.get(pointer)) ?? '';
+      const sep = current.indexOf('\n');
+      const currentAt = sep === -1 ? 0 : Number(current.slice(0, sep));
+      const currentKey = sep === -1 ? current : current.slice(sep + 1);
+      if (currentKey === key) break;
+      if (currentKey !== '' && currentAt > createdAtMs) {
+        const newerRunId = await this.redis.hget(currentKey, 'runId');
+        if (newerRunId !== null) {
+          await this.redis.eval(SUPERSEDE_SCRIPT, 1, key, String(now.getTime()), newerRunId);
+          break;
+        }
+      }
+      if (currentKey !== '') {
+        const moved = (await this.redis.eval(
+          SUPERSEDE_SCRIPT,
+          1,
+          currentKey,
+          String(now.getTime()),
+          runId,
+        )) as string | null;
+        superseded = moved ? moved : undefined;
+      }
+      const set = await this.redis.eval(
+        MOVE_POINTER_SCRIPT,
+        1,
+        pointer,
+        current,
+        `${createdAtMs}\n${key}`,
+        String(retainUntil),
+      );
+      if (set === 1) break;
+    }
+    await this.redis.eval(MARK_LINKED_SCRIPT, 1, key);
+    return superseded;
   }
 
   /** Records one click (already authorized by the caller). See `RecordOutcome`. */
@@ -291,6 +384,7 @@ export class ApprovalStore {
 
   async getRequest(runId: string, env: string): Promise<ApprovalRequest | undefined> {
     const key = this.requestKey(runId, env);
+    // One transaction on one slot: the votes share the request's hash tag.
     const [hash, votes] = (await this.redis
       .multi()
       .hgetall(key)

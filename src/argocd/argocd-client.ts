@@ -10,6 +10,7 @@
  */
 import type { z } from 'zod';
 import type { Logger } from '../logger.js';
+import { retry, type RetryPolicy } from '../retry/retry.js';
 import {
   ArgoCdNotFound,
   ArgoCdOperationInProgress,
@@ -158,19 +159,6 @@ export function createArgoCdClient(options: ArgoCdClientOptions): ArgoCdClient {
     return `/api/v1/applications/${encodeURIComponent(name)}${suffix}`;
   }
 
-  async function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-    if (ms <= 0) return;
-    await new Promise<void>((resolve) => {
-      const t = setTimeout(done, ms);
-      function done() {
-        clearTimeout(t);
-        signal?.removeEventListener('abort', done);
-        resolve();
-      }
-      signal?.addEventListener('abort', done, { once: true });
-    });
-  }
-
   /** One attempt, mapped to a typed error. The token never appears in any message. */
   async function attempt(
     operation: string,
@@ -260,7 +248,18 @@ export function createArgoCdClient(options: ArgoCdClientOptions): ArgoCdClient {
     return stream.chunks;
   }
 
-  /** Bounded retries with full-jitter exponential backoff, only for retryable failures. */
+  /**
+   * Bounded retries with full-jitter exponential backoff, only for retryable failures. "Another
+   * operation is in progress" is retryable for the job, not here: the caller decides.
+   */
+  const policy: RetryPolicy = {
+    attempts: retries + 1,
+    minDelayMs: base,
+    maxDelayMs: cap,
+    jitter: 'full',
+    random,
+    retryable: (err) => err instanceof ShipgateError && err.retryable && !ArgoCdOperationInProgress.is(err),
+  };
   async function call(
     operation: string,
     method: 'GET' | 'POST' | 'DELETE',
@@ -268,19 +267,7 @@ export function createArgoCdClient(options: ArgoCdClientOptions): ArgoCdClient {
     body: unknown,
     signal: AbortSignal | undefined,
   ): Promise<unknown> {
-    for (let i = 0; ; i += 1) {
-      try {
-        return (await attempt(operation, method, path, body, signal)).json;
-      } catch (err) {
-        const retryable =
-          err instanceof ShipgateError &&
-          err.retryable &&
-          !ArgoCdOperationInProgress.is(err) &&
-          !signal?.aborted;
-        if (!retryable || i >= retries) throw err;
-        await sleep(Math.floor(random() * Math.min(cap, base * 2 ** i)), signal);
-      }
-    }
+    return retry(async (s) => (await attempt(operation, method, path, body, s)).json, policy, signal);
   }
 
   function parse<T extends z.ZodType>(schema: T, operation: string, json: unknown): z.infer<T> {

@@ -6,11 +6,13 @@
  * - Rollout: the Rollout CRD's openAPIV3Schema (the gitops writer's validators, schemas/crds);
  * - AnalysisTemplate and ClusterAnalysisTemplate: the AnalysisRun CRD's `spec` schema, since
  *   a template's spec has the same metrics and args shapes as a run's;
- * - Service: kubernetes-models.
- * Objects are closed (unknown fields are errors) as with `kubectl apply --validate=strict`.
+ * - Service and Deployment (the rolling strategy's workload): kubernetes-models.
+ * Objects are closed (unknown fields are errors) as with `kubectl apply --validate=strict`,
+ * except the kubernetes-models kinds, whose schemas check types and required fields only.
  */
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormatsModule from 'ajv-formats';
+import { Deployment } from 'kubernetes-models/apps/v1';
 import { Service } from 'kubernetes-models/v1';
 import analysisTemplateSpec from '../../schemas/argocd/analysis-template-spec.schema.json' with { type: 'json' };
 import argocdResources from '../../schemas/argocd/argocd-resources.schema.json' with { type: 'json' };
@@ -83,6 +85,7 @@ export const VALIDATED_KINDS = [
   'AnalysisTemplate',
   'ClusterAnalysisTemplate',
   'Service',
+  'Deployment',
 ] as const;
 
 /** Problems with one object, as `path: message` lines; empty when valid. */
@@ -93,6 +96,15 @@ export function validateArgoCdResource(object: unknown): string[] {
     if (apiVersion !== 'v1') return [`/apiVersion: Service must be v1`];
     try {
       new Service(object as ConstructorParameters<typeof Service>[0]).validate();
+      return [];
+    } catch (err) {
+      return [`/: ${(err as Error).message}`];
+    }
+  }
+  if (kind === 'Deployment') {
+    if (apiVersion !== 'apps/v1') return [`/apiVersion: Deployment must be apps/v1`];
+    try {
+      new Deployment(object as ConstructorParameters<typeof Deployment>[0]).validate();
       return [];
     } catch (err) {
       return [`/: ${(err as Error).message}`];

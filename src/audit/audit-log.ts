@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connection.js';
 import {
   AuditEntryInputSchema,
   AuditQuerySchema,
@@ -39,7 +39,7 @@ export interface AuditPage {
 }
 
 /**
- * The append-only audit trail: a Redis stream (`<prefix>:stream`). Stream ids grow with time
+ * The append-only audit trail: a Redis stream (`<prefix>:{audit}:stream`). Stream ids grow with time
  * and are never reused, so paging by "after this id" is stable while entries are appended.
  */
 export class AuditLog {
@@ -48,10 +48,12 @@ export class AuditLog {
   private readonly now: () => Date;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly options: AuditLogOptions,
   ) {
-    this.streamKey = `${options.prefix}:stream`;
+    // `{audit}` is a Redis Cluster hash tag: the stream and its dedupe markers share a slot,
+    // so the append script can write both.
+    this.streamKey = `${options.prefix}:{audit}:stream`;
     this.retentionMs = (options.retentionDays ?? DEFAULT_AUDIT_RETENTION_DAYS) * 86_400_000;
     this.now = options.now ?? (() => new Date());
   }
@@ -64,7 +66,7 @@ export class AuditLog {
       APPEND_SCRIPT,
       2,
       this.streamKey,
-      `${this.options.prefix}:seen:${dedupeKey.slice(0, 300)}`,
+      `${this.options.prefix}:{audit}:seen:${dedupeKey.slice(0, 300)}`,
       JSON.stringify(entry),
       minId,
       String(Math.ceil(this.retentionMs / 1000)),

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connection.js';
 import { loadConfig, type Config, type Role } from '../config.js';
 import { ConfigInvalid, RedisUnavailable } from '../errors.js';
 import { createLogger, type Logger } from '../logger.js';
@@ -9,7 +9,7 @@ import { configSecrets, createSecretMasker } from '../masking/secret-masker.js';
 import { startEmbeddedRedis, type EmbeddedRedis } from '../redis/embedded-redis.js';
 import { checkEvictionPolicy } from '../redis/eviction-check.js';
 import { createShutdown, type Shutdown } from '../shutdown.js';
-import { startTracing } from '../telemetry/start-tracing.js';
+import { startTracing, type TracingHandle } from '../telemetry/start-tracing.js';
 
 /** What every long-running command shares: validated config, logger, Redis, metrics, shutdown. */
 export interface Runtime {
@@ -18,9 +18,11 @@ export interface Runtime {
   metrics: Metrics;
   redisUrl: string;
   /** Producer connection: no offline queue, bounded commands. */
-  producer: Redis;
+  producer: RedisClient;
   embeddedRedis: EmbeddedRedis | undefined;
   shutdown: Shutdown;
+  /** Flushed by `addConnectionShutdown`, after the steps whose spans it must still export. */
+  tracing: TracingHandle;
 }
 
 /**
@@ -42,7 +44,7 @@ export function readConfig(role: Role): Readonly<Config> {
   return loadConfig(process.env, role);
 }
 
-async function waitForRedis(redis: Redis, timeoutMs: number, logger: Logger): Promise<void> {
+async function waitForRedis(redis: RedisClient, timeoutMs: number, logger: Logger): Promise<void> {
   const ready = () => redis.status === 'ready';
   const started = Date.now();
   let warned = false;
@@ -70,7 +72,6 @@ export async function openRuntime(config: Readonly<Config>, options: OpenRuntime
   const tracing = await startTracing(process.env);
   if (tracing.enabled) {
     logger.info('tracing on (OpenTelemetry, configured by OTEL_* variables)');
-    shutdown.add({ name: 'tracing', timeoutMs: 5000, run: tracing.shutdown });
   }
   let embeddedRedis: EmbeddedRedis | undefined;
   let redisUrl = config.redisUrl;
@@ -90,11 +91,15 @@ export async function openRuntime(config: Readonly<Config>, options: OpenRuntime
     throw err;
   }
   await checkEvictionPolicy(producer, logger);
-  return { config, logger, metrics: createMetrics(), redisUrl, producer, embeddedRedis, shutdown };
+  return { config, logger, metrics: createMetrics(), redisUrl, producer, embeddedRedis, shutdown, tracing };
 }
 
 /** The last shutdown steps: connections, then the embedded Redis. Add these after everything else. */
-export function addConnectionShutdown(runtime: Runtime, extra: Redis[] = []): void {
+export function addConnectionShutdown(runtime: Runtime, extra: RedisClient[] = []): void {
+  // Spans end while the server and the workers close: flush them only after those steps.
+  if (runtime.tracing.enabled) {
+    runtime.shutdown.add({ name: 'tracing', timeoutMs: 5000, run: runtime.tracing.shutdown });
+  }
   runtime.shutdown.add({
     name: 'redis connections',
     timeoutMs: 3000,

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connection.js';
 import { WORKERS, createWorkers, startSchedules, type WorkerContext } from '../../workers/index.js';
 import { loadDeployKubeConfig } from '../engine/create-engine-context.js';
 import { closeQueues, createAllQueues } from '../queue/create-queues.js';
@@ -17,7 +17,7 @@ export const WORKER_CLOSE_TIMEOUT_MS = 30_000;
 export async function startWorkers(
   runtime: Runtime,
   options: { engineTuning?: WorkerContext['engineTuning'] } = {},
-): Promise<Redis[]> {
+): Promise<RedisClient[]> {
   const { config, logger, producer, metrics } = runtime;
   // Loaded now rather than by the first deploy: a kubeconfig the Rollout gates cannot use stops
   // the start with one line.
@@ -27,7 +27,7 @@ export async function startWorkers(
       'ARGOCD_SERVER is not set: pull requests and gates run, releases stop before their first deploy',
     );
   }
-  const connections: Redis[] = [];
+  const connections: RedisClient[] = [];
   const queues = createAllQueues(producer, config.queuePrefix);
   metrics.watchQueues(Object.values(queues));
   metrics.watchRedis(producer);

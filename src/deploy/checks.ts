@@ -16,6 +16,10 @@ export const CHECKS = [
   'analysis',
   'rollout-aborted',
   'rollout-degraded',
+  /** Rolling: the Deployment controller reports a ReplicaFailure (pods cannot be created). */
+  'deployment-degraded',
+  /** Rolling: the Deployment's new pods updated and available. */
+  'deployment-progress',
   'application-health',
 ] as const;
 export type CheckName = (typeof CHECKS)[number];

@@ -1,6 +1,7 @@
 /** The deploy job's input: it crosses the queue boundary, so it is parsed, never trusted. */
 import { z } from 'zod';
 import { DeployInputInvalid } from '../errors.js';
+import { DEPLOY_STRATEGIES } from './strategies.js';
 
 const name = z.string().regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, 'must be a Kubernetes name');
 const sha = z.string().regex(/^[0-9a-f]{7,64}$/, 'must be a git commit sha');
@@ -20,9 +21,13 @@ export const DeployInputSchema = z.object({
     /** @defaultValue false */
     prune: z.boolean().default(false),
   }),
+  /**
+   * The workload the deploy watches: the Argo Rollout (blueGreen, canary) or, for `rolling`,
+   * the plain Deployment of that name. (The field keeps its name: it is queued job data.)
+   */
   rollout: z.object({ namespace: name, name }),
   /** How the environment rolls out (`.shipgate.yml`, bounded by the policy). @defaultValue 'blueGreen' */
-  strategy: z.enum(['blueGreen', 'canary']).default('blueGreen'),
+  strategy: z.enum(DEPLOY_STRATEGIES).default('blueGreen'),
   /** Canary only: the Rollout's `spec.strategy.canary.steps`, as committed. */
   canary: z
     .object({

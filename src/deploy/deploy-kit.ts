@@ -1,6 +1,6 @@
 /**
  * What every strategy's steps share for one deploy: the parsed input, the ports, the Argo CD
- * scope, status and notification helpers, and one lazily opened Rollout watch. Built once per
+ * scope, status and notification helpers, and one lazily opened Rollout (or Deployment) watch. Built once per
  * `runDeploy`; the step lists close over it.
  */
 import type { Logger } from '../logger.js';
@@ -8,6 +8,8 @@ import type { CheckRecord } from './checks.js';
 import type { ParsedDeployInput } from './deploy-input.js';
 import type { DeployEvent, DeployEventBody, DeployPorts, DeploymentState } from './ports.js';
 import type { StepContext } from './step-plan.js';
+import { DeployNotConfigured } from '../errors.js';
+import type { DeploymentWatch } from './watch-deployment.js';
 import type { RolloutWatch } from './watch-rollout.js';
 
 const GITHUB_DESCRIPTION_MAX = 140;
@@ -27,6 +29,8 @@ export interface DeployKit {
   watch(signal: AbortSignal): Promise<RolloutWatch>;
   /** The watch if a step opened it already (the rollback reads the Rollout from it). */
   openWatch(): RolloutWatch | undefined;
+  /** Rolling: the Deployment watch, opened on first use and closed with the plan, like `watch`. */
+  deploymentWatch(signal: AbortSignal): Promise<DeploymentWatch>;
   close(): void;
   status(state: DeploymentState, description: string): Promise<void>;
   /** Notifications never change a deploy's outcome: a Slack outage is logged, not thrown. */
@@ -46,6 +50,8 @@ export function createDeployKit(
   const log = ports.logger?.child({ runId: input.runId, app: input.app, environment: input.environment });
   let watch: Promise<RolloutWatch> | undefined;
   let opened: RolloutWatch | undefined;
+  let deployments: Promise<DeploymentWatch> | undefined;
+  let openedDeployments: DeploymentWatch | undefined;
   return {
     input,
     ports,
@@ -63,10 +69,23 @@ export function createDeployKit(
       return watch;
     },
     openWatch: () => opened,
+    deploymentWatch(signal) {
+      signal.throwIfAborted();
+      const source = ports.deploymentSource;
+      if (source === undefined) {
+        return Promise.reject(DeployNotConfigured('rolling needs the Kubernetes API (KUBECONFIG)'));
+      }
+      deployments ??= source.open(input.rollout, deploySignal).then((w) => (openedDeployments = w));
+      deployments.catch(() => (deployments = undefined));
+      return deployments;
+    },
     close() {
       opened?.close();
       opened = undefined;
       watch = undefined;
+      openedDeployments?.close();
+      openedDeployments = undefined;
+      deployments = undefined;
     },
     async status(state, description) {
       const text =

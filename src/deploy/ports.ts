@@ -1,11 +1,12 @@
 /**
  * What `runDeploy` needs from the outside world. The worker wires real implementations:
- * the Argo CD client, the Kubernetes Rollout watcher, the ZAP gate, the GitOps writer's
+ * the Argo CD client, the Kubernetes Rollout and Deployment watchers, the ZAP gate, the GitOps writer's
  * revert, GitHub deployment statuses, the run store's step-once, and Slack notifications.
  */
 import type { ArgoCdClient } from '../argocd/argocd-client.js';
 import type { Logger } from '../logger.js';
 import type { CheckName } from './checks.js';
+import type { DeploymentSource } from './watch-deployment.js';
 import type { RolloutSource } from './watch-rollout.js';
 
 /**
@@ -70,6 +71,8 @@ export interface Clock {
 export interface DeployPorts {
   argocd: Pick<ArgoCdClient, 'getApplication' | 'sync' | 'rolloutAction' | 'watchApplication'>;
   rolloutSource: RolloutSource;
+  /** The rolling strategy's Deployment watch; without it a rolling deploy is not configured. */
+  deploymentSource?: DeploymentSource | undefined;
   /** The ZAP gate against the preview Service. */
   zap(previewUrl: string, signal?: AbortSignal): Promise<{ passed: boolean; summary: string }>;
   /**

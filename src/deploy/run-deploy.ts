@@ -7,6 +7,7 @@
 import type { CheckFailure, CheckRecord } from './checks.js';
 import { blueGreenSteps } from './blue-green-steps.js';
 import { canarySteps } from './canary-steps.js';
+import { rollingSteps } from './rolling-steps.js';
 import { failedSteps, rollbackFacts } from './common-steps.js';
 import { createDeployKit, type DeployKit } from './deploy-kit.js';
 import { parseDeployInput } from './deploy-input.js';
@@ -44,7 +45,12 @@ export interface RunDeployOptions {
 /** The step list of one deploy. Exported so the docs, the PR check and tests can show it. */
 export function deployPlan(kit: DeployKit): StepPlan {
   const { input } = kit;
-  const steps: Step[] = input.strategy === 'canary' ? canarySteps(kit) : blueGreenSteps(kit);
+  const steps: Step[] =
+    input.strategy === 'canary'
+      ? canarySteps(kit)
+      : input.strategy === 'rolling'
+        ? rollingSteps(kit)
+        : blueGreenSteps(kit);
   return {
     // Scoped to the environment and revision: one run may deploy several environments, and a
     // rollback run deploys a different commit.

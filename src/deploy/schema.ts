@@ -1,6 +1,7 @@
 /**
  * zod schemas for the Argo Rollouts objects Shipgate watches, with the field names of the
- * Rollout and AnalysisRun CRDs (argoproj/argo-rollouts manifests/crds). Only what the
+ * Rollout and AnalysisRun CRDs (argoproj/argo-rollouts manifests/crds), and the Deployment
+ * (apps/v1) the rolling strategy watches. Only what the
  * evaluators read is declared; the rest passes through. Fields are lenient where real
  * clusters are: older controllers write no `status.phase`, `observedGeneration` may be a
  * legacy hash, and hand-made objects carry `conditions: {}`.
@@ -142,3 +143,38 @@ export const AnalysisRunSchema = z.looseObject({
     .optional(),
 });
 export type AnalysisRun = z.infer<typeof AnalysisRunSchema>;
+
+/**
+ * A plain Kubernetes Deployment (apps/v1), for the rolling strategy: what the Deployment
+ * controller writes to say how far a rollout got (the same fields `kubectl rollout status`
+ * and Argo CD's Deployment health read).
+ */
+export const DeploymentSchema = z.looseObject({
+  apiVersion: z.string().optional(),
+  kind: z.string().optional(),
+  metadata: MetadataSchema,
+  spec: z
+    .looseObject({
+      /** @defaultValue 1 (the API server's default) */
+      replicas: z.number().optional(),
+      paused: z.boolean().optional(),
+      /** @defaultValue 600 (the API server's default) */
+      progressDeadlineSeconds: z.number().optional(),
+    })
+    .optional(),
+  status: z
+    .looseObject({
+      observedGeneration: z.number().optional(),
+      replicas: z.number().optional(),
+      updatedReplicas: z.number().optional(),
+      readyReplicas: z.number().optional(),
+      availableReplicas: z.number().optional(),
+      unavailableReplicas: z.number().optional(),
+      conditions: z
+        .union([z.array(ConditionSchema), z.looseObject({})])
+        .optional()
+        .transform((c) => (Array.isArray(c) ? c : [])),
+    })
+    .optional(),
+});
+export type Deployment = z.infer<typeof DeploymentSchema>;

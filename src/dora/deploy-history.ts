@@ -1,10 +1,10 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connection.js';
 import { DeployRecordSchema, type DeployRecord } from './types.js';
 
 /**
  * Written once per run and environment: the marker and the entry go in one script, so a
  * retried deploy job never counts twice. The hash of app/env pairs bounds the label sets the
- * metrics export.
+ * metrics export. The three keys share the Redis Cluster hash tag `{dora}`, so they share a slot.
  */
 const APPEND_SCRIPT = `
 if redis.call('SET', KEYS[2], '1', 'NX', 'EX', ARGV[3]) == false then
@@ -32,7 +32,7 @@ export class DeployHistory {
   private readonly now: () => Date;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly options: DeployHistoryOptions,
   ) {
     this.retentionMs = (options.retentionDays ?? 400) * 86_400_000;
@@ -40,11 +40,11 @@ export class DeployHistory {
   }
 
   private get streamKey(): string {
-    return `${this.options.prefix}:deploys`;
+    return `${this.options.prefix}:{dora}:deploys`;
   }
 
   private get pairsKey(): string {
-    return `${this.options.prefix}:pairs`;
+    return `${this.options.prefix}:{dora}:pairs`;
   }
 
   /** Records a deploy once per run and environment; false when it was already recorded. */
@@ -55,7 +55,7 @@ export class DeployHistory {
       APPEND_SCRIPT,
       3,
       this.streamKey,
-      `${this.options.prefix}:seen:${record.runId}:${record.env}`,
+      `${this.options.prefix}:{dora}:seen:${record.runId}:${record.env}`,
       this.pairsKey,
       JSON.stringify(record),
       `${record.app}\n${record.env}`,

@@ -2,11 +2,12 @@ import { configSecrets, createSecretMasker } from '../masking/secret-masker.js';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { KubeConfig } from '@kubernetes/client-node';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connection.js';
 import type { Config } from '../config.js';
 import { ConfigInvalid } from '../errors.js';
 import { ApprovalStore } from '../approvals/approval-store.js';
 import { createArgoCdClient } from '../argocd/argocd-client.js';
+import { createKubeDeploymentSource } from '../deploy/watch-deployment.js';
 import { createKubeRolloutSource } from '../deploy/watch-rollout.js';
 import {
   createExecutor,
@@ -45,7 +46,7 @@ export interface EngineTuning {
 export function createEngineContext(deps: {
   config: Readonly<Config>;
   logger: Logger;
-  redis: Redis;
+  redis: RedisClient;
   queues: AllQueues;
   metrics?: Metrics;
   tuning?: EngineTuning;
@@ -84,6 +85,7 @@ export function createEngineContext(deps: {
         });
   const kubeConfig = loadDeployKubeConfig(config);
   const rolloutSource = kubeConfig ? createKubeRolloutSource(kubeConfig, { logger }) : undefined;
+  const deploymentSource = kubeConfig ? createKubeDeploymentSource(kubeConfig, { logger }) : undefined;
   const slackPrefix = `${config.queuePrefix}:slack`;
   const slackClient =
     slack.botToken === undefined
@@ -126,6 +128,7 @@ export function createEngineContext(deps: {
     workDir,
     argocd,
     rolloutSource,
+    deploymentSource,
     approvals,
     notifier,
     metrics: deps.metrics,

@@ -3,17 +3,15 @@ import type { PlannedEnvironment } from './deploy-targets.js';
 
 /**
  * Names by convention, so the argocd/ examples work as they are: the Argo CD Application is
- * `<app>-<env>`, the Rollout is the rendered one (`rollout-<name>.yaml`, else `<app>`) in the
- * environment's namespace, and ZAP scans `<rollout>-preview` inside the cluster.
+ * `<app>-<env>`, the workload is the rendered Rollout (`rollout-<name>.yaml`; for the rolling
+ * strategy the Deployment, `deployment-<name>.yaml`), else `<app>`, in the environment's
+ * namespace, and ZAP scans `<rollout>-preview` inside the cluster.
  */
 export function deployNames(planned: PlannedEnvironment, renderedFiles: readonly string[], zapPath: string) {
-  const rolloutFile = renderedFiles.find((f) => /^rollout-.+\.yaml$/.test(path.basename(f)));
-  const rollout = rolloutFile
-    ? path
-        .basename(rolloutFile)
-        .replace(/^rollout-/, '')
-        .replace(/\.yaml$/, '')
-    : planned.target.app;
+  const kind = planned.strategy === 'rolling' ? 'deployment' : 'rollout';
+  const pattern = new RegExp(`^${kind}-(.+)\\.yaml$`);
+  const workloadFile = renderedFiles.map((f) => pattern.exec(path.basename(f))).find((m) => m !== null);
+  const rollout = workloadFile ? workloadFile[1]! : planned.target.app;
   return {
     application: `${planned.target.app}-${planned.target.env}`,
     rollout,

@@ -74,6 +74,7 @@ export async function createDeployPorts(
   return {
     argocd: ctx.argocd,
     rolloutSource: ctx.rolloutSource,
+    deploymentSource: ctx.deploymentSource,
     zap: async (url, zapSignal) => {
       const { zap: checkRunId } = await ensureRunChecks(ctx, run, ['zap']);
       const gate = await runZapGate(

@@ -1,3 +1,4 @@
+import type { DeployStrategy } from '../deploy/strategies.js';
 import type { EnvironmentTarget, ManifestSource } from '../gitops/types.js';
 import type { PipelineConfig } from '../pipeline/index.js';
 import { resolveDeployTarget, type Policy } from '../policy/index.js';
@@ -8,7 +9,7 @@ export interface PlannedEnvironment {
   /** Policy settings the deploy needs besides the GitOps target. */
   mode: 'direct' | 'pr';
   /** `.shipgate.yml`'s strategy, within what the policy allows. */
-  strategy: 'blueGreen' | 'canary';
+  strategy: DeployStrategy;
 }
 
 export interface EnvironmentPlan {
@@ -39,7 +40,8 @@ export function planEnvironments(pipeline: PipelineConfig, policy: Policy, repo:
     }
     const source = pipeline.manifests[env.name];
     if (source === undefined) continue;
-    // The policy bounds the strategy: an environment that must be blue-green stays so.
+    // The policy bounds the strategy: an environment that must be blue-green stays so (no
+    // canary, no rolling Deployment).
     if (env.strategy !== 'blueGreen' && decision.requireBlueGreen) {
       plan.refused.push({
         env: env.name,

@@ -3,6 +3,7 @@ import type { AuditLog } from '../audit/audit-log.js';
 import type { DeployHistory } from '../dora/deploy-history.js';
 import type { ArgoCdClient } from '../argocd/argocd-client.js';
 import type { Config } from '../config.js';
+import type { DeploymentSource } from '../deploy/watch-deployment.js';
 import type { RolloutSource } from '../deploy/watch-rollout.js';
 import type { Notifier } from '../slack/notify.js';
 import type { Executor } from '../executors/executor.js';
@@ -37,6 +38,8 @@ export interface EngineContext {
   argocd: ArgoCdClient | undefined;
   /** Rollout and AnalysisRun watches through the Kubernetes API (KUBECONFIG or in-cluster). */
   rolloutSource: RolloutSource | undefined;
+  /** Deployment watches (the rolling strategy), through the same Kubernetes API. */
+  deploymentSource?: DeploymentSource | undefined;
   /** Slack approvals; undefined without SLACK_BOT_TOKEN (approvals then go through the API/CLI only). */
   approvals: ApprovalDeps | undefined;
   /** Release notifications in Slack; undefined without SLACK_BOT_TOKEN. */

@@ -12,6 +12,7 @@ import { recordGateResult } from './record-gate-result.js';
 import { completeRunCheck } from './run-checks.js';
 import { checkoutOf } from './run-gate-stage.js';
 import type { StageJob } from './stage-jobs.js';
+import { describeStrategies } from '../deploy/strategies.js';
 
 type PreviewJob = Extract<StageJob, { stage: 'manifests-preview' }>;
 
@@ -62,7 +63,9 @@ export async function runManifestsPreviewStage(ctx: EngineContext, job: PreviewJ
       environments: plan.environments.map(({ target, source }) => ({ target, source })),
     });
     // Which strategy each environment will deploy with, so a reviewer sees it before the release.
-    const strategies = `Deploy strategy: ${plan.environments.map((e) => `\`${e.target.env}\` ${e.strategy}`).join(', ')}.`;
+    const strategies = describeStrategies(
+      plan.environments.map((e) => ({ env: e.target.env, strategy: e.strategy })),
+    );
     const summary = `${preview.summary}\n\n${strategies}`;
     await completeRunCheck(ctx, run, job.checkRunId, {
       conclusion: preview.conclusion,

@@ -1,9 +1,9 @@
 import type { Octokit } from '@octokit/core';
 import { callGithub, parseGithubResponse } from './github-error.js';
 import { correlation, type RepoTarget } from './repo-target.js';
-import { findOrCreate, sleep } from './find-or-create.js';
-import { retryPolicyOf } from './retry-policy.js';
-import { isRetryable } from '../errors.js';
+import { findOrCreate } from './find-or-create.js';
+import { findOrCreateRetry } from './retry-policy.js';
+import { retry } from '../retry/retry.js';
 import { CheckRunListSchema, CheckRunSchema, type CheckRun } from './schema.js';
 import {
   ANNOTATIONS_PER_REQUEST,
@@ -166,33 +166,27 @@ export async function completeCheckRun(
       }),
     );
 
-  const { retries, retryAfterBaseMs } = retryPolicyOf(octokit);
+  const { policy, final } = findOrCreateRetry(octokit);
   let requests = 0;
-  for (let attempt = 0; ; attempt++) {
-    const current = await getCheckRun(octokit, { owner, repo, checkRunId, deliveryId });
+  await retry(async () => {
+    const current = await final(getCheckRun(octokit, { owner, repo, checkRunId, deliveryId }));
     const alreadyCompleted = current.status === 'completed' && current.conclusion === conclusion;
     const alreadySent = alreadyCompleted ? (current.output?.annotations_count ?? 0) : 0;
     const batches = chunk(annotations.slice(alreadySent), ANNOTATIONS_PER_REQUEST);
-    try {
-      if (!alreadyCompleted) {
-        const first = batches.shift() ?? [];
-        await patch({
-          status: 'completed',
-          conclusion,
-          completed_at: completedAt.toISOString(),
-          output: { ...output, annotations: first },
-        });
-        requests++;
-      }
-      for (const batch of batches) {
-        await patch({ output: { ...output, annotations: batch } });
-        requests++;
-      }
-      break;
-    } catch (err) {
-      if (!isRetryable(err) || attempt >= retries) throw err;
-      await sleep((attempt + 1) ** 2 * retryAfterBaseMs);
+    if (!alreadyCompleted) {
+      const first = batches.shift() ?? [];
+      await patch({
+        status: 'completed',
+        conclusion,
+        completed_at: completedAt.toISOString(),
+        output: { ...output, annotations: first },
+      });
+      requests++;
     }
-  }
+    for (const batch of batches) {
+      await patch({ output: { ...output, annotations: batch } });
+      requests++;
+    }
+  }, policy);
   return { annotationsAttached: annotations.length, annotationsDropped: dropped, requests };
 }

@@ -1,6 +1,6 @@
 import type { Octokit } from '@octokit/core';
-import { isRetryable } from '../errors.js';
-import { retryPolicyOf } from './retry-policy.js';
+import { retry } from '../retry/retry.js';
+import { findOrCreateRetry } from './retry-policy.js';
 
 export interface FindOrCreateResult<T> {
   value: T;
@@ -19,22 +19,11 @@ export async function findOrCreate<T>(
   find: () => Promise<T | undefined>,
   create: () => Promise<T>,
 ): Promise<FindOrCreateResult<T>> {
-  const { retries, retryAfterBaseMs } = retryPolicyOf(octokit);
-  let earlierAttemptFailed = false;
-  for (let attempt = 0; ; attempt++) {
-    const found = await find();
+  const { policy, final } = findOrCreateRetry(octokit);
+  return retry(async (_signal, attempt) => {
+    const found = await final(find());
     // If an earlier attempt of ours failed after GitHub applied it, the object is ours.
-    if (found !== undefined) return { value: found, created: earlierAttemptFailed };
-    try {
-      return { value: await create(), created: true };
-    } catch (err) {
-      if (!isRetryable(err) || attempt >= retries) throw err;
-      earlierAttemptFailed = true;
-      await sleep((attempt + 1) ** 2 * retryAfterBaseMs);
-    }
-  }
-}
-
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
+    if (found !== undefined) return { value: found, created: attempt > 1 };
+    return { value: await create(), created: true };
+  }, policy);
 }

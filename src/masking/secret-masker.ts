@@ -5,6 +5,8 @@
  * code Shipgate does not trust, so this runs on all of it, not only where a secret is expected.
  */
 
+import { parseRedisTarget, redisTargetSecrets } from '../redis/redis-target.js';
+
 export const MASK = '[masked]';
 
 /** Token shapes masked wherever they appear. */
@@ -70,17 +72,21 @@ export function configSecrets(config: {
     config.slack.signingSecret,
     config.argocd.token,
     config.apiToken,
-    redisPassword(config.redisUrl),
+    ...redisPasswords(config.redisUrl),
   ].filter((s): s is string => typeof s === 'string' && s !== '');
 }
 
-/** The password in a `redis://user:password@host` URL, decoded. */
+/** The password in a REDIS_URL of any form (`redis://user:password@host`, `redis+cluster://…`), decoded. */
 export function redisPassword(url: string | undefined): string | undefined {
-  if (!url) return undefined;
+  return url ? redisPasswords(url)[0] : undefined;
+}
+
+/** Every password a REDIS_URL carries (a Sentinel URL may carry two). */
+export function redisPasswords(url: string | undefined): string[] {
+  if (!url) return [];
   try {
-    const password = new URL(url).password;
-    return password === '' ? undefined : decodeURIComponent(password);
+    return redisTargetSecrets(parseRedisTarget(url));
   } catch {
-    return undefined;
+    return [];
   }
 }

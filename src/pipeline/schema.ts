@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { relativePathSchema } from './safe-relative-path.js';
+import { DEPLOY_STRATEGIES } from '../deploy/strategies.js';
 
 /**
  * The schema of `.shipgate.yml`, version 1. Every object is strict, so a typo (`timeoutSecond`)
@@ -225,9 +226,9 @@ const environmentSchema = z
             .meta({ description: 'Path on the preview service where the ZAP scan starts.' }),
         })
         .prefault({}),
-      strategy: z.enum(['blueGreen', 'canary']).default('blueGreen').meta({
+      strategy: z.enum(DEPLOY_STRATEGIES).default('blueGreen').meta({
         description:
-          'How this environment rolls out: blueGreen (preview, then switch) or canary (the Rollout shifts traffic step by step; Shipgate gates every pause). The platform policy may require blueGreen.',
+          'How this environment rolls out: blueGreen (preview, then switch), canary (the Rollout shifts traffic step by step; Shipgate gates every pause) or rolling (a plain Deployment replaces its pods; Shipgate watches its progress conditions and Argo CD health). The platform policy may require blueGreen.',
       }),
     }),
   ])

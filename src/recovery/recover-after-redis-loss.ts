@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connection.js';
 import type { EngineContext } from '../engine/engine-context.js';
 import { splitRepo } from '../engine/engine-context.js';
 import { isRunId } from '../runs/run-id.js';
@@ -23,14 +23,14 @@ export interface LiveSnapshot {
  * The first Shipgate start on a Redis claims it. False when this Redis was already claimed:
  * an ordinary restart, not a lost Redis (or a first install), so there is nothing to recover.
  */
-export async function claimRedisEpoch(redis: Redis, keys: RunKeys, now: Date): Promise<boolean> {
+export async function claimRedisEpoch(redis: RedisClient, keys: RunKeys, now: Date): Promise<boolean> {
   return (await redis.set(keys.recoveryEpoch(), now.toISOString(), 'NX')) === 'OK';
 }
 
 /** Rebuilds "what is live" per app and environment from the env repo and keeps it in Redis. */
 export async function rebuildLiveState(
   ctx: EngineContext,
-  redis: Redis,
+  redis: RedisClient,
   keys: RunKeys,
 ): Promise<LiveSnapshot> {
   const { policy, commit } = await ctx.policy.current();
@@ -43,7 +43,7 @@ export async function rebuildLiveState(
   return snapshot;
 }
 
-export async function readLiveSnapshot(redis: Redis, keys: RunKeys): Promise<LiveSnapshot | undefined> {
+export async function readLiveSnapshot(redis: RedisClient, keys: RunKeys): Promise<LiveSnapshot | undefined> {
   const raw = await redis.get(keys.liveState());
   return raw === null ? undefined : (JSON.parse(raw) as LiveSnapshot);
 }
@@ -64,7 +64,7 @@ export interface RecoveryReport {
  */
 export async function reportLostRuns(
   ctx: EngineContext,
-  redis: Redis,
+  redis: RedisClient,
   keys: RunKeys,
 ): Promise<RecoveryReport> {
   const { policy } = await ctx.policy.current();

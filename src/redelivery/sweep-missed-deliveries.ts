@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connection.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics/create-metrics.js';
 import type { HookDeliveriesClient } from './hook-deliveries-client.js';
@@ -34,7 +34,7 @@ const LOCK_TTL_MS = 10 * 60_000;
 
 export interface SweepOptions {
   client: HookDeliveriesClient;
-  redis: Redis;
+  redis: RedisClient;
   /** `config.queuePrefix`: keys live under `<prefix>:redelivery:`. */
   prefix: string;
   logger: Logger;

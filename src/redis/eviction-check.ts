@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from '../logger.js';
+import { primaries, type RedisClient } from './connection.js';
 
 /**
  * BullMQ keeps jobs as ordinary keys; under any eviction policy but `noeviction` Redis may
@@ -30,10 +31,20 @@ export async function readEvictionPolicy(redis: Redis): Promise<string | undefin
   }
 }
 
-/** Logs a warning at start-up when the Redis eviction policy can lose jobs. */
-export async function checkEvictionPolicy(redis: Redis, logger: Logger): Promise<string | undefined> {
-  const policy = await readEvictionPolicy(redis);
-  const warning = evictionWarning(policy);
-  if (warning !== undefined) logger.warn({ maxmemoryPolicy: policy ?? null }, warning);
-  return warning;
+/**
+ * Logs a warning at start-up when the Redis eviction policy can lose jobs. On a cluster each
+ * primary has its own policy and holds its own share of the keys, so each is checked.
+ */
+export async function checkEvictionPolicy(redis: RedisClient, logger: Logger): Promise<string | undefined> {
+  const nodes = primaries(redis);
+  const warnings: string[] = [];
+  for (const node of nodes) {
+    const policy = await readEvictionPolicy(node);
+    const warning = evictionWarning(policy);
+    if (warning === undefined) continue;
+    const at = nodes.length > 1 ? { node: `${node.options.host}:${node.options.port}` } : {};
+    logger.warn({ maxmemoryPolicy: policy ?? null, ...at }, warning);
+    warnings.push(nodes.length > 1 ? `${at.node}: ${warning}` : warning);
+  }
+  return warnings.length === 0 ? undefined : warnings.join('; ');
 }

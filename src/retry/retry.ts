@@ -33,10 +33,11 @@ export interface RetryPolicy {
    */
   retryable?: (err: unknown) => boolean;
   /**
-   * A delay the other side asked for (for example `Retry-After`), used instead of the back-off.
+   * A delay the other side asked for (for example `Retry-After`), or a schedule of its own (the
+   * GitHub clients' quadratic one), used instead of the back-off. `attempt` is the one that failed.
    * @defaultValue none
    */
-  requestedDelayMs?: (err: unknown) => number | undefined;
+  requestedDelayMs?: (err: unknown, attempt: number) => number | undefined;
   /** Called before each back-off, for logs and metrics. */
   onRetry?: (info: { err: unknown; attempt: number; delayMs: number }) => void;
   /**
@@ -51,7 +52,15 @@ export interface RetryPolicy {
    * @defaultValue Math.random
    */
   random?: () => number;
+  /**
+   * How a back-off is waited; tests pass one that records the delay and returns at once. Must
+   * reject when `signal` aborts.
+   * @defaultValue `setTimeout` from node:timers/promises
+   */
+  sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
 }
+
+const defaultSleep = (ms: number, signal: AbortSignal) => sleep(ms, undefined, { signal });
 
 /** Retries are for transient failures: a ShipgateError says which it is, anything else is unknown. */
 export function defaultRetryable(err: unknown): boolean {
@@ -95,10 +104,13 @@ export async function retry<T>(
     } catch (err) {
       if (signal.aborted) throw signal.reason;
       if (attempt >= attempts || !retryable(err)) throw err;
-      const delayMs = policy.requestedDelayMs?.(err) ?? backoffDelayMs(attempt, policy);
+      const delayMs = policy.requestedDelayMs?.(err, attempt) ?? backoffDelayMs(attempt, policy);
       policy.onRetry?.({ err, attempt, delayMs });
       // timers/promises rejects with its own AbortError; callers expect the reason they gave.
-      await sleep(delayMs, undefined, { signal }).catch(() => signal.throwIfAborted());
+      await (policy.sleep ?? defaultSleep)(delayMs, signal).catch((err: unknown) => {
+        signal.throwIfAborted();
+        throw err;
+      });
     }
   }
 }

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connection.js';
 import { z } from 'zod';
 import { RunInputInvalid } from '../errors.js';
 import { defineLuaCommand, type LuaCommand } from './lua-command.js';
@@ -32,7 +32,8 @@ import { ResourceName } from './run-types.js';
  */
 
 /**
- * KEYS: 1 lock, 2 waiter hash, 3 high-water hash.
+ * KEYS: 1 lock, 2 waiter hash, 3 high-water hash; they share the hash tag `{lock:<app>:<env>}`
+ * (see run-keys.ts), so on Redis Cluster they live in one slot and this script stays atomic.
  * ARGV: 1 run id, 2 release order, 3 lease ms, 4 waiter ttl ms, 5 high-water ttl ms.
  * Returns {'acquired'} | {'waiting', holder} | {'superseded', byRunId}.
  */
@@ -120,7 +121,7 @@ export class DeployLock {
   private readonly releaseCmd: LuaCommand;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     options: DeployLockOptions,
   ) {
     if (!options.prefix) throw RunInputInvalid('DeployLock needs a key prefix');

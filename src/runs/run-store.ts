@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connection.js';
 import { z } from 'zod';
 import { RunInputInvalid, RunNotFound, RunUpdateConflict } from '../errors.js';
 import { defineLuaCommand, type LuaCommand } from './lua-command.js';
@@ -8,8 +8,11 @@ import { boundedJson, eventFromJson, eventToJson, pairsToObject, runFromHash } f
 import { canTransition, isEnvState, isTerminal, NON_TERMINAL_STATES } from './run-state-machine.js';
 import {
   APPEND_EVENT_LUA,
+  CLAIM_IDEMPOTENCY_LUA,
   CLAIM_STEP_LUA,
   CREATE_RUN_LUA,
+  INDEX_RUN_LUA,
+  PRUNE_INDEX_LUA,
   RECORD_STEP_RESULT_LUA,
   RELEASE_STEP_LUA,
   TRANSITION_LUA,
@@ -147,16 +150,24 @@ const LIST_BATCH = 100;
 const LIST_MAX_SCANNED = 1000;
 
 /**
- * Runs and their event logs in Redis. Every write is one Lua script, so a run's state, its
- * version, its indexes and its log always change together; a job that dies between two
+ * Runs and their event logs in Redis. Every write to a run is one Lua script on the run's
+ * slot, so its state, version and log always change together; a job that dies between two
  * calls leaves a consistent record, and a job that runs twice cannot move a run twice.
+ *
+ * The idempotency keys and indexes are global, so on Redis Cluster they cannot share a slot
+ * with every run. They are written in their own single-slot steps (see run-keys.ts), each
+ * safe to repeat, in an order that keeps the record the truth: an index is only ever behind
+ * the record, never ahead, and a listing checks every entry against the record it names.
  */
 export class RunStore {
   readonly keys: RunKeys;
   readonly retentionMs: number;
   private readonly maxEventsPerRun: number;
   private readonly now: () => number;
+  private readonly claimIdemCmd: LuaCommand;
   private readonly createCmd: LuaCommand;
+  private readonly indexCmd: LuaCommand;
+  private readonly pruneCmd: LuaCommand;
   private readonly transitionCmd: LuaCommand;
   private readonly appendCmd: LuaCommand;
   private readonly updateCmd: LuaCommand;
@@ -165,7 +176,7 @@ export class RunStore {
   private readonly recordResultCmd: LuaCommand;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     options: RunStoreOptions,
   ) {
     if (!options.prefix) throw RunInputInvalid('RunStore needs a key prefix');
@@ -173,13 +184,16 @@ export class RunStore {
     this.retentionMs = options.retentionMs ?? 30 * DAY_MS;
     this.maxEventsPerRun = options.maxEventsPerRun ?? 1000;
     this.now = options.now ?? Date.now;
-    this.createCmd = defineLuaCommand(redis, 'shipgateRunCreateV1', 5, CREATE_RUN_LUA);
-    this.transitionCmd = defineLuaCommand(redis, 'shipgateRunTransitionV1', 5, TRANSITION_LUA);
-    this.appendCmd = defineLuaCommand(redis, 'shipgateRunAppendEventV1', 5, APPEND_EVENT_LUA);
-    this.updateCmd = defineLuaCommand(redis, 'shipgateRunUpdateFieldsV1', 5, UPDATE_FIELDS_LUA);
-    this.claimCmd = defineLuaCommand(redis, 'shipgateRunClaimStepV1', 5, CLAIM_STEP_LUA);
-    this.releaseStepCmd = defineLuaCommand(redis, 'shipgateRunReleaseStepV1', 5, RELEASE_STEP_LUA);
-    this.recordResultCmd = defineLuaCommand(redis, 'shipgateRunRecordStepV1', 5, RECORD_STEP_RESULT_LUA);
+    this.claimIdemCmd = defineLuaCommand(redis, 'shipgateRunClaimIdemV2', 1, CLAIM_IDEMPOTENCY_LUA);
+    this.createCmd = defineLuaCommand(redis, 'shipgateRunCreateV2', 5, CREATE_RUN_LUA);
+    this.indexCmd = defineLuaCommand(redis, 'shipgateRunIndexV2', 'dynamic', INDEX_RUN_LUA);
+    this.pruneCmd = defineLuaCommand(redis, 'shipgateRunPruneIndexV2', 2, PRUNE_INDEX_LUA);
+    this.transitionCmd = defineLuaCommand(redis, 'shipgateRunTransitionV2', 5, TRANSITION_LUA);
+    this.appendCmd = defineLuaCommand(redis, 'shipgateRunAppendEventV2', 5, APPEND_EVENT_LUA);
+    this.updateCmd = defineLuaCommand(redis, 'shipgateRunUpdateFieldsV2', 5, UPDATE_FIELDS_LUA);
+    this.claimCmd = defineLuaCommand(redis, 'shipgateRunClaimStepV2', 5, CLAIM_STEP_LUA);
+    this.releaseStepCmd = defineLuaCommand(redis, 'shipgateRunReleaseStepV2', 5, RELEASE_STEP_LUA);
+    this.recordResultCmd = defineLuaCommand(redis, 'shipgateRunRecordStepV2', 5, RECORD_STEP_RESULT_LUA);
   }
 
   private isoNow(): string {
@@ -199,7 +213,10 @@ export class RunStore {
     const idempotencyKey = parse(IdempotencyKeySchema, options.idempotencyKey, 'idempotencyKey');
     const nowMs = this.now();
     const at = new Date(nowMs).toISOString();
-    const id = newRunId(nowMs);
+    // Step 1: the id this key names (ours, or the one an earlier or concurrent call claimed).
+    const id = String(
+      await this.claimIdemCmd(this.keys.idempotency(idempotencyKey), newRunId(nowMs), this.retentionMs),
+    );
     const fields: Record<string, string> = {
       id,
       kind: data.kind,
@@ -226,20 +243,45 @@ export class RunStore {
       },
       at,
     );
-    const prSuffix = data.kind === 'pr' && data.prNumber !== undefined ? `${data.repo}#${data.prNumber}` : '';
+    // Step 2: the record, written once whoever gets here first.
     const reply = (await this.createCmd(
       ...this.keys.runScriptKeys(id),
-      this.keys.prefix,
-      idempotencyKey,
-      id,
       this.retentionMs,
       createdEvent,
-      data.repo,
-      data.kind,
-      prSuffix,
       ...Object.entries(fields).flat(),
     )) as [number, unknown];
-    return { run: runFromHash(pairsToObject(reply[1])), created: reply[0] === 1 };
+    const hash = pairsToObject(reply[1]);
+    const run = runFromHash(hash);
+    // Step 3: the indexes, also on a duplicate call, so a retry completes a creator that died here.
+    await this.indexRun(run, hash.idempotencyKey);
+    return { run, created: reply[0] === 1 };
+  }
+
+  /**
+   * Puts the run in its indexes as of `run.version` (see INDEX_RUN_LUA), and refreshes the
+   * idempotency key's TTL with the run's.
+   */
+  private async indexRun(run: Run, idempotencyKey: string | undefined): Promise<void> {
+    const members = [this.keys.indexAll(), this.keys.indexRepo(run.repo), this.keys.indexKind(run.kind)];
+    if (run.kind === 'pr' && run.prNumber !== undefined)
+      members.push(this.keys.indexPr(run.repo, run.prNumber));
+    const keys = [
+      this.keys.indexVersion(),
+      idempotencyKey === undefined ? this.keys.indexVersion() : this.keys.idempotency(idempotencyKey),
+      ...members,
+      ...this.keys.indexStates(),
+    ];
+    // Lua counts KEYS from 1: version hash, idempotency key, the members, then the states.
+    const target = 2 + members.length + RUN_STATES.indexOf(run.state) + 1;
+    await this.indexCmd(
+      keys.length,
+      ...keys,
+      run.id,
+      run.version,
+      target,
+      idempotencyKey === undefined ? '' : this.retentionMs,
+      members.length,
+    );
   }
 
   async getRun(id: string): Promise<Run | undefined> {
@@ -285,21 +327,22 @@ export class RunStore {
     for (;;) {
       const ids = await this.redis.zrange(index, start, '-', 'BYLEX', 'REV', 'LIMIT', 0, LIST_BATCH);
       if (ids.length === 0) return { runs, nextCursor: null };
-      const pipeline = this.redis.pipeline();
-      for (const id of ids) pipeline.hgetall(this.keys.run(id));
-      const hashes = (await pipeline.exec()) ?? [];
+      // One command per record, not a pipeline: on Redis Cluster the records live on
+      // different nodes, and ioredis sends a pipeline to one node only.
+      const hashes = await Promise.all(ids.map((id) => this.redis.hgetall(this.keys.run(id))));
       const expired: string[] = [];
       for (let i = 0; i < ids.length; i += 1) {
         const id = ids[i]!;
-        const [err, hash] = hashes[i] ?? [null, {}];
-        if (err) throw err;
         scanned += 1;
-        const fields = hash as Record<string, string>;
+        const fields = hashes[i] ?? {};
         if (Object.keys(fields).length === 0) {
           expired.push(id);
         } else {
           const run = runFromHash(fields);
           if (matches(run)) runs.push(run);
+          // A state index behind its record (a writer died between the two steps): repair it.
+          // The version check inside makes a stale read here harmless.
+          else if (q.state && run.state !== q.state) await this.indexRun(run, fields.idempotencyKey);
         }
         if (runs.length === limit) {
           await this.prune(index, expired);
@@ -315,7 +358,7 @@ export class RunStore {
   }
 
   private async prune(index: string, ids: string[]): Promise<void> {
-    if (ids.length > 0) await this.redis.zrem(index, ...ids);
+    if (ids.length > 0) await this.pruneCmd(index, this.keys.indexVersion(), ...ids);
   }
 
   /**
@@ -352,7 +395,6 @@ export class RunStore {
     if (!isRunId(id)) return { ok: false, reason: 'not-found', run: undefined };
     const reply = (await this.transitionCmd(
       ...this.keys.runScriptKeys(id),
-      this.keys.prefix,
       from.join(','),
       from.filter((state) => canTransition(state, to)).join(','),
       to,
@@ -367,8 +409,13 @@ export class RunStore {
     )) as [string, unknown];
     const status = reply[0];
     if (status === 'not-found') return { ok: false, reason: 'not-found', run: undefined };
-    const run = runFromHash(pairsToObject(reply[1]));
-    if (status === 'ok' || status === 'replayed') return { ok: true, run, replayed: status === 'replayed' };
+    const hash = pairsToObject(reply[1]);
+    const run = runFromHash(hash);
+    if (status === 'ok' || status === 'replayed') {
+      // Second step: the state index. A replay repeats it, completing a writer that died here.
+      await this.indexRun(run, hash.idempotencyKey);
+      return { ok: true, run, replayed: status === 'replayed' };
+    }
     return { ok: false, reason: status as TransitionFailure, run };
   }
 
@@ -387,7 +434,6 @@ export class RunStore {
     if (!isRunId(id)) throw RunNotFound(id);
     const reply = (await this.appendCmd(
       ...this.keys.runScriptKeys(id),
-      this.keys.prefix,
       eventToJson(input, this.isoNow()),
       eventKey,
       this.retentionMs,
@@ -424,7 +470,6 @@ export class RunStore {
     if (!isRunId(id)) return { ok: false, reason: 'not-found', run: undefined };
     const reply = (await this.updateCmd(
       ...this.keys.runScriptKeys(id),
-      this.keys.prefix,
       options.expectedVersion ?? '',
       this.isoNow(),
       this.retentionMs,
@@ -504,13 +549,7 @@ export class RunStore {
     const key = parse(StepKeySchema, stepKey, 'stepKey');
     if (!isRunId(runId)) throw RunNotFound(runId);
     const reply = Number(
-      await this.claimCmd(
-        ...this.keys.runScriptKeys(runId),
-        this.keys.prefix,
-        key,
-        this.isoNow(),
-        this.retentionMs,
-      ),
+      await this.claimCmd(...this.keys.runScriptKeys(runId), key, this.isoNow(), this.retentionMs),
     );
     if (reply === -1) throw RunNotFound(runId);
     return reply === 1;
@@ -524,7 +563,7 @@ export class RunStore {
   async releaseStep(runId: string, stepKey: string): Promise<boolean> {
     const key = parse(StepKeySchema, stepKey, 'stepKey');
     if (!isRunId(runId)) return false;
-    return Number(await this.releaseStepCmd(...this.keys.runScriptKeys(runId), this.keys.prefix, key)) === 1;
+    return Number(await this.releaseStepCmd(...this.keys.runScriptKeys(runId), key)) === 1;
   }
 
   /** Saves what a step produced (a commit sha, a check run id) for a retry to reuse. */
@@ -535,7 +574,6 @@ export class RunStore {
     const reply = Number(
       await this.recordResultCmd(
         ...this.keys.runScriptKeys(runId),
-        this.keys.prefix,
         key,
         json,
         this.isoNow(),

@@ -1,5 +1,5 @@
 import type { FastifyPluginAsync } from 'fastify';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connection.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics/create-metrics.js';
@@ -17,7 +17,7 @@ import { requireBearerToken } from './require-bearer-token.js';
 export interface ApiContext {
   config: Config;
   logger: Logger;
-  producer: Redis;
+  producer: RedisClient;
   queues: AllQueues;
   metrics: Metrics;
 }

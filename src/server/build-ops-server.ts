@@ -1,5 +1,5 @@
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connection.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics/create-metrics.js';
 import { handleError, handleNotFound } from './error-handler.js';
@@ -11,7 +11,7 @@ import { opsRoutes } from './ops-routes.js';
  */
 export async function buildOpsServer(deps: {
   logger: Logger;
-  producer: Redis;
+  producer: RedisClient;
   metrics: Metrics;
 }): Promise<FastifyInstance> {
   const app = Fastify({

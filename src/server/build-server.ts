@@ -1,7 +1,7 @@
 import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
 import Fastify, { LogController, type FastifyInstance, type FastifyPluginAsync } from 'fastify';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connection.js';
 import { randomUUID } from 'node:crypto';
 import type { Config } from '../config.js';
 import { RateLimited } from '../errors.js';
@@ -30,7 +30,7 @@ export interface ServerDeps {
   config: Config;
   logger: Logger;
   /** Producer connection (no offline queue, command timeout): see `createRedisConnection`. */
-  producer: Redis;
+  producer: RedisClient;
   queues: IngressQueues;
   metrics: Metrics;
   /**

@@ -1,11 +1,11 @@
 import type { FastifyInstance } from 'fastify';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connection.js';
 import type { Metrics } from '../metrics/create-metrics.js';
 
 /** Bound on the readiness ping: a probe must answer well inside the kubelet's timeout. */
 const READY_TIMEOUT_MS = 1000;
 
-async function pingWithin(redis: Redis, ms: number): Promise<boolean> {
+async function pingWithin(redis: RedisClient, ms: number): Promise<boolean> {
   let timer: NodeJS.Timeout | undefined;
   try {
     const pong = await Promise.race([
@@ -29,7 +29,7 @@ async function pingWithin(redis: Redis, ms: number): Promise<boolean> {
  */
 export async function opsRoutes(
   app: FastifyInstance,
-  options: { producer: Redis; metrics: Metrics },
+  options: { producer: RedisClient; metrics: Metrics },
 ): Promise<void> {
   const { producer, metrics } = options;
   app.get('/livez', async () => ({ ok: true }));

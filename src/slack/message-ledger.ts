@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connection.js';
 import { SlackApiRejected, SlackPostInProgress } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { SlackClient, SlackMessage } from './slack-client.js';
@@ -54,7 +54,7 @@ export class MessageLedger {
   private readonly now: () => number;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly prefix: string,
     private readonly options: MessageLedgerOptions = {},
   ) {

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { isRetryable } from '../errors.js';
+import { retry, type RetryPolicy } from '../retry/retry.js';
 import type { Logger } from '../logger.js';
 import type { MessageLedger } from './message-ledger.js';
 import {
@@ -45,10 +46,15 @@ export const THREAD_ROOT_KEY = 'thread-root';
  * channel too. Each message goes through the ledger, so a retried job never posts it twice.
  */
 export function createNotifier(options: NotifierOptions): Notifier {
-  const attempts = Math.max(1, options.retry?.attempts ?? 4);
-  const baseDelayMs = options.retry?.baseDelayMs ?? 500;
-  const maxDelayMs = options.retry?.maxDelayMs ?? 8_000;
-  const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  const sleep = options.sleep;
+  const policy: RetryPolicy = {
+    attempts: Math.max(1, options.retry?.attempts ?? 4),
+    minDelayMs: options.retry?.baseDelayMs ?? 500,
+    maxDelayMs: options.retry?.maxDelayMs ?? 8_000,
+    jitter: 'full',
+    retryable: isRetryable,
+    ...(sleep ? { sleep: (ms: number) => sleep(ms) } : {}),
+  };
   const log = options.logger.child({ component: 'notify' });
 
   async function once(event: ReleaseEvent, eventKey: string, owner: string) {
@@ -81,19 +87,21 @@ export function createNotifier(options: NotifierOptions): Notifier {
       const context = { runId: event.runId, kind: event.kind, eventKey };
       let lastError: unknown;
       let made = 0;
-      for (let attempt = 1; attempt <= attempts; attempt++) {
-        made = attempt;
-        try {
-          const posted = await once(event, eventKey, owner);
-          return { ok: true, ...posted, attempts: attempt };
-        } catch (err) {
-          lastError = err;
-          const retryable = isRetryable(err);
-          log.warn({ ...context, attempt, code: codeOf(err), retryable }, 'Slack notification failed');
-          if (!retryable || attempt === attempts) break;
-          const cap = Math.min(maxDelayMs, baseDelayMs * 2 ** (attempt - 1));
-          await sleep(Math.floor(Math.random() * cap));
-        }
+      try {
+        return await retry(async (_signal, attempt) => {
+          made = attempt;
+          try {
+            return { ok: true, ...(await once(event, eventKey, owner)), attempts: attempt };
+          } catch (err) {
+            log.warn(
+              { ...context, attempt, code: codeOf(err), retryable: isRetryable(err) },
+              'Slack notification failed',
+            );
+            throw err;
+          }
+        }, policy);
+      } catch (err) {
+        lastError = err;
       }
       const error = {
         code: codeOf(lastError),

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connection.js';
 
 /** Remembers signed Slack requests for as long as their timestamp is acceptable. */
 export interface ReplayGuard {
@@ -16,7 +16,7 @@ export interface ReplayGuard {
  *
  * Key: `{prefix}:slack-seen:{sha256(signature)}`.
  */
-export function createReplayGuard(redis: Redis, prefix: string): ReplayGuard {
+export function createReplayGuard(redis: RedisClient, prefix: string): ReplayGuard {
   const key = (signature: string) =>
     `${prefix}:slack-seen:${createHash('sha256').update(signature).digest('hex')}`;
   return {

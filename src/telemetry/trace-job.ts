@@ -1,5 +1,5 @@
 import { SpanKind, type Attributes, type Link } from '@opentelemetry/api';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connection.js';
 import { contextFromTraceparent, isTraceparent, spanContextOf } from './trace-context.js';
 import { recordWait, withSpan } from './with-span.js';
 
@@ -32,7 +32,7 @@ const RUN_TRACE_TTL_SECONDS = 30 * 24 * 3600;
  */
 export class RunTraceStore {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly prefix: string,
   ) {}
 

@@ -1,5 +1,5 @@
 import type { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connection.js';
 import { RedisUnavailable, WebhookEnqueueTimeout } from '../errors.js';
 import { WEBHOOK_JOB_OPTIONS } from '../queue/job-options.js';
 import { WEBHOOK_JOB_NAME, type WebhookJob } from './webhook-job.js';
@@ -18,7 +18,7 @@ export type EnqueueOutcome = 'accepted' | 'duplicate';
 
 export interface DeliveryEnqueuerOptions {
   /** The producer connection the queue uses (no offline queue, a command timeout). */
-  producer: Redis;
+  producer: RedisClient;
   queue: Queue;
   /** @defaultValue 3000 */
   timeoutMs?: number;

@@ -1,6 +1,6 @@
 import type {} from '@fastify/helmet';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connection.js';
 import {
   RateLimited,
   WebhookBodyTooLarge,
@@ -30,7 +30,7 @@ export const DEFAULT_LARGE_BODY_BUDGET = 64 * 1024 * 1024;
 
 export interface WebhookRouteOptions {
   secrets: readonly string[];
-  producer: Redis;
+  producer: RedisClient;
   queues: IngressQueues;
   metrics: Metrics;
   /** Rejected requests a client may make per window before it gets 429s. @defaultValue 100 per minute */

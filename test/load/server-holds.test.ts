@@ -129,11 +129,16 @@ describe('a server that holds (real server in a child process)', () => {
       await slow.started;
       // Let the server take in the burst (this is about connections held open, not a SYN flood).
       await new Promise((r) => setTimeout(r, 1000));
-      const valid = await timedDelivery(child.url);
-      console.warn(`valid delivery ${valid.ms.toFixed(0)} ms while 2,000 slow connections were held`);
-      expect(valid.status).toBe(202);
-      // Not asserted under 1 s here: on the shared 2-core CI box (load average 30) the figure was
-      // 2-6 s and came from scheduling, not from the server; it is printed for the record.
+      // Five deliveries one after another, judged by their median: one figure on a shared 2-core
+      // box can be a scheduling hiccup (the attacker's 2,000 sockets run on the same cores).
+      const valid: { status: number; ms: number }[] = [];
+      for (let i = 0; i < 5; i++) valid.push(await timedDelivery(child.url));
+      const ms = valid.map((v) => v.ms).sort((a, b) => a - b);
+      console.warn(
+        `valid deliveries ${ms.map((m) => m.toFixed(0)).join(', ')} ms while 2,000 slow connections were held`,
+      );
+      expect(valid.map((v) => v.status)).toEqual([202, 202, 202, 202, 202]);
+      expect(ms[2]).toBeLessThan(1000);
       expect(await slow.done).toContain('CLOSED 2000');
     } finally {
       await stopChild(child);

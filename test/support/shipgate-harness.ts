@@ -10,12 +10,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Worker } from 'bullmq';
 import type { FastifyInstance } from 'fastify';
-import type { Redis } from 'ioredis';
+import { createRedisConnection, type RedisClient } from '../../src/redis/connection.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import { createMetrics } from '../../src/metrics/create-metrics.js';
 import { closeQueues, createAllQueues, type AllQueues } from '../../src/queue/create-queues.js';
-import { createRedisConnection } from '../../src/redis/connection.js';
 import { RunStore } from '../../src/runs/run-store.js';
 import type { Run } from '../../src/runs/run-types.js';
 import { API_PLUGINS } from '../../src/server/api-plugins.js';
@@ -26,7 +25,7 @@ import { ENGINE_WORKERS } from '../../workers/engine-workers.js';
 import { createEnvRepo, type EnvRepo } from './env-repo.js';
 import { createGitRemote, type FixtureCommit, type GitRemote } from '../../sandbox/git-remote.js';
 import { startGithubStandIn, type GithubStandIn } from '../../sandbox/github-stand-in.js';
-import { deleteKeysWithPrefix, TEST_REDIS_URL, uniquePrefix } from './redis.js';
+import { deleteKeysWithPrefix, TEST_REDIS_URL, testRedis, uniquePrefix } from './redis.js';
 import { signedDelivery } from './sign-webhook.js';
 
 export const WEBHOOK_SECRET = 'harness-webhook-secret';
@@ -178,7 +177,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const producer = createRedisConnection(redisUrl, 'producer');
   // The producer has no offline queue (the ingress must fail fast): wait until it is connected.
   await eventually(() => producer.status === 'ready', 5000, 'redis producer ready');
-  const connections: Redis[] = [producer];
+  const connections: RedisClient[] = [producer];
   const queues = createAllQueues(producer, prefix);
   const app: FastifyInstance = await buildServer({
     config,

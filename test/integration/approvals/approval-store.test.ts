@@ -1,8 +1,8 @@
-import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ApprovalStore, type RecordClickInput } from '../../../src/approvals/approval-store.js';
 import type { ApprovalRule } from '../../../src/approvals/types.js';
-import { deleteKeysWithPrefix, TEST_REDIS_URL, uniquePrefix } from '../../support/redis.js';
+import { deleteKeysWithPrefix, testRedis, uniquePrefix } from '../../support/redis.js';
+import type { RedisClient } from '../../../src/redis/connection.js';
 
 const rule = (required: number): ApprovalRule => ({
   approvers: { users: [], userGroups: ['S0PLATFORM'] },
@@ -17,12 +17,12 @@ const later = (ms: number) => new Date(t0.getTime() + ms);
 const expiresAt = later(24 * 3600_000);
 
 describe('ApprovalStore (real Redis)', () => {
-  let redis: Redis;
+  let redis: RedisClient;
   let prefix: string;
   let store: ApprovalStore;
 
   beforeAll(() => {
-    redis = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: 1 });
+    redis = testRedis();
   });
   afterAll(() => {
     redis.disconnect();
@@ -82,7 +82,7 @@ describe('ApprovalStore (real Redis)', () => {
     expect(again.created).toBe(false);
     expect(again.request.nonce).toBe(first.request.nonce);
     expect(again.request.rule.required).toBe(2);
-    const ttl = await redis.pttl(`${prefix}:approval:run-1:production`);
+    const ttl = await redis.pttl(`${prefix}:{approval:run-1:production}`);
     expect(ttl).toBeGreaterThan(0);
   });
 
@@ -163,7 +163,7 @@ describe('ApprovalStore (real Redis)', () => {
     expect((await store.recordClick({ ...click(nonce, 'U0ALICE'), runId: 'run-404' })).outcome).toBe(
       'unknown',
     );
-    expect(await redis.exists(`${prefix}:approval:run-404:production`)).toBe(0);
+    expect(await redis.exists(`${prefix}:{approval:run-404:production}`)).toBe(0);
     const request = await store.getRequest('run-1', 'production');
     expect(request).toMatchObject({ status: 'open', version: 1, votes: [] });
   });
@@ -202,6 +202,32 @@ describe('ApprovalStore (real Redis)', () => {
       later(6000),
     );
     expect(other.supersededRunId).toBeUndefined();
+    expect((await store.getRequest('run-2', 'production'))?.status).toBe('open');
+  });
+
+  it('completes the supersede on a retry when the opener died between its steps', async () => {
+    await open('run-1', 1);
+    // What a crash right after step 1 leaves for run-2: the request, unlinked, the pointer unmoved.
+    await store.openRequest(
+      { runId: 'run-2', env: 'production', app: 'payments', rule: rule(1), expiresAt, channel: 'C0PROD' },
+      later(5000),
+    );
+    await redis.hset(store.requestKey('run-2', 'production'), 'linked', 0);
+    await redis.hset(store.requestKey('run-1', 'production'), 'status', 'open');
+    await redis.set(
+      store.currentKey('payments', 'production'),
+      `${t0.getTime()}\n${store.requestKey('run-1', 'production')}`,
+    );
+    const retried = await store.openRequest(
+      { runId: 'run-2', env: 'production', app: 'payments', rule: rule(1), expiresAt, channel: 'C0PROD' },
+      later(9000),
+    );
+    expect(retried).toMatchObject({ created: false, supersededRunId: 'run-1', request: { status: 'open' } });
+    expect((await store.getRequest('run-1', 'production'))?.status).toBe('superseded');
+    // An older run's late retry does not take the pointer back: it is superseded itself.
+    await redis.hset(store.requestKey('run-1', 'production'), 'status', 'open', 'linked', 0);
+    const late = await open('run-1', 1);
+    expect(late.status).toBe('superseded');
     expect((await store.getRequest('run-2', 'production'))?.status).toBe('open');
   });
 

@@ -1,5 +1,4 @@
 import Fastify from 'fastify';
-import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { ApprovalDeps } from '../../../src/approvals/approval-deps.js';
 import { ApprovalStore } from '../../../src/approvals/approval-store.js';
@@ -18,7 +17,8 @@ import { MessageLedger } from '../../../src/slack/message-ledger.js';
 import { createReplayGuard } from '../../../src/slack/replay-guard.js';
 import { createSlackClient } from '../../../src/slack/slack-client.js';
 import { SlackUserDirectory } from '../../../src/slack/user-directory.js';
-import { deleteKeysWithPrefix, TEST_REDIS_URL, uniquePrefix } from '../../support/redis.js';
+import { deleteKeysWithPrefix, testRedis, uniquePrefix } from '../../support/redis.js';
+import type { RedisClient } from '../../../src/redis/connection.js';
 import {
   startSlackStandIn,
   type SlackStandIn,
@@ -56,7 +56,7 @@ const input = (overrides: Partial<RequestApprovalInput> = {}): RequestApprovalIn
 });
 
 describe('approval requests and clicks (real Redis, Slack stand-in, real WebClient)', () => {
-  let redis: Redis;
+  let redis: RedisClient;
   let prefix: string;
   let slack: SlackStandIn;
   let deps: ApprovalDeps;
@@ -65,7 +65,7 @@ describe('approval requests and clicks (real Redis, Slack stand-in, real WebClie
   const context = { getFreeze: () => freeze };
 
   beforeAll(() => {
-    redis = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: 1 });
+    redis = testRedis();
   });
   afterAll(() => {
     redis.disconnect();
@@ -272,7 +272,7 @@ describe('approval requests and clicks (real Redis, Slack stand-in, real WebClie
     expect(forgedNonce).toMatchObject({ outcome: 'unknown' });
     expect(slack.ephemerals[0]?.text).toContain('unknown or no longer valid');
     expect(await deps.store.getRequest('run-1', 'production')).toMatchObject({ status: 'open', votes: [] });
-    expect(await redis.exists(`${prefix}:approval:run-404:production`)).toBe(0);
+    expect(await redis.exists(`${prefix}:{approval:run-404:production}`)).toBe(0);
   });
 
   it('supersedes an older run: its message says so and its buttons are refused', async () => {

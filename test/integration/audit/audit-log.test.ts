@@ -1,5 +1,4 @@
 import Fastify, { type FastifyRequest } from 'fastify';
-import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditRoutes } from '../../../src/api/audit-routes.js';
 import { AuditLog } from '../../../src/audit/audit-log.js';
@@ -16,7 +15,8 @@ import { Unauthorized } from '../../../src/errors.js';
 import { createLogger } from '../../../src/logger.js';
 import type { Policy } from '../../../src/policy/index.js';
 import { handleError } from '../../../src/server/error-handler.js';
-import { deleteKeysWithPrefix, TEST_REDIS_URL, uniquePrefix } from '../../support/redis.js';
+import { deleteKeysWithPrefix, testRedis, uniquePrefix } from '../../support/redis.js';
+import type { RedisClient } from '../../../src/redis/connection.js';
 
 const TOKEN = 'audit-test-token-0123456789';
 const requireToken = async (request: FastifyRequest) => {
@@ -28,11 +28,11 @@ const silent = createLogger('silent');
 
 describe('audit trail (Redis stream, API)', () => {
   const prefix = uniquePrefix('audit');
-  let redis: Redis;
+  let redis: RedisClient;
   let audit: AuditLog;
 
   beforeAll(async () => {
-    redis = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: 1 });
+    redis = testRedis();
     audit = new AuditLog(redis, { prefix, now: () => T0 });
     const vote = {
       runId: 'run1',

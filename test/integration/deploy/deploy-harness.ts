@@ -12,11 +12,11 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { KubeConfig } from '@kubernetes/client-node';
-import { Redis } from 'ioredis';
 import { parse, stringify } from 'yaml';
 import { createArgoCdClient, type ArgoCdClient } from '../../../src/argocd/argocd-client.js';
 import type { DeployInput } from '../../../src/deploy/deploy-input.js';
 import type { DeployEvent, DeployPorts, RollbackReason, StepStore } from '../../../src/deploy/ports.js';
+import { createKubeDeploymentSource } from '../../../src/deploy/watch-deployment.js';
 import { createKubeRolloutSource } from '../../../src/deploy/watch-rollout.js';
 import { GitCli } from '../../../src/git/git-cli.js';
 import { commitToEnvRepo } from '../../../src/gitops/commit-to-env-repo.js';
@@ -29,12 +29,18 @@ import {
   type KubeObject,
   type KubeStandIn,
 } from '../../../sandbox/kube-api-stand-in.js';
-import { deleteKeysWithPrefix, TEST_REDIS_URL, uniquePrefix } from '../../support/redis.js';
+import { deleteKeysWithPrefix, testRedis, uniquePrefix } from '../../support/redis.js';
+import type { RedisClient } from '../../../src/redis/connection.js';
 import {
   simulateRolloutController,
   type ControllerScenario,
   type ControllerSim,
 } from '../../../sandbox/rollout-controller-sim.js';
+import {
+  simulateDeploymentController,
+  type DeploymentControllerSim,
+  type DeploymentScenario,
+} from '../../../sandbox/deployment-controller-sim.js';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -43,6 +49,9 @@ const EXAMPLE_ROLLOUT = parse(
 ) as Json;
 export const CANARY_ROLLOUT = parse(
   readFileSync(path.resolve(here, '../../../argocd/rollout-canary/rollout.yaml'), 'utf8'),
+) as Json;
+export const ROLLING_DEPLOYMENT = parse(
+  readFileSync(path.resolve(here, '../../../argocd/rolling/deployment.yaml'), 'utf8'),
 ) as Json;
 
 export const NS = 'web-production';
@@ -72,6 +81,12 @@ export interface Scenario {
    * scenario instead of the blue-green controller below.
    */
   canary?: Partial<ControllerScenario>;
+  /**
+   * Rolling: argocd/rolling/deployment.yaml (its `spec` merged with `deploymentSpec`), played by
+   * sandbox/deployment-controller-sim.ts with this scenario.
+   */
+  rolling?: Partial<DeploymentScenario>;
+  deploymentSpec?: Json;
 }
 
 export interface Harness {
@@ -100,6 +115,10 @@ export interface Harness {
   finishPost(): void;
   /** The controller sim (canary scenarios only). */
   sim: ControllerSim | undefined;
+  /** The Deployment controller sim (rolling scenarios only). */
+  deploymentSim: DeploymentControllerSim | undefined;
+  /** The live Deployment (rolling scenarios only). */
+  deployment(): Json | undefined;
   /** Ends the held pre-promotion run with `scenario.pre`; false when none is waiting yet. */
   finishPre(): boolean;
   /** Resolves when `predicate` holds, polling every 10 ms (no fixed sleeps). */
@@ -118,7 +137,7 @@ function rolloutManifest(image: string, canary = false): Json {
   return r;
 }
 
-export function redisSteps(redis: Redis, prefix: string): StepStore {
+export function redisSteps(redis: RedisClient, prefix: string): StepStore {
   return {
     claim: async (k) => (await redis.set(`${prefix}:claim:${k}`, '1', 'NX')) === 'OK',
     result: async (k) => {
@@ -148,7 +167,7 @@ export async function startDeployHarness(partial: Partial<Scenario> = {}): Promi
   const repo = await createEnvRepo();
   const gitops: EnvRepoOptions = { git: new GitCli(), remote: { url: repo.url }, workDir: repo.workDir };
   const prefix = uniquePrefix('deploy');
-  const redis = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: 1 });
+  const redis = testRedis();
   const runId = `run-${randomUUID()}`;
   const timers = new Set<NodeJS.Timeout>();
   const later = (fn: () => void) => {
@@ -169,7 +188,11 @@ export async function startDeployHarness(partial: Partial<Scenario> = {}): Promi
       path: ENV_PATH,
       app: 'web',
       env: 'production',
-      files: [{ name: 'rollout-web.yaml', content: stringify(rolloutManifest(image, canary)) }],
+      files: [
+        rolling
+          ? { name: 'deployment-web.yaml', content: stringify(deploymentManifest(image)) }
+          : { name: 'rollout-web.yaml', content: stringify(rolloutManifest(image, canary)) },
+      ],
       trailers: {
         shipgateRun: id,
         sourceRepo: 'acme/web',
@@ -182,6 +205,14 @@ export async function startDeployHarness(partial: Partial<Scenario> = {}): Promi
   };
 
   const canary = scenario.canary !== undefined;
+  const rolling = scenario.rolling !== undefined;
+  const deploymentManifest = (image: string): Json => {
+    const d = structuredClone(ROLLING_DEPLOYMENT);
+    d.metadata.namespace = NS;
+    d.spec = { ...d.spec, ...scenario.deploymentSpec };
+    d.spec.template.spec.containers[0].image = image;
+    return d;
+  };
   const goodCommit = await release('v1.0.0', 'run-v1');
   const releaseCommit = await release('v2.0.0', runId);
   const sim = canary
@@ -193,13 +224,23 @@ export async function startDeployHarness(partial: Partial<Scenario> = {}): Promi
         scenario: { stepMs: scenario.stepMs, ...scenario.canary },
       })
     : undefined;
+  const deploymentSim = rolling
+    ? simulateDeploymentController({
+        kube,
+        argo,
+        environments: [{ application: APP, namespace: NS, path: ENV_PATH, deployment: 'web' }],
+        readFile: (rev, file) => repo.show(rev, file),
+        scenario: { stepMs: scenario.stepMs, ...scenario.rolling },
+      })
+    : undefined;
   argo.addApplication(APP, { revision: goodCommit });
   sim?.seedHealthy(APP, rolloutManifest('ghcr.io/acme/web:v1.0.0', true));
+  deploymentSim?.seedAvailable(APP, deploymentManifest('ghcr.io/acme/web:v1.0.0'));
 
   // The live Rollout: v1 fully promoted and Healthy.
   const goodImage = 'ghcr.io/acme/web:v1.0.0';
   let stableHash = podHash(goodImage);
-  if (!canary) {
+  if (!canary && !rolling) {
     const created = kube.upsert(rolloutManifest(goodImage) as KubeObject);
     kube.patchStatus('rollouts', NS, 'web', healthyStatus(created.metadata.generation!, stableHash));
   }
@@ -301,7 +342,7 @@ export async function startDeployHarness(partial: Partial<Scenario> = {}): Promi
 
   // "Argo CD": a successful sync applies the Rollout from the synced commit.
   argo.onSynced(async (_app, revision, phase) => {
-    if (phase !== 'Succeeded' || canary) return;
+    if (phase !== 'Succeeded' || canary || rolling) return;
     const manifest = parse((await repo.show(revision, `${ENV_PATH}/rollout-web.yaml`))!) as Json;
     const image = manifest.spec.template.spec.containers[0].image as string;
     if (scenario.pre === null) delete manifest.spec.strategy.blueGreen.prePromotionAnalysis;
@@ -360,7 +401,7 @@ export async function startDeployHarness(partial: Partial<Scenario> = {}): Promi
 
   // "Argo Rollouts" reacting to the actions Argo CD runs on the Rollout.
   argo.onAction(({ body }) => {
-    if (body.kind !== 'Rollout' || canary) return;
+    if (body.kind !== 'Rollout' || canary || rolling) return;
     const hash = status().currentPodHash as string;
     if (body.action === 'resume') {
       patch({
@@ -411,6 +452,7 @@ export async function startDeployHarness(partial: Partial<Scenario> = {}): Promi
     timeoutMs: 2_000,
   });
   const rolloutSource = createKubeRolloutSource(kc, { backoffMs: 20, maxBackoffMs: 200 });
+  const deploymentSource = createKubeDeploymentSource(kc, { backoffMs: 20, maxBackoffMs: 200 });
   const steps = redisSteps(redis, prefix);
   const statuses: Harness['statuses'] = [];
   const events: DeployEvent[] = [];
@@ -443,6 +485,7 @@ export async function startDeployHarness(partial: Partial<Scenario> = {}): Promi
     ports: (overrides = {}) => ({
       argocd: client,
       rolloutSource,
+      deploymentSource,
       zap: async (url) => {
         zapCalls.push(url);
         if (scenario.zapDelayMs) await new Promise((resolve) => setTimeout(resolve, scenario.zapDelayMs));
@@ -489,6 +532,8 @@ export async function startDeployHarness(partial: Partial<Scenario> = {}): Promi
     release,
     finishPost,
     sim,
+    deploymentSim,
+    deployment: () => kube.get('deployments', NS, 'web') as Json | undefined,
     finishPre() {
       const f = pendingPre;
       pendingPre = undefined;

@@ -2,19 +2,18 @@
  * A deploy that loses its lock mid-rollout, through the real Argo CD client and the
  * Kubernetes stand-in: after the loss it sends no resume, no abort, no sync and no revert.
  */
-import { Redis } from 'ioredis';
 import { afterEach, expect, it } from 'vitest';
 import { holdDeployLease } from '../../../src/deploy/hold-deploy-lease.js';
 import { runDeploy } from '../../../src/deploy/run-deploy.js';
 import { DeployLeaseLost } from '../../../src/errors.js';
 import { newRunId } from '../../../src/runs/run-id.js';
 import { DeployLock } from '../../../src/runs/deploy-lock.js';
-import { deleteKeysWithPrefix, TEST_REDIS_URL, uniquePrefix } from '../../support/redis.js';
+import { deleteKeysWithPrefix, testRedis, uniquePrefix } from '../../support/redis.js';
 import { startDeployHarness, type Harness } from './deploy-harness.js';
 
 let h: Harness | undefined;
 const prefix = uniquePrefix('lease-lost');
-const redis = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: 1 });
+const redis = testRedis();
 afterEach(async () => {
   await h?.close();
   redis.disconnect();

@@ -6,7 +6,6 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Queue, QueueEvents, Worker } from 'bullmq';
-import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { holdDeployLease } from '../../../src/deploy/hold-deploy-lease.js';
 import type { StepStore } from '../../../src/deploy/ports.js';
@@ -15,15 +14,17 @@ import { DeployLeaseLost, DeployLockBusy } from '../../../src/errors.js';
 import { newRunId } from '../../../src/runs/run-id.js';
 import { DeployLock } from '../../../src/runs/deploy-lock.js';
 import { asDeployJob } from '../../../workers/job-helpers.js';
-import { deleteKeysWithPrefix, TEST_REDIS_URL, uniquePrefix } from '../../support/redis.js';
+import { deleteKeysWithPrefix, testRedis, uniquePrefix } from '../../support/redis.js';
+import type { RedisClient } from '../../../src/redis/connection.js';
+import { bullmqPrefix } from '../../../src/queue/bullmq-prefix.js';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-function redisFor(prefix: string): Redis {
-  const redis = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null });
+function redisFor(prefix: string): RedisClient {
+  const redis = testRedis();
   cleanups.push(async () => {
     redis.disconnect();
     await deleteKeysWithPrefix(prefix);
@@ -31,7 +32,7 @@ function redisFor(prefix: string): Redis {
   return redis;
 }
 
-function ledger(redis: Redis, prefix: string): StepStore {
+function ledger(redis: RedisClient, prefix: string): StepStore {
   return {
     claim: async (k) => (await redis.set(`${prefix}:claim:${k}`, '1', 'NX')) === 'OK',
     result: async (k) => {
@@ -120,8 +121,11 @@ describe('deploy lock safety', () => {
     const prefix = uniquePrefix('wait');
     const connection = redisFor(prefix);
     const name = `deploy-${randomUUID()}`;
-    const queue = new Queue(name, { connection, prefix });
-    const events = new QueueEvents(name, { connection: connection.duplicate(), prefix });
+    const queue = new Queue(name, { connection, prefix: bullmqPrefix(prefix) });
+    const events = new QueueEvents(name, {
+      connection: connection.duplicate(),
+      prefix: bullmqPrefix(prefix),
+    });
     let busyCalls = 0;
     const failed: string[] = [];
     const worker = new Worker(
@@ -136,7 +140,7 @@ describe('deploy lock safety', () => {
           },
           50,
         ),
-      { connection: connection.duplicate(), prefix },
+      { connection: connection.duplicate(), prefix: bullmqPrefix(prefix) },
     );
     worker.on('failed', (_job, err) => failed.push(err.message));
     cleanups.push(async () => {

@@ -1,4 +1,3 @@
-import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { approveCommand } from '../../../src/commands/approve.js';
 import {
@@ -19,7 +18,8 @@ import {
   type StandInMessage,
 } from '../../../sandbox/slack-stand-in.js';
 import { eventually, POLICY, startHarness, type Harness } from '../../support/shipgate-harness.js';
-import { TEST_REDIS_URL } from '../../support/redis.js';
+import { testRedis } from '../../support/redis.js';
+import type { RedisClient } from '../../../src/redis/connection.js';
 import { clickButton } from '../slack/interactions-helpers.js';
 
 /**
@@ -48,7 +48,7 @@ const GATES = {
 
 let h: Harness;
 let slack: SlackStandIn;
-let redis: Redis;
+let redis: RedisClient;
 let ctx: EngineContext;
 let tagCounter = 0;
 // The releaser is also a listed approver, so the "not your own release" rule is what refuses them.
@@ -65,7 +65,7 @@ beforeAll(async () => {
     policy: POLICY_WITH_RELEASER_APPROVER,
     env: { SHIPGATE_API_TOKEN: API_TOKEN },
   });
-  redis = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: 1 });
+  redis = testRedis();
   ctx = createEngineContext({ config: h.config, logger: createLogger('silent'), redis, queues: h.queues });
 }, 30_000);
 

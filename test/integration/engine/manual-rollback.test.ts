@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../../src/redis/connection.js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { createEngineContext } from '../../../src/engine/create-engine-context.js';
@@ -58,7 +58,7 @@ describe('manual rollback', () => {
   let kube: KubeStandIn;
   let argo: ArgoCdStandIn;
   let sim: ControllerSim;
-  let redis: Redis;
+  let redis: RedisClient;
   let ctx: EngineContext;
   let v1: string;
   let v2: string;

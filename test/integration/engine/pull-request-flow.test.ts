@@ -1,13 +1,12 @@
 import { createRequire } from 'node:module';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { Redis } from 'ioredis';
 import { createEngineContext } from '../../../src/engine/create-engine-context.js';
 import { failGateStage } from '../../../src/engine/run-gate-stage.js';
 import { CheckoutFailed } from '../../../src/errors.js';
 import { createLogger } from '../../../src/logger.js';
 import { pipelineWorker, renderWorker, trivyGateWorker } from '../../../workers/engine-workers.js';
 import { installFakeScanners, type FakeScanners } from '../../support/fake-scanners/install.js';
-import { TEST_REDIS_URL } from '../../support/redis.js';
+import { testRedis } from '../../support/redis.js';
 import {
   eventually,
   fixturePayload,
@@ -296,7 +295,7 @@ describe('pull request runs', () => {
     );
     const testsCheck = h.github.checkRuns('acme', 'web').find((c) => c.name === 'shipgate/tests')!;
 
-    const redis = new Redis(TEST_REDIS_URL);
+    const redis = testRedis();
     const engine = createEngineContext({
       config: h.config,
       logger: createLogger('silent'),

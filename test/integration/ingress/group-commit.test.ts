@@ -4,9 +4,10 @@ import { afterAll, describe, expect, it, vi } from 'vitest';
 import { createRedisConnection } from '../../../src/redis/connection.js';
 import { createDeliveryEnqueuer, type EnqueueOutcome } from '../../../src/webhooks/enqueue-delivery.js';
 import { normalizeWebhook } from '../../../src/webhooks/normalize-webhook.js';
-import { deleteKeysWithPrefix, TEST_REDIS_URL, uniquePrefix } from '../../support/redis.js';
+import { deleteKeysWithPrefix, testRedis, uniquePrefix } from '../../support/redis.js';
 import { startRedisServer } from '../../support/redis-server.js';
 import { FIXTURES } from '../../support/fixtures.js';
+import { bullmqPrefix } from '../../../src/queue/bullmq-prefix.js';
 
 const push = JSON.parse(
   readFileSync(`${FIXTURES}/github/push-tag-created.docs-example.json`, 'utf8'),
@@ -23,8 +24,8 @@ async function settle<T>(promises: Promise<T>[]): Promise<(T | Error)[]> {
 
 describe('group commit against real Redis', () => {
   const prefix = uniquePrefix('group-commit');
-  const producer = createRedisConnection(TEST_REDIS_URL, 'producer', { commandTimeoutMs: 1000 });
-  const queue = new Queue('webhook', { connection: producer, prefix });
+  const producer = testRedis('producer', { commandTimeoutMs: 1000 });
+  const queue = new Queue('webhook', { connection: producer, prefix: bullmqPrefix(prefix) });
   afterAll(async () => {
     await queue.close();
     producer.disconnect();

@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream';
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../../src/redis/connection.js';
 import { loadConfig, type Config } from '../../../src/config.js';
 import { createLogger } from '../../../src/logger.js';
 import { createMetrics, type Metrics } from '../../../src/metrics/create-metrics.js';
@@ -35,7 +35,7 @@ export interface Ingress {
   baseUrl: string;
   app: FastifyInstance;
   config: Config;
-  producer: Redis;
+  producer: RedisClient;
   queues: IngressQueues;
   metrics: Metrics;
   log: LogCapture;
@@ -119,7 +119,7 @@ export async function startIngress(options: IngressOptions = {}): Promise<Ingres
   };
 }
 
-async function waitReady(redis: Redis): Promise<void> {
+async function waitReady(redis: RedisClient): Promise<void> {
   if (redis.status === 'ready') return;
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('redis not ready')), 5000);

@@ -5,6 +5,7 @@ import { createRedisConnection } from '../../../src/redis/connection.js';
 import { closeWorker, createShutdown } from '../../../src/shutdown.js';
 import { deleteKeysWithPrefix, TEST_REDIS_URL, uniquePrefix } from '../../support/redis.js';
 import { LogCapture } from './ingress-harness.js';
+import { bullmqPrefix } from '../../../src/queue/bullmq-prefix.js';
 
 const prefixes: string[] = [];
 afterEach(async () => {
@@ -17,7 +18,7 @@ describe('graceful shutdown', () => {
     prefixes.push(prefix);
     const producer = createRedisConnection(TEST_REDIS_URL, 'worker');
     const connection = createRedisConnection(TEST_REDIS_URL, 'worker');
-    const queue = new Queue('test', { connection: producer, prefix });
+    const queue = new Queue('test', { connection: producer, prefix: bullmqPrefix(prefix) });
     let started!: () => void;
     const jobStarted = new Promise<void>((r) => (started = r));
     const worker = new Worker(
@@ -26,7 +27,7 @@ describe('graceful shutdown', () => {
         started();
         await new Promise(() => {}); // a job that hangs forever
       },
-      { connection, prefix },
+      { connection, prefix: bullmqPrefix(prefix) },
     );
     try {
       await queue.add('hang', {});

@@ -8,6 +8,7 @@ import { signBody } from '../../../src/webhooks/verify-signature.js';
 import { postDelivery, signedDelivery } from '../../support/sign-webhook.js';
 import { SECRET, startIngress, type Ingress } from './ingress-harness.js';
 import { FIXTURES } from '../../support/fixtures.js';
+import { bullmqPrefix } from '../../../src/queue/bullmq-prefix.js';
 
 const push = JSON.parse(
   readFileSync(`${FIXTURES}/github/push-tag-created.docs-example.json`, 'utf8'),
@@ -160,7 +161,10 @@ describe('deduplication over time', () => {
     const d = await signedDelivery({ secret: SECRET, event: 'push', payload: push });
     expect((await postDelivery(ingress.baseUrl, d)).status).toBe(202);
     const connection = createRedisConnection(ingress.redisUrl, 'worker');
-    const worker = new Worker('webhook', async () => 'done', { connection, prefix: ingress.prefix });
+    const worker = new Worker('webhook', async () => 'done', {
+      connection,
+      prefix: bullmqPrefix(ingress.prefix),
+    });
     try {
       const deadline = Date.now() + 10_000;
       while (

@@ -4,8 +4,9 @@
  * argv: redis url, queue prefix, queue name.
  */
 import { Worker } from 'bullmq';
-import { Redis } from 'ioredis';
 import { WORKER_LIVENESS } from '../../../src/queue/worker-liveness.js';
+import { bullmqPrefix } from '../../../src/queue/bullmq-prefix.js';
+import { createRedisConnection } from '../../../src/redis/connection.js';
 
 const [url, prefix, queue] = process.argv.slice(2) as [string, string, string];
 new Worker(
@@ -14,5 +15,10 @@ new Worker(
     process.stdout.write(`took ${job.id}\n`);
     await new Promise(() => {});
   },
-  { connection: new Redis(url, { maxRetriesPerRequest: null }), prefix, ...WORKER_LIVENESS },
+  {
+    // Shipgate's own worker connection, so a redis+cluster:// URL works too.
+    connection: createRedisConnection(url, 'worker'),
+    prefix: bullmqPrefix(prefix),
+    ...WORKER_LIVENESS,
+  },
 );

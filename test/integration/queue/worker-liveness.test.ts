@@ -2,10 +2,10 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Queue, Worker } from 'bullmq';
-import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WORKER_LIVENESS } from '../../../src/queue/worker-liveness.js';
-import { deleteKeysWithPrefix, TEST_REDIS_URL, uniquePrefix } from '../../support/redis.js';
+import { TEST_REDIS_URL, deleteKeysWithPrefix, testRedis, uniquePrefix } from '../../support/redis.js';
+import { bullmqPrefix } from '../../../src/queue/bullmq-prefix.js';
 
 const CHILD = path.join(path.dirname(fileURLToPath(import.meta.url)), 'hold-job.child.ts');
 const cleanups: (() => Promise<unknown>)[] = [];
@@ -17,7 +17,10 @@ describe('a worker killed in the middle of a job', () => {
   it('has its job taken up by another worker within 10 s', async () => {
     const prefix = uniquePrefix('liveness');
     const queueName = 'gate';
-    const queue = new Queue(queueName, { connection: new Redis(TEST_REDIS_URL), prefix });
+    const queue = new Queue(queueName, {
+      connection: testRedis(),
+      prefix: bullmqPrefix(prefix),
+    });
     cleanups.push(
       () => deleteKeysWithPrefix(prefix),
       () => queue.close(),
@@ -52,7 +55,11 @@ describe('a worker killed in the middle of a job', () => {
         async () => {
           resolve(Date.now() - killedAt);
         },
-        { connection: new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null }), prefix, ...WORKER_LIVENESS },
+        {
+          connection: testRedis(),
+          prefix: bullmqPrefix(prefix),
+          ...WORKER_LIVENESS,
+        },
       );
       cleanups.push(() => survivor.close());
     });

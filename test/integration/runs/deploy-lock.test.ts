@@ -1,21 +1,21 @@
-import { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { RunInputInvalid } from '../../../src/errors.js';
 import { DeployLock } from '../../../src/runs/deploy-lock.js';
 import { newRunId } from '../../../src/runs/run-id.js';
-import { deleteKeysWithPrefix, TEST_REDIS_URL, uniquePrefix } from '../../support/redis.js';
+import { deleteKeysWithPrefix, testRedis, uniquePrefix } from '../../support/redis.js';
+import type { RedisClient } from '../../../src/redis/connection.js';
 
 const hop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 describe('DeployLock (real Redis)', () => {
   let prefix: string;
-  let connections: Redis[];
+  let connections: RedisClient[];
   let locks: DeployLock[];
   let lock: DeployLock;
 
   beforeEach(() => {
     prefix = uniquePrefix('lock');
-    connections = Array.from({ length: 4 }, () => new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: 1 }));
+    connections = Array.from({ length: 4 }, () => testRedis());
     locks = connections.map((redis) => new DeployLock(redis, { prefix, waiterTtlMs: 60_000 }));
     lock = locks[0]!;
   });
@@ -50,7 +50,7 @@ describe('DeployLock (real Redis)', () => {
     let inside = 0;
     let maxInside = 0;
     const counter = `${prefix}:test-inside`;
-    const worker = async (l: DeployLock, redis: Redis): Promise<number> => {
+    const worker = async (l: DeployLock, redis: RedisClient): Promise<number> => {
       let held = 0;
       const runId = newRunId();
       const deadline = Date.now() + 15_000;

@@ -1,9 +1,10 @@
-import { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { RunInputInvalid, RunNotFound } from '../../../src/errors.js';
 import { RunStore } from '../../../src/runs/run-store.js';
 import type { CreateRunInput, Run } from '../../../src/runs/run-types.js';
-import { deleteKeysWithPrefix, TEST_REDIS_URL, uniquePrefix } from '../../support/redis.js';
+import { clusterKeySlot } from '../../support/key-slot.js';
+import { deleteKeysWithPrefix, keysWithPrefix, testRedis, uniquePrefix } from '../../support/redis.js';
+import type { RedisClient } from '../../../src/redis/connection.js';
 
 const SHA_A = 'a'.repeat(40);
 const SHA_B = 'b'.repeat(40);
@@ -42,17 +43,17 @@ async function waitFor<T>(probe: () => Promise<T | undefined>, timeoutMs: number
 
 describe('RunStore (real Redis)', () => {
   let prefix: string;
-  let connections: Redis[];
+  let connections: RedisClient[];
   let store: RunStore;
   /** Stores on separate connections, so concurrent calls really interleave in Redis. */
   let stores: RunStore[];
 
-  const storeOn = (redis: Redis, retentionMs?: number, maxEventsPerRun?: number): RunStore =>
+  const storeOn = (redis: RedisClient, retentionMs?: number, maxEventsPerRun?: number): RunStore =>
     new RunStore(redis, { prefix, retentionMs, maxEventsPerRun });
 
   beforeEach(async () => {
     prefix = uniquePrefix('runs');
-    connections = Array.from({ length: 5 }, () => new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: 1 }));
+    connections = Array.from({ length: 5 }, () => testRedis());
     stores = connections.map((redis) => storeOn(redis));
     store = stores[0]!;
   });
@@ -62,7 +63,7 @@ describe('RunStore (real Redis)', () => {
     await deleteKeysWithPrefix(prefix);
   });
 
-  const redis = (): Redis => connections[0]!;
+  const redis = (): RedisClient => connections[0]!;
 
   describe('createRun', () => {
     it('creates a queued run at version 1 with a created event, and reads it back', async () => {
@@ -85,7 +86,7 @@ describe('RunStore (real Redis)', () => {
       const events = await store.getEvents(run.id);
       expect(events).toHaveLength(1);
       expect(events[0]).toMatchObject({ seq: 1, type: 'created' });
-      const keys = await redis().keys(`${prefix}:*`);
+      const keys = await keysWithPrefix(prefix);
       expect(keys.every((key) => key.startsWith(`${prefix}:`))).toBe(true);
     });
 
@@ -96,8 +97,8 @@ describe('RunStore (real Redis)', () => {
       const results = await Promise.all(attempts);
       expect(results.filter((r) => r.created)).toHaveLength(1);
       expect(new Set(results.map((r) => r.run.id)).size).toBe(1);
-      expect(await redis().zcard(`${prefix}:idx:all`)).toBe(1);
-      expect(await redis().zcard(`${prefix}:idx:state:queued`)).toBe(1);
+      expect(await redis().zcard(store.keys.indexAll())).toBe(1);
+      expect(await redis().zcard(store.keys.indexState('queued'))).toBe(1);
       expect(await store.getEvents(results[0]!.run.id)).toHaveLength(1);
     });
 
@@ -127,7 +128,77 @@ describe('RunStore (real Redis)', () => {
       await expect(store.createRun(release(), { idempotencyKey: '' })).rejects.toMatchObject({
         code: RunInputInvalid.code,
       });
-      expect(await redis().keys(`${prefix}:*`)).toEqual([]);
+      expect(await keysWithPrefix(prefix)).toEqual([]);
+    });
+  });
+
+  describe('steps across slots (Redis Cluster layout)', () => {
+    it('completes a run whose creator died after claiming its idempotency key', async () => {
+      // The creator's first step landed (the key names an id), its second never did.
+      const orphan = '01JAAAAAAAAAAAAAAAAAAAAAAA';
+      await redis().set(store.keys.idempotency('release:acme/shop:v9'), orphan, 'PX', 60_000);
+      const results = await Promise.all(
+        stores.map((s) => s.createRun(release('v9'), { idempotencyKey: 'release:acme/shop:v9' })),
+      );
+      expect(results.filter((r) => r.created)).toHaveLength(1);
+      expect(new Set(results.map((r) => r.run.id))).toEqual(new Set([orphan]));
+      expect(await redis().zscore(store.keys.indexAll(), orphan)).not.toBeNull();
+      expect(await redis().zscore(store.keys.indexState('queued'), orphan)).not.toBeNull();
+      expect(await store.getEvents(orphan)).toHaveLength(1);
+    });
+
+    it('repairs a state index left behind by a writer that died between the steps', async () => {
+      const { run } = await store.createRun(release(), { idempotencyKey: 'behind' });
+      await store.transition(run.id, { from: 'queued', to: 'gating' });
+      // What a crash between the record and its index leaves: the index still says queued.
+      await redis().zrem(store.keys.indexState('gating'), run.id);
+      await redis().zadd(store.keys.indexState('queued'), 0, run.id);
+      await redis().hset(store.keys.indexVersion(), run.id, 1);
+      expect((await store.listRuns({ state: 'queued' })).runs).toEqual([]);
+      expect(await redis().zscore(store.keys.indexState('gating'), run.id)).not.toBeNull();
+      expect(await redis().zscore(store.keys.indexState('queued'), run.id)).toBeNull();
+      expect((await store.listRuns({ state: 'gating' })).runs.map((r) => r.id)).toEqual([run.id]);
+    });
+
+    it('ignores a late index step of an older transition', async () => {
+      const { run } = await store.createRun(release(), { idempotencyKey: 'late' });
+      await store.transition(run.id, { from: 'queued', to: 'gating' });
+      await store.transition(run.id, { from: 'gating', to: 'succeeded' });
+      // A replay of the first transition (version 2) arrives after the second (version 3).
+      const replay = await store.transition(run.id, { from: 'queued', to: 'gating' });
+      expect(replay.ok).toBe(false);
+      const replayed = await store.transition(run.id, {
+        from: 'queued',
+        to: 'gating',
+        eventKey: 'never-used',
+      });
+      expect(replayed.ok).toBe(false);
+      expect(await redis().zscore(store.keys.indexState('succeeded'), run.id)).not.toBeNull();
+      expect(await redis().zscore(store.keys.indexState('gating'), run.id)).toBeNull();
+      expect(Number(await redis().hget(store.keys.indexVersion(), run.id))).toBe(3);
+    });
+
+    it('keeps every multi-key script on one Redis Cluster slot', async () => {
+      const { run } = await store.createRun(pr(3, SHA_A), { idempotencyKey: 'slots' });
+      const slot = (key: string) => clusterKeySlot(key);
+      const runSlots = new Set(store.keys.runScriptKeys(run.id).map(slot));
+      expect(runSlots.size).toBe(1);
+      const indexKeys = [
+        store.keys.indexVersion(),
+        store.keys.idempotency('slots'),
+        store.keys.indexAll(),
+        store.keys.indexRepo('acme/shop'),
+        store.keys.indexKind('pr'),
+        store.keys.indexPr('acme/shop', 3),
+        ...store.keys.indexStates(),
+      ];
+      expect(new Set(indexKeys.map(slot)).size).toBe(1);
+      const lock = [
+        store.keys.lock('shop', 'prod'),
+        store.keys.lockWaiter('shop', 'prod'),
+        store.keys.lockHigh('shop', 'prod'),
+      ];
+      expect(new Set(lock.map(slot)).size).toBe(1);
     });
   });
 
@@ -150,8 +221,8 @@ describe('RunStore (real Redis)', () => {
       const transitions = (await store.getEvents(run.id)).filter((e) => e.transition);
       expect(transitions).toHaveLength(1);
       expect(transitions[0]!.transition).toEqual({ from: 'queued', to: 'gating' });
-      expect(await redis().zscore(`${prefix}:idx:state:queued`, run.id)).toBeNull();
-      expect(await redis().zscore(`${prefix}:idx:state:gating`, run.id)).not.toBeNull();
+      expect(await redis().zscore(store.keys.indexState('queued'), run.id)).toBeNull();
+      expect(await redis().zscore(store.keys.indexState('gating'), run.id)).not.toBeNull();
     });
 
     it('reports state-mismatch, not-allowed, version-mismatch and not-found without writing', async () => {
@@ -416,7 +487,7 @@ describe('RunStore (real Redis)', () => {
       await s.appendEvent(run.id, { type: 'log', message: 'keyed' }, { eventKey: 'k' });
       await redis().pexpire(s.keys.run(run.id), 1000); // pretend time passed
       await s.transition(run.id, { from: 'queued', to: 'cancelled' });
-      for (const key of [...s.keys.runScriptKeys(run.id), `${prefix}:idem:ttl`]) {
+      for (const key of [...s.keys.runScriptKeys(run.id), s.keys.idempotency('ttl')]) {
         const ttl = await redis().pttl(key);
         expect(ttl, key).toBeGreaterThan(retentionMs - 5000);
         expect(ttl, key).toBeLessThanOrEqual(retentionMs);

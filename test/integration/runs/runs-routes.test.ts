@@ -1,12 +1,12 @@
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
-import { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runsRoutes, type GetRunResponse, type ListRunsResponse } from '../../../src/api/runs-routes.js';
 import { RunNotFound, RunsQueryInvalid, Unauthorized } from '../../../src/errors.js';
 import { RunStore } from '../../../src/runs/run-store.js';
 import type { Run } from '../../../src/runs/run-types.js';
 import { handleError } from '../../../src/server/error-handler.js';
-import { deleteKeysWithPrefix, TEST_REDIS_URL, uniquePrefix } from '../../support/redis.js';
+import { deleteKeysWithPrefix, testRedis, uniquePrefix } from '../../support/redis.js';
+import type { RedisClient } from '../../../src/redis/connection.js';
 
 const TOKEN = 'test-token-for-runs-api';
 
@@ -17,7 +17,7 @@ async function requireToken(request: FastifyRequest): Promise<void> {
 
 describe('runs API (fastify + real Redis)', () => {
   let prefix: string;
-  let redis: Redis;
+  let redis: RedisClient;
   let store: RunStore;
   let app: FastifyInstance;
   let runs: Run[];
@@ -25,7 +25,7 @@ describe('runs API (fastify + real Redis)', () => {
 
   beforeEach(async () => {
     prefix = uniquePrefix('runs-api');
-    redis = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: 1 });
+    redis = testRedis();
     store = new RunStore(redis, { prefix });
     app = Fastify({ logger: false });
     app.setErrorHandler(handleError);

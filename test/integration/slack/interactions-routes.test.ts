@@ -1,14 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { Writable } from 'node:stream';
 import Fastify, { type FastifyInstance } from 'fastify';
-import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { encodeButtonValue, newApprovalNonce } from '../../../src/approvals/button-value.js';
 import type { ApprovalClick } from '../../../src/approvals/types.js';
 import { createLogger } from '../../../src/logger.js';
 import { slackInteractionsRoutes } from '../../../src/slack/interactions-routes.js';
 import { createReplayGuard } from '../../../src/slack/replay-guard.js';
-import { deleteKeysWithPrefix, TEST_REDIS_URL, uniquePrefix } from '../../support/redis.js';
+import { deleteKeysWithPrefix, keysWithPrefix, testRedis, uniquePrefix } from '../../support/redis.js';
+import type { RedisClient } from '../../../src/redis/connection.js';
 import { blockActionsPayload, formBody, signedHeaders } from './interactions-helpers.js';
 
 const SECRET = 'test-signing-secret-0123456789abcdef';
@@ -19,14 +19,14 @@ const approveValue = encodeButtonValue({ runId: 'run-1', env: 'production', nonc
 describe('POST /slack/interactions', () => {
   let app: FastifyInstance;
   let baseUrl: string;
-  let redis: Redis;
+  let redis: RedisClient;
   let prefix: string;
   let clicks: ApprovalClick[];
   let logLines: string[];
   let onActionImpl: (click: ApprovalClick) => Promise<void>;
 
   beforeAll(() => {
-    redis = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: 1 });
+    redis = testRedis();
   });
   afterAll(() => {
     redis.disconnect();
@@ -159,7 +159,7 @@ describe('POST /slack/interactions', () => {
     const shortSig = await post(body, { ...headers, 'x-slack-signature': 'v0=abc' });
     expect(shortSig.status).toBe(401);
     expect(clicks).toEqual([]);
-    expect(await redis.keys(`${prefix}*`)).toEqual([]);
+    expect(await keysWithPrefix(prefix)).toEqual([]);
   });
 
   it('refuses a forged user.id: the body changed after signing (401)', async () => {

@@ -1,10 +1,10 @@
-import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { SlackApiRejected, SlackPostInProgress } from '../../../src/errors.js';
 import { createLogger } from '../../../src/logger.js';
 import { MessageLedger } from '../../../src/slack/message-ledger.js';
 import { createSlackClient, type SlackClient } from '../../../src/slack/slack-client.js';
-import { deleteKeysWithPrefix, TEST_REDIS_URL, uniquePrefix } from '../../support/redis.js';
+import { deleteKeysWithPrefix, testRedis, uniquePrefix } from '../../support/redis.js';
+import type { RedisClient } from '../../../src/redis/connection.js';
 import { startSlackStandIn, type SlackStandIn } from '../../../sandbox/slack-stand-in.js';
 
 const logger = createLogger('silent');
@@ -18,7 +18,7 @@ async function until(check: () => boolean, timeoutMs = 5000): Promise<void> {
 }
 
 describe('MessageLedger: one Slack message per (run, key), across retries', () => {
-  let redis: Redis;
+  let redis: RedisClient;
   let prefix: string;
   let slack: SlackStandIn;
   let client: SlackClient;
@@ -26,7 +26,7 @@ describe('MessageLedger: one Slack message per (run, key), across retries', () =
   let ledger: MessageLedger;
 
   beforeAll(() => {
-    redis = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: 1 });
+    redis = testRedis();
   });
   afterAll(() => {
     redis.disconnect();

@@ -1,12 +1,12 @@
 import { Writable } from 'node:stream';
-import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../../src/logger.js';
 import { MessageLedger } from '../../../src/slack/message-ledger.js';
 import type { ReleaseRef } from '../../../src/slack/notification-message.js';
 import { createNotifier, THREAD_ROOT_KEY, type Notifier } from '../../../src/slack/notify.js';
 import { createSlackClient } from '../../../src/slack/slack-client.js';
-import { deleteKeysWithPrefix, TEST_REDIS_URL, uniquePrefix } from '../../support/redis.js';
+import { deleteKeysWithPrefix, testRedis, uniquePrefix } from '../../support/redis.js';
+import type { RedisClient } from '../../../src/redis/connection.js';
 import { startSlackStandIn, type SlackStandIn } from '../../../sandbox/slack-stand-in.js';
 
 const release: ReleaseRef = {
@@ -20,7 +20,7 @@ const release: ReleaseRef = {
 };
 
 describe('notify (real Redis, Slack stand-in)', () => {
-  let redis: Redis;
+  let redis: RedisClient;
   let prefix: string;
   let slack: SlackStandIn;
   let ledger: MessageLedger;
@@ -29,7 +29,7 @@ describe('notify (real Redis, Slack stand-in)', () => {
   let logLines: string[];
 
   beforeAll(() => {
-    redis = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: 1 });
+    redis = testRedis();
   });
   afterAll(() => {
     redis.disconnect();

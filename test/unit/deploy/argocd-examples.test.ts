@@ -1,7 +1,7 @@
 /**
  * The examples in argocd/ are what users copy, so they are validated like code: each object
  * against its schema (swagger definitions for Argo CD kinds, the Rollout CRD, the AnalysisRun
- * CRD's spec for AnalysisTemplates, kubernetes-models for Services), and the cross-references
+ * CRD's spec for AnalysisTemplates, kubernetes-models for Services and Deployments), and the cross-references
  * a schema cannot see (Service names, selectors, template names and args, project rules).
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
@@ -34,7 +34,15 @@ const ofKind = (kind: string) => docs.filter((d) => d.obj.kind === kind).map((d)
 describe('argocd/ examples', () => {
   it('holds every kind the docs promise', () => {
     expect(new Set(docs.map((d) => d.obj.kind))).toEqual(
-      new Set(['AppProject', 'Application', 'ApplicationSet', 'Rollout', 'Service', 'AnalysisTemplate']),
+      new Set([
+        'AppProject',
+        'Application',
+        'ApplicationSet',
+        'Rollout',
+        'Service',
+        'AnalysisTemplate',
+        'Deployment',
+      ]),
     );
   });
 
@@ -81,6 +89,21 @@ describe('argocd/ examples', () => {
       t.spec.metrics.map((m: Obj) => Object.keys(m.provider)[0]),
     );
     expect(providers.sort()).toEqual(['prometheus', 'web']);
+  });
+
+  it('the rolling Deployment: its Service selects its pods; no capacity lost; the controller deadline comes first', () => {
+    const [deployment] = ofKind('Deployment');
+    expect(deployment!.spec.strategy).toEqual({
+      type: 'RollingUpdate',
+      rollingUpdate: { maxUnavailable: 0, maxSurge: 1 },
+    });
+    // Below the deploy's own deadline (900 s by default), so the controller's condition decides.
+    expect(deployment!.spec.progressDeadlineSeconds).toBeLessThan(900);
+    const service = docs.find((d) => d.file.startsWith('rolling/') && d.obj.kind === 'Service')!.obj;
+    for (const [k, v] of Object.entries(service.spec.selector as Record<string, string>)) {
+      expect(deployment!.spec.template.metadata.labels[k]).toBe(v);
+    }
+    expect(deployment!.spec.selector.matchLabels).toEqual(deployment!.spec.template.metadata.labels);
   });
 
   it('Applications stay inside the AppProject; production does not auto-sync', () => {
@@ -136,5 +159,14 @@ describe('validateArgoCdResource catches mistakes', () => {
     svc.spec.ports[0].port = 'eighty';
     expect(validateArgoCdResource(svc)).not.toEqual([]);
     expect(validateArgoCdResource({ apiVersion: 'v1', kind: 'Pod' })[0]).toMatch(/Pod is not one of/);
+  });
+
+  it('a Deployment with a wrong type or a wrong apiVersion', () => {
+    const d = structuredClone(ofKind('Deployment')[0]!);
+    d.spec.progressDeadlineSeconds = '300s';
+    expect(validateArgoCdResource(d).join('\n')).toMatch(/progressDeadlineSeconds must be integer/);
+    expect(validateArgoCdResource({ ...ofKind('Deployment')[0]!, apiVersion: 'extensions/v1beta1' })).toEqual(
+      ['/apiVersion: Deployment must be apps/v1'],
+    );
   });
 });

@@ -53,6 +53,8 @@ describe('loadConfig', () => {
     ['SHIPGATE_API_TOKEN', 'short'],
     ['GITHUB_PRIVATE_KEY', 'not a key'],
     ['GITHUB_PRIVATE_KEY_PATH', '/nonexistent/key.pem'],
+    ['SHIPGATE_QUEUE_PREFIX', '{shipgate}'],
+    ['SHIPGATE_QUEUE_PREFIX', 'ship gate'],
   ])('names %s when its value %j is bad', (name, value) => {
     const err = errorOf(() => loadConfig({ ...base, [name]: value }, 'serve'));
     expect(err.code).toBe('SHIPGATE_E_CONFIG_INVALID');
