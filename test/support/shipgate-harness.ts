@@ -25,7 +25,7 @@ import { ENGINE_WORKERS } from '../../workers/engine-workers.js';
 import { createEnvRepo, type EnvRepo } from './env-repo.js';
 import { createGitRemote, type FixtureCommit, type GitRemote } from '../../sandbox/git-remote.js';
 import { startGithubStandIn, type GithubStandIn } from '../../sandbox/github-stand-in.js';
-import { deleteKeysWithPrefix, TEST_REDIS_URL, testRedis, uniquePrefix } from './redis.js';
+import { deleteKeysWithPrefix, TEST_REDIS_URL, uniquePrefix } from './redis.js';
 import { signedDelivery } from './sign-webhook.js';
 
 export const WEBHOOK_SECRET = 'harness-webhook-secret';
