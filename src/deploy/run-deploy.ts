@@ -16,9 +16,6 @@ import { runStepPlan } from './run-step-plan.js';
 import { stepSpans } from '../telemetry/step-spans.js';
 import type { Step, StepObserver, StepPlan } from './step-plan.js';
 
-/** @deprecated name kept for callers of the old module; see checks.ts. */
-export type GateRecord = CheckRecord;
-
 export type DeployResult =
   | { outcome: 'succeeded'; revision: string; gates: CheckRecord[] }
   | {

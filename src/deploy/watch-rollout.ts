@@ -14,7 +14,9 @@
  * list's resourceVersion, the informer pattern, with bounded backoff between failures.
  */
 import { CustomObjectsApi, Watch, type KubeConfig } from '@kubernetes/client-node';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { KubeWatchFailed } from '../errors.js';
+import { backoffDelayMs } from '../retry/retry.js';
 import type { Logger } from '../logger.js';
 import { AnalysisRunSchema, RolloutSchema, type AnalysisRun, type Rollout } from './schema.js';
 
@@ -45,7 +47,7 @@ export interface RolloutSource {
 }
 
 export interface KubeRolloutSourceOptions {
-  /** First wait after a failed list or watch; doubles up to `maxBackoffMs`. @defaultValue 200 */
+  /** First wait after a failed list or watch (equal jitter); doubles up to `maxBackoffMs`. @defaultValue 200 */
   backoffMs?: number;
   /** @defaultValue 5000 */
   maxBackoffMs?: number;
@@ -168,9 +170,8 @@ export function createKubeRolloutSource(
         });
       }
 
-      async function sleep(ms: number) {
-        await new Promise((r) => setTimeout(r, ms));
-      }
+      // Ends the back-off between relists when the watch closes.
+      const life = new AbortController();
 
       async function loop(plural: Plural, first: Promise<string | undefined>) {
         let failures = 0;
@@ -189,7 +190,11 @@ export function createKubeRolloutSource(
               { plural, err: String(err), failures },
               'listing for the rollout watch failed; retrying',
             );
-            await sleep(Math.min(maxBackoff, backoff * 2 ** (failures - 1)));
+            await sleep(
+              backoffDelayMs(failures, { minDelayMs: backoff, maxDelayMs: maxBackoff, jitter: 'equal' }),
+              undefined,
+              { signal: life.signal },
+            ).catch(() => undefined);
           }
         }
       }
@@ -223,6 +228,7 @@ export function createKubeRolloutSource(
         },
         close() {
           closed = true;
+          life.abort();
           for (const c of controllers) c.abort();
           controllers.clear();
           for (const w of [...waiters]) w();

@@ -27,8 +27,9 @@ export interface SyncAndVerifyRequest {
 
 /**
  * What a release deploy and a manual rollback share once their commit is in the env repo:
- * the run enters `verifying(env)`, Argo CD syncs the commit, and the blue-green Rollout goes
- * through its gates to promotion, or is aborted and reverted. Counts the outcome.
+ * the run enters `verifying(env)`, Argo CD syncs the commit, and the workload goes through its
+ * strategy's checks (blueGreen, canary, rolling) to Healthy, or is aborted where that applies
+ * and reverted. Counts the outcome.
  */
 export async function syncAndVerify(
   ctx: EngineContext,
@@ -47,6 +48,13 @@ export async function syncAndVerify(
     throw DeployNotConfigured(`run ${run.id} is ${verifying.run?.state}, not deploying ${env}`);
   const canary =
     planned.strategy === 'canary' ? await canaryOf(ctx, commit, planned, names.rollout, zapPath) : undefined;
+  // A rolling deploy watches the rendered Deployment: without one it could only time out.
+  if (
+    planned.strategy === 'rolling' &&
+    !commit.files.some((f) => /^deployment-.+\.yaml$/.test(path.basename(f)))
+  ) {
+    throw DeployNotConfigured(`rolling in ${planned.target.env}: no Deployment was rendered`);
+  }
   const result = await runDeploy(
     {
       runId: run.id,

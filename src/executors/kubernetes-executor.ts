@@ -23,7 +23,8 @@ import {
   type RunOptions,
 } from './executor.js';
 import { JobLogParser } from './job-log-parser.js';
-import { httpStatusOf, kubeCall } from './kube-api-call.js';
+import { httpStatusOf, kubeCall, withSignal } from './kube-api-call.js';
+import { untilAborted } from '../retry/until-aborted.js';
 import {
   ANNOTATION_NONCE,
   MAIN_CONTAINER,
@@ -108,7 +109,7 @@ export class KubernetesExecutor implements Executor {
     };
   }
 
-  private call<T>(what: string, fn: () => Promise<T>): Promise<T> {
+  private call<T>(what: string, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
     return kubeCall(what, fn, { timeoutMs: this.resolved.apiTimeoutMs });
   }
 
@@ -207,14 +208,17 @@ export class KubernetesExecutor implements Executor {
   private async putTokenSecret(name: string, spec: ExecutionSpec, token: string): Promise<void> {
     const body = buildTokenSecret(name, this.options.namespace, jobLabels(spec), token);
     try {
-      await this.call('create Secret', () =>
-        this.core.createNamespacedSecret({ namespace: this.options.namespace, body }),
+      await this.call('create Secret', (signal) =>
+        this.core.createNamespacedSecret({ namespace: this.options.namespace, body }, withSignal(signal)),
       );
     } catch (err) {
       if (httpStatusOf(err) !== 409) throw wrap('create Secret', err);
       // Left by an earlier attempt: refresh the token (the old one may have expired).
-      await this.call('replace Secret', () =>
-        this.core.replaceNamespacedSecret({ name, namespace: this.options.namespace, body }),
+      await this.call('replace Secret', (signal) =>
+        this.core.replaceNamespacedSecret(
+          { name, namespace: this.options.namespace, body },
+          withSignal(signal),
+        ),
       ).catch((e: unknown) => {
         throw wrap('replace Secret', e);
       });
@@ -230,10 +234,10 @@ export class KubernetesExecutor implements Executor {
         value: [{ apiVersion: 'batch/v1', kind: 'Job', name: jobName, uid, blockOwnerDeletion: false }],
       },
     ];
-    await this.call('patch Secret', () =>
+    await this.call('patch Secret', (signal) =>
       this.core.patchNamespacedSecret(
         { name, namespace: this.options.namespace, body: patch },
-        setHeaderOptions('Content-Type', PatchStrategy.JsonPatch),
+        withSignal(signal, setHeaderOptions('Content-Type', PatchStrategy.JsonPatch)),
       ),
     ).catch(() => undefined); // best effort: we delete the Secret ourselves too
   }
@@ -253,8 +257,8 @@ export class KubernetesExecutor implements Executor {
         imagePullSecrets: this.options.imagePullSecrets ?? [],
       });
       try {
-        return await this.call('create Job', () =>
-          this.batch.createNamespacedJob({ namespace, body: body as unknown as V1Job }),
+        return await this.call('create Job', (signal) =>
+          this.batch.createNamespacedJob({ namespace, body: body as unknown as V1Job }, withSignal(signal)),
         );
       } catch (err) {
         if (httpStatusOf(err) !== 409) throw wrap('create Job', err);
@@ -262,7 +266,9 @@ export class KubernetesExecutor implements Executor {
       // AlreadyExists: a previous worker started this very execution. Attach to it.
       let existing: V1Job | undefined;
       try {
-        existing = await this.call('read Job', () => this.batch.readNamespacedJob({ name, namespace }));
+        existing = await this.call('read Job', (signal) =>
+          this.batch.readNamespacedJob({ name, namespace }, withSignal(signal)),
+        );
       } catch (err) {
         if (httpStatusOf(err) !== 404) throw wrap('read Job', err);
       }
@@ -275,8 +281,8 @@ export class KubernetesExecutor implements Executor {
 
   private async latestPod(uid: string | undefined, jobName: string): Promise<V1Pod | undefined> {
     const labelSelector = uid ? `controller-uid=${uid}` : `job-name=${jobName}`;
-    const pods = await this.call('list Pods', () =>
-      this.core.listNamespacedPod({ namespace: this.options.namespace, labelSelector }),
+    const pods = await this.call('list Pods', (signal) =>
+      this.core.listNamespacedPod({ namespace: this.options.namespace, labelSelector }, withSignal(signal)),
     ).catch((err: unknown) => {
       throw wrap('list Pods', err);
     });
@@ -311,12 +317,12 @@ export class KubernetesExecutor implements Executor {
           follow: false,
         }),
       );
-      await Promise.race([
-        finished,
-        new Promise((_, reject) =>
-          setTimeout(() => reject(new Error('log read timed out')), 4 * this.resolved.apiTimeoutMs),
-        ),
-      ]);
+      // The stream takes no signal of its own: on timeout the catch below aborts it.
+      await untilAborted(finished, AbortSignal.timeout(4 * this.resolved.apiTimeoutMs)).catch(
+        (err: unknown) => {
+          throw (err as Error).name === 'TimeoutError' ? new Error('log read timed out') : err;
+        },
+      );
     } catch (err) {
       controller?.abort();
       const status = httpStatusOf(err);
@@ -329,12 +335,11 @@ export class KubernetesExecutor implements Executor {
 
   private async cleanUp(jobName: string, secretName: string | undefined): Promise<void> {
     try {
-      await this.call('delete Job', () =>
-        this.batch.deleteNamespacedJob({
-          name: jobName,
-          namespace: this.options.namespace,
-          propagationPolicy: 'Background',
-        }),
+      await this.call('delete Job', (signal) =>
+        this.batch.deleteNamespacedJob(
+          { name: jobName, namespace: this.options.namespace, propagationPolicy: 'Background' },
+          withSignal(signal),
+        ),
       );
     } catch (err) {
       if (httpStatusOf(err) !== 404) throw wrap('delete Job', err);
@@ -345,8 +350,11 @@ export class KubernetesExecutor implements Executor {
   private async deleteSecret(secretName: string | undefined): Promise<void> {
     if (!secretName) return;
     try {
-      await this.call('delete Secret', () =>
-        this.core.deleteNamespacedSecret({ name: secretName, namespace: this.options.namespace }),
+      await this.call('delete Secret', (signal) =>
+        this.core.deleteNamespacedSecret(
+          { name: secretName, namespace: this.options.namespace },
+          withSignal(signal),
+        ),
       );
     } catch (err) {
       if (httpStatusOf(err) !== 404) throw wrap('delete Secret', err);

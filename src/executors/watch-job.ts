@@ -1,5 +1,6 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { BatchV1Api, Watch, type KubeConfig, type V1Job } from '@kubernetes/client-node';
-import { kubeCall } from './kube-api-call.js';
+import { kubeCall, withSignal } from './kube-api-call.js';
 
 export type JobWait =
   { kind: 'finished'; job: V1Job } | { kind: 'gone' } | { kind: 'aborted' } | { kind: 'deadline' };
@@ -42,11 +43,19 @@ export async function waitForJob(kubeConfig: KubeConfig, options: WaitForJobOpti
   for (;;) {
     if (options.signal?.aborted) return { kind: 'aborted' };
     if (Date.now() >= options.deadline) return { kind: 'deadline' };
-    const list = await kubeCall(
-      'list Job',
-      () => batch.listNamespacedJob({ namespace: options.namespace, fieldSelector }),
-      { timeoutMs: options.apiTimeoutMs },
-    );
+    let list;
+    try {
+      list = await kubeCall(
+        'list Job',
+        (signal) =>
+          batch.listNamespacedJob({ namespace: options.namespace, fieldSelector }, withSignal(signal)),
+        { timeoutMs: options.apiTimeoutMs, signal: options.signal },
+      );
+    } catch (err) {
+      // The caller's abort cancels the list too; it still ends the wait as an abort.
+      if (options.signal?.aborted) return { kind: 'aborted' };
+      throw err;
+    }
     const job = list.items.find((j) => j.metadata?.name === options.name);
     if (!ours(job)) return { kind: 'gone' };
     if (jobFinished(job)) return { kind: 'finished', job };
@@ -99,7 +108,10 @@ export async function waitForJob(kubeConfig: KubeConfig, options: WaitForJobOpti
     });
     if (outcome !== 'resync') return outcome;
     failures += 1;
-    // Back off a little when watches keep ending at once (an API server in trouble).
-    await new Promise((r) => setTimeout(r, Math.min(100 * failures, 2_000)));
+    // Back off a little when watches keep ending at once (an API server in trouble); an abort
+    // ends the back-off at once and is reported at the top of the loop.
+    await sleep(Math.min(100 * failures, 2_000), undefined, { signal: options.signal }).catch(
+      () => undefined,
+    );
   }
 }

@@ -5,6 +5,7 @@ import {
   GitopsPushConflict,
   GitopsPushRefused,
 } from '../errors.js';
+import { retry } from '../retry/retry.js';
 import type { GitCli } from '../git/git-cli.js';
 import { assertRefName, ScratchRepo, type RemoteSpec } from '../git/scratch-repo.js';
 import { emptyTreeId, replaceSubtree, subtreeAt } from './edit-env-tree.js';
@@ -87,11 +88,8 @@ export interface WriteOutcome {
   pullRequest?: { number: number; url?: string; branch: string };
 }
 
-function backoffMs(attempt: number, base: number, max: number): number {
-  const ceiling = Math.min(max, base * 2 ** (attempt - 1));
-  // Equal jitter: spreads ten writers that collided apart, while still waiting at least half.
-  return ceiling / 2 + Math.random() * (ceiling / 2);
-}
+/** A push that lost the race to another writer: fetch, decide and commit again. */
+class PushRaced extends Error {}
 
 export async function writeEnvPath<T>(
   options: EnvRepoOptions,
@@ -113,7 +111,9 @@ export async function writeEnvPath<T>(
   const repo = await ScratchRepo.open(options.git, options.workDir, options.remote, filter);
   try {
     const emptyTree = await emptyTreeId(repo);
-    for (let attempt = 1; attempt <= maxAttempts; attempt++) {
+    const attemptWrite = async (
+      attempt: number,
+    ): Promise<WriteOutcome | { status: 'done'; result: T; attempts: number }> => {
       const head = await repo.fetchBranch(branch, lookback);
       const headTree = head ? await repo.revParse(`${head}^{tree}`) : null;
       const current = await subtreeAt(repo, headTree, segments);
@@ -149,9 +149,18 @@ export async function writeEnvPath<T>(
         return { status: 'committed', commit, attempts: attempt };
       }
       if (!pushed.race) throw GitopsPushRefused(branch, pushed.reason);
-      if (attempt < maxAttempts) await sleep(backoffMs(attempt, backoff.baseMs, backoff.maxMs));
-    }
-    throw GitopsPushConflict(branch, maxAttempts);
+      throw new PushRaced();
+    };
+    return await retry((_signal, attempt) => attemptWrite(attempt), {
+      attempts: maxAttempts,
+      minDelayMs: backoff.baseMs,
+      maxDelayMs: backoff.maxMs,
+      // Equal jitter: spreads ten writers that collided apart, while still waiting at least half.
+      jitter: 'equal',
+      retryable: (err) => err instanceof PushRaced,
+    }).catch((err: unknown) => {
+      throw err instanceof PushRaced ? GitopsPushConflict(branch, maxAttempts) : err;
+    });
   } finally {
     await repo.close();
   }

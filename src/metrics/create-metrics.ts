@@ -1,5 +1,6 @@
 import type { Queue } from 'bullmq';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { untilAborted } from '../retry/until-aborted.js';
 
 /** Job states reported by `shipgate_queue_jobs`. */
 export const QUEUE_STATES = [
@@ -84,20 +85,16 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Metri
     async collect() {
       await Promise.all(
         [...watched.values()].map(async (queue) => {
-          let timer: NodeJS.Timeout | undefined;
           try {
-            const counts = await Promise.race([
+            // ioredis commands take no signal; the scrape stops waiting, the command ends on its own.
+            const counts = await untilAborted(
               queue.getJobCounts(...QUEUE_STATES),
-              new Promise<never>((_, reject) => {
-                timer = setTimeout(() => reject(new Error('timeout')), QUEUE_SCRAPE_TIMEOUT_MS);
-              }),
-            ]);
+              AbortSignal.timeout(QUEUE_SCRAPE_TIMEOUT_MS),
+            );
             for (const state of QUEUE_STATES) this.set({ queue: queue.name, state }, counts[state] ?? 0);
           } catch {
             // Redis is down: /readyz says so; stale depth is dropped rather than reported as current.
             for (const state of QUEUE_STATES) this.remove({ queue: queue.name, state });
-          } finally {
-            clearTimeout(timer);
           }
         }),
       );
@@ -147,19 +144,11 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Metri
     registers: [registry],
     async collect() {
       if (!redisProbe) return;
-      let timer: NodeJS.Timeout | undefined;
       try {
-        await Promise.race([
-          redisProbe.ping(),
-          new Promise<never>((_, reject) => {
-            timer = setTimeout(() => reject(new Error('timeout')), QUEUE_SCRAPE_TIMEOUT_MS);
-          }),
-        ]);
+        await untilAborted(redisProbe.ping(), AbortSignal.timeout(QUEUE_SCRAPE_TIMEOUT_MS));
         this.set(1);
       } catch {
         this.set(0);
-      } finally {
-        clearTimeout(timer);
       }
     },
   });

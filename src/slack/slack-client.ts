@@ -4,11 +4,12 @@ import {
   WebClient,
   type Logger as SlackLogger,
   type RetryOptions,
-  type WebAPICallResult,
 } from '@slack/web-api';
 import type { z } from 'zod';
 import { SlackApiRejected, SlackApiUnavailable, type ShipgateError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import { retry } from '../retry/retry.js';
+import { untilAborted } from '../retry/until-aborted.js';
 import {
   historyResponseSchema,
   lookupByEmailResponseSchema,
@@ -136,29 +137,27 @@ export function createSlackClient(options: SlackClientOptions): SlackClient {
     schema: S,
     via: WebClient = client,
   ): Promise<z.infer<S>> {
-    let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () =>
-          reject(
-            SlackApiUnavailable(method, `no answer within ${callTimeoutMs} ms`, { details: { method } }),
-          ),
-        callTimeoutMs,
-      );
-    });
+    // One deadline for the call and its rate-limit waits. WebClient takes no signal: its own
+    // request timeout ends the request; the deadline only stops waiting for it.
+    const deadline = AbortSignal.timeout(callTimeoutMs);
     try {
-      let result: WebAPICallResult;
-      for (let waits = 0; ; waits++) {
-        try {
-          result = await Promise.race([via.apiCall(method, args), deadline]);
-          break;
-        } catch (err) {
-          const retryAfter = rateLimitedSeconds(err);
-          if (retryAfter === undefined || waits >= maxRateLimitWaits) throw err;
-          log.info({ method, retryAfter }, 'Slack rate limited the call; waiting as asked');
-          await Promise.race([delay(retryAfter * 1000), deadline]);
-        }
-      }
+      const result = await retry(
+        (signal) => untilAborted(via.apiCall(method, args), signal),
+        {
+          attempts: maxRateLimitWaits + 1,
+          retryable: (err) => rateLimitedSeconds(err) !== undefined,
+          requestedDelayMs: (err) => rateLimitedSeconds(err)! * 1000,
+          onRetry: ({ err }) =>
+            log.info(
+              { method, retryAfter: rateLimitedSeconds(err) },
+              'Slack rate limited the call; waiting as asked',
+            ),
+        },
+        deadline,
+      ).catch((err: unknown) => {
+        if (!deadline.aborted) throw err;
+        throw SlackApiUnavailable(method, `no answer within ${callTimeoutMs} ms`, { details: { method } });
+      });
       const parsed = schema.safeParse(result);
       if (!parsed.success) {
         throw SlackApiUnavailable(method, 'unexpected response shape', { details: { method } });
@@ -166,8 +165,6 @@ export function createSlackClient(options: SlackClientOptions): SlackClient {
       return parsed.data;
     } catch (err) {
       throw toShipgateError(method, err);
-    } finally {
-      clearTimeout(timer);
     }
   }
 
@@ -262,10 +259,6 @@ function toShipgateError(method: string, err: unknown): ShipgateError {
       details: { method },
     },
   );
-}
-
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 /** WebClient logs through this; its debug output (request bodies) is dropped. */

@@ -137,6 +137,11 @@ export interface Harness {
   /** Waits for a run of acme/web (newest first) that satisfies `matches`. */
   waitForRun(matches: (run: Run) => boolean, what: string, timeoutMs?: number): Promise<Run>;
   close(): Promise<void>;
+  /**
+   * Stops at once, as a killed Shipgate would: active jobs are neither awaited nor aborted (an
+   * abort would let them write their own ending, which a killed process never does).
+   */
+  crash(): Promise<void>;
 }
 
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
@@ -242,6 +247,13 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
         timeoutMs,
         what,
       );
+    },
+    async crash() {
+      await Promise.allSettled(workers.map((w) => w.close(true)));
+      await app.close();
+      await closeQueues(Object.values(queues));
+      for (const c of connections) c.disconnect();
+      rmSync(dataDir, { recursive: true, force: true });
     },
     async close() {
       await Promise.allSettled(workers.map((w) => w.close()));

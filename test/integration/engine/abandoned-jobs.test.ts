@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { bullmqPrefix } from '../../../src/queue/bullmq-prefix.js';
 import { ensureRunChecks } from '../../../src/engine/run-checks.js';
 import { enqueueStage } from '../../../src/engine/stage-jobs.js';
 import { ensureDeployment, setDeploymentStatus } from '../../../src/github/index.js';
@@ -50,7 +51,11 @@ afterEach(async () => {
  * only make the test 20 s slower. Then a worker process takes the job and is killed mid-job.
  */
 async function stallForGood(harness: Harness, queue: 'trivy' | 'deploy', jobId: string): Promise<void> {
-  await harness.workerCtx.producer.hset(`${harness.config.queuePrefix}:${queue}:${jobId}`, 'stc', 3);
+  await harness.workerCtx.producer.hset(
+    `${bullmqPrefix(harness.config.queuePrefix)}:${queue}:${jobId}`,
+    'stc',
+    3,
+  );
   const child = spawn(
     process.execPath,
     ['--import', 'tsx', HOLDER, TEST_REDIS_URL, harness.config.queuePrefix, queue],

@@ -90,6 +90,45 @@ describe('retry', () => {
     );
     expect(delays).toEqual([5]);
   });
+
+  it('a schedule of its own gets the failed attempt; an injected sleep waits it (tests move time)', async () => {
+    const slept: number[] = [];
+    let calls = 0;
+    const value = await retry(
+      async (_signal, attempt) => {
+        if (++calls < 4) throw Transient();
+        return attempt;
+      },
+      {
+        attempts: 4,
+        requestedDelayMs: (_err, attempt) => attempt ** 2 * 10,
+        sleep: async (ms) => {
+          slept.push(ms);
+        },
+      },
+    );
+    expect(value).toBe(4);
+    expect(slept).toEqual([10, 40, 90]);
+  });
+
+  it("an abort during an injected sleep rejects with the caller's reason", async () => {
+    const controller = new AbortController();
+    const err = await retry(
+      async () => {
+        throw Transient();
+      },
+      {
+        attempts: 3,
+        sleep: (_ms, signal) =>
+          new Promise((_resolve, reject) => {
+            signal.addEventListener('abort', () => reject(new Error('sleep aborted')), { once: true });
+            controller.abort(new Error('lease lost'));
+          }),
+      },
+      controller.signal,
+    ).catch((e: unknown) => e);
+    expect((err as Error).message).toBe('lease lost');
+  });
 });
 
 describe('backoffDelayMs', () => {

@@ -1,0 +1,106 @@
+/** The rolling strategy's Deployment watch (apps/v1 list + watch) against the Kubernetes stand-in. */
+import { KubeConfig } from '@kubernetes/client-node';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createKubeDeploymentSource, type DeploymentWatch } from '../../../src/deploy/watch-deployment.js';
+import { KubeWatchFailed } from '../../../src/errors.js';
+import {
+  startKubeApiStandIn,
+  type KubeObject,
+  type KubeStandIn,
+} from '../../../sandbox/kube-api-stand-in.js';
+
+const NS = 'web-staging';
+const deployment = (name: string, image: string): KubeObject => ({
+  apiVersion: 'apps/v1',
+  kind: 'Deployment',
+  metadata: { name, namespace: NS },
+  spec: {
+    replicas: 3,
+    selector: { matchLabels: { app: name } },
+    template: { metadata: { labels: { app: name } }, spec: { containers: [{ name, image }] } },
+  },
+});
+
+describe('createKubeDeploymentSource', () => {
+  let kube: KubeStandIn;
+  let watch: DeploymentWatch | undefined;
+  beforeEach(async () => {
+    kube = await startKubeApiStandIn();
+  });
+  afterEach(async () => {
+    watch?.close();
+    await kube.close();
+  });
+
+  async function open() {
+    const kc = new KubeConfig();
+    kc.loadFromFile(kube.kubeconfigPath);
+    watch = await createKubeDeploymentSource(kc, { backoffMs: 10, maxBackoffMs: 50 }).open({
+      namespace: NS,
+      name: 'web',
+    });
+    return watch;
+  }
+
+  async function until(w: DeploymentWatch, predicate: () => boolean, what: string) {
+    const deadline = Date.now() + 5_000;
+    let version = w.snapshot().version;
+    while (!predicate()) {
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+      version = (await w.next(version, 100)).version;
+    }
+  }
+
+  it('lists (timestamps in wire form), then follows only its own Deployment, narrowed by name', async () => {
+    kube.upsert(deployment('web', 'web:1'));
+    kube.upsert(deployment('api', 'api:1'));
+    const w = await open();
+    expect(w.snapshot().deployment?.metadata).toMatchObject({
+      name: 'web',
+      creationTimestamp: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+    });
+    kube.patchStatus('deployments', NS, 'web', { observedGeneration: 1, updatedReplicas: 1 });
+    kube.patchStatus('deployments', NS, 'api', { observedGeneration: 1, updatedReplicas: 3 });
+    await until(w, () => w.snapshot().deployment?.status?.updatedReplicas === 1, 'the status change');
+    kube.remove('deployments', NS, 'web');
+    await until(w, () => w.snapshot().deployment === undefined, 'the delete');
+    expect(
+      kube.requests.some(
+        (r) =>
+          r.path === `/apis/apps/v1/namespaces/${NS}/deployments` &&
+          r.query.includes('fieldSelector=metadata.name%3Dweb'),
+      ),
+    ).toBe(true);
+  });
+
+  it('re-lists when the stream drops and after 410 Gone; close() stops it', async () => {
+    kube.upsert(deployment('web', 'web:1'));
+    const w = await open();
+    await until(w, () => kube.openWatchCount() === 1, 'the watch');
+    kube.dropWatches();
+    kube.patchStatus('deployments', NS, 'web', { availableReplicas: 2 });
+    await until(
+      w,
+      () => w.snapshot().deployment?.status?.availableReplicas === 2,
+      'the change while dropped',
+    );
+    await until(w, () => kube.openWatchCount() === 1, 'the watch to come back');
+    kube.compactHistory();
+    kube.dropWatches();
+    kube.patchStatus('deployments', NS, 'web', { availableReplicas: 3 });
+    await until(w, () => w.snapshot().deployment?.status?.availableReplicas === 3, 'the change after 410');
+    w.close();
+    await expect.poll(() => kube.openWatchCount()).toBe(0);
+  });
+
+  it('fails fast with a typed error when the first list is refused', async () => {
+    const kc = new KubeConfig();
+    kc.loadFromFile(kube.kubeconfigPath);
+    kc.users[0] = { ...kc.users[0]!, token: 'wrong' };
+    const err = await createKubeDeploymentSource(kc)
+      .open({ namespace: NS, name: 'web' })
+      .catch((e: unknown) => e);
+    expect(KubeWatchFailed.is(err)).toBe(true);
+    expect((err as Error).message).not.toContain(kube.token);
+  });
+});
