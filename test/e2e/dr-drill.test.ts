@@ -1,18 +1,18 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ControllerSim } from '../../../sandbox/rollout-controller-sim.js';
-import { APPROVAL_WORKERS } from '../../../workers/approval-workers.js';
-import { ENGINE_WORKERS } from '../../../workers/engine-workers.js';
-import { RECOVER_LOST_RUNS_JOB, recoveryWorker } from '../../../workers/recovery-worker.js';
+import type { ControllerSim } from '../../sandbox/rollout-controller-sim.js';
+import { APPROVAL_WORKERS } from '../../workers/approval-workers.js';
+import { ENGINE_WORKERS } from '../../workers/engine-workers.js';
+import { RECOVER_LOST_RUNS_JOB, recoveryWorker } from '../../workers/recovery-worker.js';
 import {
   seedLiveRelease,
   startClusterStandIns,
   type ClusterStandIns,
-} from '../../support/cluster-stand-ins.js';
-import { installFakeScanners, type FakeScanners } from '../../support/fake-scanners/install.js';
-import { FIXTURES } from '../../support/fixtures.js';
-import { startRedisServer, type TestRedisServer } from '../../support/redis-server.js';
+} from '../support/cluster-stand-ins.js';
+import { installFakeScanners, type FakeScanners } from '../support/fake-scanners/install.js';
+import { FIXTURES } from '../support/fixtures.js';
+import { startRedisServer, type TestRedisServer } from '../support/redis-server.js';
 import {
   createHarnessWorld,
   disposeHarnessWorld,
@@ -21,7 +21,7 @@ import {
   startHarness,
   type Harness,
   type HarnessWorld,
-} from '../../support/shipgate-harness.js';
+} from '../support/shipgate-harness.js';
 
 /**
  * The disaster-recovery drill of docs/operations/disaster-recovery.md, as a test:
