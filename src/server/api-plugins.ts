@@ -14,6 +14,7 @@ import { authRoutes } from '../api/auth-routes.js';
 import { eventsRoutes } from '../api/events-routes.js';
 import { RunFeedReader } from '../runs/run-feed.js';
 import { consoleRoutes } from '../api/console-routes.js';
+import { tokensRoutes } from '../api/tokens-routes.js';
 import { ApprovalStore } from '../approvals/approval-store.js';
 import { createArgoCdClient } from '../argocd/argocd-client.js';
 import { readFileSync } from 'node:fs';
@@ -84,6 +85,7 @@ export const API_PLUGINS: readonly ApiPluginFactory[] = [
         : {}),
     });
   },
+  (ctx) => tokensRoutes({ guard: consoleAuthOf(ctx).guard, tokens: consoleAuthOf(ctx).tokens }),
   approvalsApiPlugin,
   slackInteractionsApiPlugin,
   rollbackApiPlugin,

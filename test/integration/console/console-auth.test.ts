@@ -475,6 +475,25 @@ describe('named API tokens', () => {
     ).json()) as Record<string, unknown>;
     expect(admin).toMatchObject({ login: 'api-token', roles: { admin: true } });
   });
+
+  it('are managed through /api/tokens by admins only (what `shipgate token` calls)', async () => {
+    const admin = { authorization: `Bearer ${ADMIN_TOKEN}` };
+    const created = await post('/api/tokens', { name: 'release-bot', scope: 'rollback' }, admin);
+    expect(created.status).toBe(201);
+    const body = (await created.json()) as { token: string; name: string; scope: string; createdBy: string };
+    expect(body).toMatchObject({ name: 'release-bot', scope: 'rollback', createdBy: 'api-token' });
+    expect((await post('/api/tokens', { name: 'release-bot', scope: 'read' }, admin)).status).toBe(409);
+    const bot = { authorization: `Bearer ${body.token}` };
+    expect((await post('/api/tokens', { name: 'sneaky', scope: 'admin' }, bot)).status).toBe(403);
+    const list = (await (await fetch(`${baseUrl}/api/tokens`, { headers: admin })).json()) as {
+      tokens: Array<{ name: string }>;
+    };
+    expect(list.tokens.map((t) => t.name)).toContain('release-bot');
+    expect(JSON.stringify(list)).not.toContain(body.token);
+    const del = await fetch(`${baseUrl}/api/tokens/release-bot`, { method: 'DELETE', headers: admin });
+    expect(del.status).toBe(204);
+    expect((await fetch(`${baseUrl}/api/me`, { headers: bot })).status).toBe(401);
+  });
 });
 
 describe('GET /api/events', () => {
