@@ -15,6 +15,7 @@
  * with the error (the "did it happen?" case), and `hang: true` never answers.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createOAuthHandler, type OAuthStandInOptions } from './github-oauth-stand-in.js';
 import { createHash, createPublicKey, randomBytes, verify, type KeyObject } from 'node:crypto';
 import { closeServer, listenOnFreePort } from './listen.js';
 import { execFileSync } from 'node:child_process';
@@ -37,6 +38,11 @@ export interface GithubStandInOptions {
   installations?: StandInInstallation[];
   /** Lifetime of issued installation tokens. @defaultValue 3600 */
   tokenTtlSeconds?: number;
+  /**
+   * Also play GitHub's OAuth web flow and `/user`, `/user/orgs`, `/user/teams` (the console's
+   * sign-in), on the same host as the REST API, as github.com and GHES do.
+   */
+  oauth?: OAuthStandInOptions;
 }
 
 export interface RecordedRequest {
@@ -1180,7 +1186,10 @@ export async function startGithubStandIn(options: GithubStandInOptions): Promise
 
   const gitRepos = new Map<string, string>();
 
+  const oauthHandler = options.oauth ? createOAuthHandler(options.oauth) : undefined;
+
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (oauthHandler && (await oauthHandler(req, res))) return;
     const url = new URL(req.url ?? '/', 'http://stand-in');
     const method = (req.method ?? 'GET').toUpperCase();
     const git = /^\/([^/]+)\/([^/]+)\.git(\/.*)$/.exec(url.pathname);
