@@ -66,7 +66,22 @@ environments:
       channel: C0PROD
 identities:
   releaser-gh: U0RELEASER
+  approver-gh: ${APPROVER}
+# Console roles (sign in at the Shipgate URL as one of the demo users).
+access:
+  viewers: ['org:acme']
+  environments:
+    staging: { operators: ['team:acme/sre'] }
+    production: { operators: ['team:acme/sre'] }
 `;
+
+/** Who can sign in to the demo console (type the login on the GitHub stand-in's authorize page). */
+export const DEMO_CONSOLE_USERS = [
+  { login: 'releaser-gh', name: 'Rita Releaser', orgs: ['acme'] },
+  { login: 'approver-gh', name: 'Avi Approver', orgs: ['acme'] },
+  { login: 'operator-gh', name: 'Olga Operator', orgs: ['acme'], teams: ['acme/sre'] },
+  { login: 'viewer-gh', name: 'Vic Viewer', orgs: ['acme'] },
+];
 
 const GIT_ENV = {
   ...process.env,
@@ -184,6 +199,7 @@ export async function createDemoWorld(dir: string): Promise<DemoWorld> {
       publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }).toString(),
       installations: [{ id: 1001, account: '*' }],
     });
+    for (const user of DEMO_CONSOLE_USERS) github.oauth.addUser(user);
     closers.push(() => github.close());
     const kube = await startKubeApiStandIn();
     closers.push(() => kube.close());
@@ -245,6 +261,10 @@ export async function createDemoWorld(dir: string): Promise<DemoWorld> {
       ARGOCD_SERVER: argo.url,
       ARGOCD_TOKEN: argo.token,
       KUBECONFIG: kube.kubeconfigPath,
+      // Console sign-in through the stand-in's OAuth flow; SHIPGATE_PUBLIC_URL is set once the port is known.
+      GITHUB_OAUTH_CLIENT_ID: github.oauth.clientId,
+      GITHUB_OAUTH_CLIENT_SECRET: github.oauth.clientSecret,
+      SHIPGATE_SESSION_SECRET: randomBytes(32).toString('hex'),
     };
 
     return {

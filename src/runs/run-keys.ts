@@ -26,6 +26,7 @@ import { RUN_STATES, type RunKind, type RunState } from './run-types.js';
  * | `<p>:recovery:epoch`                    | string | when Shipgate first saw this Redis (src/recovery) |
  * | `<p>:recovery:reported`                 | hash   | lost run id → when it was reported lost       |
  * | `<p>:live`                              | string | JSON: what is live per app/env, from the env repo |
+ * | `<p>:feed`                              | stream | run changes for the console (capped, MAXLEN ~)|
  *
  * A run's keys share the tag `{run:<id>}`, so each run script is atomic on one slot. The
  * indexes and idempotency keys share `{idx}`: they are global, so no script can write them
@@ -87,6 +88,9 @@ export class RunKeys {
   }
   indexVersion(): string {
     return `${this.idx()}:version`;
+  }
+  feed(): string {
+    return `${this.prefix}:feed`;
   }
   lock(app: string, env: string): string {
     return `${this.prefix}:{lock:${app}:${env}}`;

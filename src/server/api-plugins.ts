@@ -11,15 +11,38 @@ import { liveApiPlugin } from '../api/live-routes.js';
 import { rollbackApiPlugin } from '../api/rollback-routes.js';
 import { runsRoutes } from '../api/runs-routes.js';
 import { RunStore } from '../runs/run-store.js';
-import { requireBearerToken } from './require-bearer-token.js';
+import { authRoutes } from '../api/auth-routes.js';
+import { eventsRoutes } from '../api/events-routes.js';
+import { RunFeedReader } from '../runs/run-feed.js';
+import { consoleRoutes } from '../api/console-routes.js';
+import { tokensRoutes } from '../api/tokens-routes.js';
+import { ApprovalStore } from '../approvals/approval-store.js';
+import { createArgoCdClient } from '../argocd/argocd-client.js';
+import { readFileSync } from 'node:fs';
+import { createConsoleAuth, type ConsoleAuth } from '../auth/console-auth.js';
 
-/** What an API plugin may use. Routes protect themselves with `requireBearerToken(config.apiToken)`. */
+/** What an API plugin may use. Routes protect themselves with the guard of `consoleAuthOf(ctx)`. */
 export interface ApiContext {
   config: Config;
   logger: Logger;
   producer: RedisClient;
   queues: AllQueues;
   metrics: Metrics;
+  /** Tests inject one (e.g. with a policy source of their own); built from the config otherwise. */
+  auth?: ConsoleAuth;
+}
+
+const authByProducer = new WeakMap<RedisClient, ConsoleAuth>();
+
+/** The one ConsoleAuth of a server: every plugin of one context shares its guard and stores. */
+export function consoleAuthOf(ctx: ApiContext): ConsoleAuth {
+  if (ctx.auth) return ctx.auth;
+  let auth = authByProducer.get(ctx.producer);
+  if (!auth) {
+    auth = createConsoleAuth({ config: ctx.config, redis: ctx.producer, logger: ctx.logger });
+    authByProducer.set(ctx.producer, auth);
+  }
+  return auth;
 }
 
 export type ApiPluginFactory = (ctx: ApiContext) => FastifyPluginAsync;
@@ -33,8 +56,37 @@ export const API_PLUGINS: readonly ApiPluginFactory[] = [
   (ctx) =>
     runsRoutes({
       store: new RunStore(ctx.producer, { prefix: `${ctx.config.queuePrefix}:runs` }),
-      requireToken: requireBearerToken(ctx.config.apiToken),
+      requireToken: consoleAuthOf(ctx).guard.viewer,
     }),
+  (ctx) => {
+    const auth = consoleAuthOf(ctx);
+    return authRoutes({ config: ctx.config, guard: auth.guard, sessions: auth.sessions });
+  },
+  (ctx) =>
+    eventsRoutes({
+      feed: new RunFeedReader(ctx.producer, `${ctx.config.queuePrefix}:runs:feed`),
+      requireViewer: consoleAuthOf(ctx).guard.viewer,
+    }),
+  (ctx) => {
+    const { argocd } = ctx.config;
+    return consoleRoutes({
+      auth: consoleAuthOf(ctx),
+      runs: new RunStore(ctx.producer, { prefix: `${ctx.config.queuePrefix}:runs` }),
+      approvals: new ApprovalStore(ctx.producer, `${ctx.config.queuePrefix}:slack:approvals`),
+      ...(argocd.server !== undefined && argocd.token !== undefined
+        ? {
+            argocd: createArgoCdClient({
+              server: argocd.server,
+              token: argocd.token,
+              insecure: argocd.insecure,
+              logger: ctx.logger,
+              ...(argocd.caFile ? { ca: readFileSync(argocd.caFile) } : {}),
+            }),
+          }
+        : {}),
+    });
+  },
+  (ctx) => tokensRoutes({ guard: consoleAuthOf(ctx).guard, tokens: consoleAuthOf(ctx).tokens }),
   approvalsApiPlugin,
   slackInteractionsApiPlugin,
   rollbackApiPlugin,
