@@ -233,8 +233,28 @@ export function RollbackPage({ me, location }: { me: Me; location: Location }) {
             </label>
           </>
         ) : null}
+        {!ready && allowed && !busy ? (
+          <p class="sub" id="rollback-missing">
+            To confirm:{' '}
+            {[
+              !app || !env ? 'choose an app and environment' : '',
+              app && env && !to ? 'pick a version' : '',
+              to && !preview ? 'wait for the diff' : '',
+              !reason.trim() ? 'give a reason' : '',
+              needsBreakGlass ? 'give a break-glass reason' : '',
+            ]
+              .filter(Boolean)
+              .join(', ')}
+            .
+          </p>
+        ) : null}
         <div class="buttons">
-          <button type="submit" class="danger" disabled={!ready}>
+          <button
+            type="submit"
+            class="danger"
+            disabled={!ready}
+            aria-describedby={ready ? undefined : 'rollback-missing'}
+          >
             {frozen !== undefined ? 'Break glass and roll back' : 'Confirm rollback'}
           </button>
         </div>
