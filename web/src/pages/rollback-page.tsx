@@ -120,6 +120,7 @@ export function RollbackPage({ me, location }: { me: Me; location: Location }) {
   if (!data) return <Loading what="environments" />;
   const needsBreakGlass = frozen !== undefined && !breakGlass.trim();
   const ready = allowed && app && env && to && reason.trim() && preview && !needsBreakGlass && !busy;
+  const showMissing = !ready && allowed && !busy;
 
   return (
     <section aria-labelledby="rollback-title">
@@ -233,7 +234,7 @@ export function RollbackPage({ me, location }: { me: Me; location: Location }) {
             </label>
           </>
         ) : null}
-        {!ready && allowed && !busy ? (
+        {showMissing ? (
           <p class="sub" id="rollback-missing">
             To confirm:{' '}
             {[
@@ -253,7 +254,7 @@ export function RollbackPage({ me, location }: { me: Me; location: Location }) {
             type="submit"
             class="danger"
             disabled={!ready}
-            aria-describedby={ready ? undefined : 'rollback-missing'}
+            aria-describedby={showMissing ? 'rollback-missing' : undefined}
           >
             {frozen !== undefined ? 'Break glass and roll back' : 'Confirm rollback'}
           </button>
