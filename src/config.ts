@@ -1,7 +1,7 @@
 import { accessSync, constants, existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { ConfigInvalid } from './errors.js';
-import { weakSecretReason } from './weak-secret.js';
+import { SECRET_ADVICE, weakSecretReason } from './weak-secret.js';
 
 /**
  * Service configuration: environment variables, validated once at start-up and frozen.
@@ -57,6 +57,24 @@ export interface Config {
   trustProxy: number | string[] | false;
   /** Days the audit trail keeps its entries. @defaultValue 400 */
   auditRetentionDays: number;
+  /** Console sign-in with GitHub; undefined (off) unless all its variables are set. */
+  console: ConsoleConfig | undefined;
+}
+
+export interface ConsoleConfig {
+  /** Where browsers reach Shipgate, e.g. https://shipgate.example.com (no trailing slash). */
+  publicUrl: string;
+  /** GitHub's web host for the OAuth pages: https://github.com, or the GHES host. */
+  githubWebUrl: string;
+  oauthClientId: string;
+  /** Never logged: this object has a custom inspect. */
+  oauthClientSecret: string;
+  /** Signs the session cookie (at least 32 characters). */
+  sessionSecret: string;
+  /** @defaultValue 12 */
+  sessionTtlHours: number;
+  /** True when publicUrl is https: the cookie then carries `Secure`. */
+  secureCookies: boolean;
 }
 
 /**
@@ -95,6 +113,14 @@ export const CONFIG_VARIABLES = {
   SHIPGATE_TRUST_PROXY:
     'Proxies to trust for the client address (rate limits): a hop count, or a comma-separated list of IPs/CIDRs. Default none.',
   SHIPGATE_AUDIT_RETENTION_DAYS: 'Days the audit trail keeps decisions (1-3650). Default 400.',
+  SHIPGATE_PUBLIC_URL:
+    'Console: the URL browsers use to reach Shipgate (OAuth callback, Secure cookie when https). Console sign-in is on when this, GITHUB_OAUTH_CLIENT_ID, GITHUB_OAUTH_CLIENT_SECRET and SHIPGATE_SESSION_SECRET are all set.',
+  GITHUB_OAUTH_CLIENT_ID: "Console: the GitHub App's OAuth client id.",
+  GITHUB_OAUTH_CLIENT_SECRET: "Console: the GitHub App's OAuth client secret.",
+  GITHUB_WEB_URL:
+    'Console: GitHub web host for OAuth. Default: derived from GITHUB_API_URL (https://github.com, or the GHES host).',
+  SHIPGATE_SESSION_SECRET: 'Console: signs session cookies (at least 32 characters).',
+  SHIPGATE_SESSION_TTL_HOURS: 'Console: hours a sign-in lasts (1-720). Default 12.',
 } as const;
 
 export type ConfigVariable = keyof typeof CONFIG_VARIABLES;
@@ -332,9 +358,75 @@ export function loadConfig(env: Env = process.env, role: Role = 'start'): Readon
     logLevel: parseEnum(env, 'LOG_LEVEL', LOG_LEVELS, 'info'),
     trustProxy: parseTrustProxy(env),
     auditRetentionDays: parseRetentionDays(env),
+    console: parseConsoleConfig(env, github.apiUrl),
   };
   if (role !== 'cli') checkDeployConfiguration(env, config, role);
   return Object.freeze(config);
+}
+
+const CONSOLE_VARIABLES = [
+  'SHIPGATE_PUBLIC_URL',
+  'GITHUB_OAUTH_CLIENT_ID',
+  'GITHUB_OAUTH_CLIENT_SECRET',
+  'SHIPGATE_SESSION_SECRET',
+] as const;
+
+/** GitHub's web host: api.github.com → github.com; GHES /api/v3 → its host. */
+export function githubWebUrlOf(apiUrl: string): string {
+  const url = new URL(apiUrl);
+  if (url.hostname === 'api.github.com') return 'https://github.com';
+  return `${url.protocol}//${url.host}${url.pathname.replace(/\/api\/v3\/?$/, '')}`.replace(/\/+$/, '');
+}
+
+/**
+ * Console sign-in is all or nothing: with some of its variables set and others not, the start
+ * stops and names the missing ones, rather than serving a login page that cannot work.
+ */
+function parseConsoleConfig(env: Env, apiUrl: string): ConsoleConfig | undefined {
+  const set = CONSOLE_VARIABLES.filter((name) => optional(env, name) !== undefined);
+  if (set.length === 0) return undefined;
+  if (set.length < CONSOLE_VARIABLES.length) {
+    const missing = CONSOLE_VARIABLES.filter((name) => !set.includes(name));
+    throw ConfigInvalid(
+      missing[0]!,
+      `is required for console sign-in (${set.join(', ')} set; also set ${missing.join(', ')}, or unset them all)`,
+    );
+  }
+  const publicUrl = parseUrl('SHIPGATE_PUBLIC_URL', optional(env, 'SHIPGATE_PUBLIC_URL')!, [
+    'https:',
+    'http:',
+  ]);
+  const sessionSecret = optional(env, 'SHIPGATE_SESSION_SECRET')!;
+  if (sessionSecret.length < 32) {
+    throw ConfigInvalid('SHIPGATE_SESSION_SECRET', `must be at least 32 characters; ${SECRET_ADVICE}`);
+  }
+  const weak = weakSecretReason(sessionSecret);
+  if (weak !== undefined) throw ConfigInvalid('SHIPGATE_SESSION_SECRET', weak);
+  const clientSecret = optional(env, 'GITHUB_OAUTH_CLIENT_SECRET')!;
+  const ttlRaw = optional(env, 'SHIPGATE_SESSION_TTL_HOURS') ?? '12';
+  const ttl = Number(ttlRaw);
+  if (!Number.isInteger(ttl) || ttl < 1 || ttl > 720) {
+    throw ConfigInvalid(
+      'SHIPGATE_SESSION_TTL_HOURS',
+      `must be an integer from 1 to 720 (got ${JSON.stringify(ttlRaw)})`,
+    );
+  }
+  const webRaw = optional(env, 'GITHUB_WEB_URL');
+  const consoleConfig: ConsoleConfig = {
+    publicUrl,
+    githubWebUrl:
+      webRaw === undefined ? githubWebUrlOf(apiUrl) : parseUrl('GITHUB_WEB_URL', webRaw, ['https:', 'http:']),
+    oauthClientId: optional(env, 'GITHUB_OAUTH_CLIENT_ID')!,
+    oauthClientSecret: clientSecret,
+    sessionSecret,
+    sessionTtlHours: ttl,
+    secureCookies: publicUrl.startsWith('https:'),
+  };
+  Object.defineProperty(consoleConfig, Symbol.for('nodejs.util.inspect.custom'), {
+    value: () => ({ ...consoleConfig, oauthClientSecret: '[redacted]', sessionSecret: '[redacted]' }),
+    enumerable: false,
+  });
+  return Object.freeze(consoleConfig);
 }
 
 const IN_CLUSTER_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token';

@@ -192,6 +192,56 @@ export const RateLimited = defineError(
 export const BadRequest = defineError('SHIPGATE_E_BAD_REQUEST', 400, false, (reason: string) => reason);
 export const InternalError = defineError('SHIPGATE_E_INTERNAL', 500, true, () => 'internal error');
 
+// ── console: identity and access ────────────────────────────────────────────
+/** Authenticated, but the policy or the token's scope does not allow this. */
+export const Forbidden = defineError('SHIPGATE_E_FORBIDDEN', 403, false, (reason: string) => reason);
+/** A state-changing request made with the session cookie but without its CSRF token. */
+export const CsrfRejected = defineError(
+  'SHIPGATE_E_CSRF',
+  403,
+  false,
+  () => 'missing or wrong x-csrf-token header for this session',
+);
+export const ConsoleLoginDisabled = defineError(
+  'SHIPGATE_E_CONSOLE_LOGIN_DISABLED',
+  404,
+  false,
+  () =>
+    'console sign-in is off: set SHIPGATE_PUBLIC_URL, GITHUB_OAUTH_CLIENT_ID, GITHUB_OAUTH_CLIENT_SECRET and SHIPGATE_SESSION_SECRET',
+);
+export const OAuthStateInvalid = defineError(
+  'SHIPGATE_E_OAUTH_STATE',
+  400,
+  false,
+  () => 'the sign-in attempt is unknown or expired: start again at /auth/login',
+);
+export const OAuthFailed = defineError(
+  'SHIPGATE_E_OAUTH_FAILED',
+  502,
+  true,
+  (what: string) => `GitHub sign-in failed: ${what}`,
+);
+/** The RBAC policy (access section of the env repo policy) could not be read. */
+export const AccessPolicyUnavailable = defineError(
+  'SHIPGATE_E_ACCESS_POLICY_UNAVAILABLE',
+  503,
+  true,
+  (reason: string) => `the platform policy could not be read to decide access: ${reason}`,
+);
+export const RollbackFrozen = defineError(
+  'SHIPGATE_E_ROLLBACK_FROZEN',
+  409,
+  false,
+  (env: string, until: string, reason: string) =>
+    `${env} is frozen until ${until} (${reason}); a rollback now needs breakGlass: { reason } (at least 10 characters)`,
+);
+export const TokenNameTaken = defineError(
+  'SHIPGATE_E_TOKEN_NAME_TAKEN',
+  409,
+  false,
+  (name: string) => `an API token named ${name} exists; revoke it first or pick another name`,
+);
+
 // ── github ──────────────────────────────────────────────────────────────────
 /** 5xx, network errors and timeouts: GitHub (or the path to it) is having a bad moment. */
 export const GithubUnavailable = defineError(

@@ -7,13 +7,15 @@ import {
   type ApprovalDecisionOutcome,
 } from '../engine/approval-stages.js';
 import { enqueueStage, type StageQueues } from '../engine/stage-jobs.js';
-import { ApprovalNotAwaited, ApprovalRefused, BadRequest, RunNotFound } from '../errors.js';
+import { ApprovalNotAwaited, ApprovalRefused, BadRequest, Forbidden, RunNotFound } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { isRunId } from '../runs/run-id.js';
 import { RunStore } from '../runs/run-store.js';
 import { ResourceName } from '../runs/run-types.js';
-import type { ApiContext } from '../server/api-plugins.js';
-import { requireBearerToken } from '../server/require-bearer-token.js';
+import { consoleAuthOf, type ApiContext } from '../server/api-plugins.js';
+import type { AuthGuard } from '../auth/auth-guard.js';
+import { decideApprove, slackIdentityOf } from '../auth/access-decisions.js';
+import type { Run } from '../runs/run-types.js';
 import { slackInteractionsRoutes } from '../slack/interactions-routes.js';
 import { createReplayGuard } from '../slack/replay-guard.js';
 
@@ -37,6 +39,8 @@ export interface ApprovalsRoutesOptions {
   runs: RunStore;
   queues: StageQueues;
   requireToken: (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
+  /** Decides who the caller acts as; without it (tests of the route alone) the body's slackUserId. */
+  guard?: AuthGuard;
   logger: Logger;
   /** How long to wait for the worker's answer before a 202. @defaultValue 10000 */
   waitMs?: number;
@@ -48,10 +52,52 @@ const BodySchema = z
   .object({
     env: ResourceName,
     decision: z.enum(['approve', 'reject']),
-    slackUserId: z.string().regex(/^[A-Z0-9]{2,32}$/, 'expected a Slack user id like U0123ABCD'),
+    /** Tokens name the approver; a signed-in person is their own (through the policy's identities). */
+    slackUserId: z
+      .string()
+      .regex(/^[A-Z0-9]{2,32}$/, 'expected a Slack user id like U0123ABCD')
+      .optional(),
     via: z.enum(['api', 'cli']).optional(),
+    comment: z.string().max(500).optional(),
   })
   .strict();
+
+/**
+ * The Slack identity a decision is made as, and the label the audit shows. A session acts as
+ * the Slack user its GitHub login maps to in the policy (the identity the Slack rules know);
+ * a token names one, as before.
+ */
+async function deciderOf(
+  guard: AuthGuard,
+  request: FastifyRequest,
+  run: Run,
+  body: z.infer<typeof BodySchema>,
+): Promise<{ slackUserId: string; actor: string }> {
+  const { principal, roles, policy } = await guard.rolesOf(request);
+  if (principal.via === 'token') {
+    if (body.slackUserId === undefined) throw BadRequest('slackUserId: required with an API token');
+    return { slackUserId: body.slackUserId, actor: principal.login };
+  }
+  const slackUserId = policy ? slackIdentityOf(policy, principal.login) : undefined;
+  if (slackUserId === undefined) {
+    throw ApprovalRefused(
+      `your GitHub login ${principal.login} has no Slack identity under identities in the platform policy`,
+    );
+  }
+  if (body.slackUserId !== undefined && body.slackUserId !== slackUserId) {
+    throw Forbidden('a signed-in person decides only as themselves');
+  }
+  const envPolicy =
+    policy && Object.hasOwn(policy.environments, body.env) ? policy.environments[body.env] : undefined;
+  const decision = decideApprove(principal, roles, {
+    env: body.env,
+    releaser: run.releaser,
+    releaserMayApprove: envPolicy?.approval?.releaserMayApprove ?? false,
+    decision: body.decision,
+  });
+  if (!decision.allowed) throw ApprovalRefused(decision.reason);
+  return { slackUserId, actor: principal.login };
+}
 
 export function approvalsRoutes(options: ApprovalsRoutesOptions): FastifyPluginAsync {
   const waitMs = options.waitMs ?? 10_000;
@@ -73,17 +119,30 @@ export function approvalsRoutes(options: ApprovalsRoutesOptions): FastifyPluginA
         if (run.state !== 'awaiting-approval' || run.currentEnv !== body.env) {
           throw ApprovalNotAwaited(run.id, body.env, run.state);
         }
+        let decider: { slackUserId: string; actor?: string };
+        if (options.guard) decider = await deciderOf(options.guard, request, run, body);
+        else if (body.slackUserId !== undefined) decider = { slackUserId: body.slackUserId };
+        else throw BadRequest('slackUserId: required');
         const job = apiDecisionJobOf({
           runId: run.id,
           env: body.env,
-          slackUserId: body.slackUserId,
+          slackUserId: decider.slackUserId,
           decision: body.decision,
           via: body.via ?? 'api',
           receivedAt: now(),
+          ...(decider.actor === undefined ? {} : { userName: decider.actor }),
         });
         const jobId = await enqueueStage(options.queues, job);
         request.log.info(
-          { runId: run.id, env: body.env, userId: body.slackUserId, decision: body.decision, via: job.via },
+          {
+            runId: run.id,
+            env: body.env,
+            userId: decider.slackUserId,
+            actor: decider.actor,
+            decision: body.decision,
+            via: job.via,
+            comment: body.comment,
+          },
           'approval decision queued through the API',
         );
         const result = await waitForResult(options.queues.approval, jobId, waitMs);
@@ -123,7 +182,8 @@ export function approvalsApiPlugin(ctx: ApiContext): FastifyPluginAsync {
   return approvalsRoutes({
     runs: new RunStore(ctx.producer, { prefix: `${ctx.config.queuePrefix}:runs` }),
     queues: ctx.queues,
-    requireToken: requireBearerToken(ctx.config.apiToken),
+    requireToken: consoleAuthOf(ctx).guard.scope('approve'),
+    guard: consoleAuthOf(ctx).guard,
     logger: ctx.logger,
   });
 }

@@ -2,8 +2,7 @@ import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { AuditLog } from '../audit/audit-log.js';
 import { AuditQuerySchema } from '../audit/schema.js';
 import { BadRequest } from '../errors.js';
-import type { ApiContext } from '../server/api-plugins.js';
-import { requireBearerToken } from '../server/require-bearer-token.js';
+import { consoleAuthOf, type ApiContext } from '../server/api-plugins.js';
 
 /**
  * `GET /api/audit`: the audit trail, oldest first, one page at a time.
@@ -46,6 +45,6 @@ export function auditApiPlugin(ctx: ApiContext): FastifyPluginAsync {
       prefix: `${ctx.config.queuePrefix}:audit`,
       retentionDays: ctx.config.auditRetentionDays,
     }),
-    requireToken: requireBearerToken(ctx.config.apiToken),
+    requireToken: consoleAuthOf(ctx).guard.viewer,
   });
 }

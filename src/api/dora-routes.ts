@@ -4,8 +4,7 @@ import { computeDora, parseWindow } from '../dora/compute-dora.js';
 import { registerDoraMetrics } from '../dora/dora-metrics.js';
 import { DeployHistory } from '../dora/deploy-history.js';
 import { BadRequest } from '../errors.js';
-import type { ApiContext } from '../server/api-plugins.js';
-import { requireBearerToken } from '../server/require-bearer-token.js';
+import { consoleAuthOf, type ApiContext } from '../server/api-plugins.js';
 
 const QuerySchema = z
   .object({
@@ -70,5 +69,5 @@ export function doraRoutes(options: {
 export function doraApiPlugin(ctx: ApiContext): FastifyPluginAsync {
   const history = new DeployHistory(ctx.producer, { prefix: `${ctx.config.queuePrefix}:dora` });
   registerDoraMetrics(ctx.metrics.registry, history);
-  return doraRoutes({ history, requireToken: requireBearerToken(ctx.config.apiToken) });
+  return doraRoutes({ history, requireToken: consoleAuthOf(ctx).guard.viewer });
 }

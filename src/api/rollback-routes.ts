@@ -6,9 +6,19 @@ import {
   rollbackRequestStatus,
   type RollbackRequestStatus,
 } from '../engine/start-rollback-run.js';
-import { BadRequest, isShipgateError, NotFound, RedisUnavailable, ShipgateError } from '../errors.js';
-import type { ApiContext } from '../server/api-plugins.js';
-import { requireBearerToken } from '../server/require-bearer-token.js';
+import {
+  BadRequest,
+  Forbidden,
+  isShipgateError,
+  NotFound,
+  RedisUnavailable,
+  RollbackFrozen,
+  ShipgateError,
+} from '../errors.js';
+import { consoleAuthOf, type ApiContext } from '../server/api-plugins.js';
+import type { AuthGuard } from '../auth/auth-guard.js';
+import { BREAK_GLASS_MIN_CHARS, decideRollback, type RollbackFacts } from '../auth/access-decisions.js';
+import { activeFreeze } from '../policy/freeze-windows.js';
 
 /**
  * Manual rollback through the authenticated API.
@@ -30,6 +40,10 @@ import { requireBearerToken } from '../server/require-bearer-token.js';
 export interface RollbackRoutesOptions {
   deployQueue: Queue;
   requireToken: (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
+  /** Operator and freeze checks; without it (tests of the route alone) only requireToken. */
+  guard?: AuthGuard;
+  /** @defaultValue `() => new Date()` */
+  now?: () => Date;
   /** How long to wait for the worker's answer before answering without a run id. @defaultValue 5000 */
   waitMs?: number;
 }
@@ -39,9 +53,51 @@ const BodySchema = z
     app: z.string().max(100),
     env: z.string().max(100),
     to: z.string().max(128).optional(),
+    /** Tokens only: a GitHub login to record as the requester (a session is always itself). */
     requestedBy: z.string().max(50).optional(),
+    reason: z.string().trim().max(2000).optional(),
+    breakGlass: z
+      .object({ reason: z.string().trim().min(BREAK_GLASS_MIN_CHARS).max(2000) })
+      .strict()
+      .optional(),
   })
   .strict();
+
+/**
+ * Who may roll `env` back now: operators only (tokens: the rollback or admin scope), and during
+ * a freeze only with break-glass. Returns what the request records about the caller.
+ */
+async function authorizeRollback(
+  guard: AuthGuard,
+  request: FastifyRequest,
+  body: z.infer<typeof BodySchema>,
+  now: Date,
+): Promise<{ requestedBy?: string; actor: string; breakGlass?: { reason: string; freeze: string } }> {
+  const { principal, roles, policy } = await guard.rolesOf(request);
+  const byScope =
+    principal.via === 'token' && (principal.scope === 'admin' || principal.scope === 'rollback');
+  const operatorOf = byScope ? [...new Set([...roles.operatorOf, body.env])] : roles.operatorOf;
+  let freeze: RollbackFacts['freeze'] = { frozen: false };
+  if (policy && Object.hasOwn(policy.environments, body.env)) freeze = activeFreeze(policy, body.env, now);
+  const decision = decideRollback(
+    { ...roles, operatorOf },
+    { env: body.env, freeze, ...(body.breakGlass ? { breakGlassReason: body.breakGlass.reason } : {}) },
+  );
+  if (!decision.allowed) {
+    if (decision.code === 'frozen')
+      throw RollbackFrozen(body.env, decision.until.toISOString(), decision.freezeReason);
+    throw Forbidden(decision.reason);
+  }
+  const breakGlass =
+    decision.breakGlass && body.breakGlass && freeze.frozen
+      ? { reason: body.breakGlass.reason, freeze: `${freeze.reason} until ${freeze.until.toISOString()}` }
+      : undefined;
+  return {
+    ...(principal.via === 'session' ? { requestedBy: principal.login } : {}),
+    actor: principal.login,
+    ...(breakGlass ? { breakGlass } : {}),
+  };
+}
 
 const IdempotencyKey = z.string().regex(/^[A-Za-z0-9_-][A-Za-z0-9._-]{0,63}$/);
 
@@ -91,21 +147,34 @@ export function rollbackRoutes(options: RollbackRoutesOptions): FastifyPluginAsy
         requestId = key.data;
       }
       const body = parsed.data;
+      const who = options.guard
+        ? await authorizeRollback(options.guard, request, body, (options.now ?? (() => new Date()))())
+        : undefined;
       let queued: { requestId: string };
       try {
         queued = await enqueueRollbackRequest(queue, {
           app: body.app,
           env: body.env,
           ...(body.to === undefined ? {} : { to: body.to }),
-          requestedBy: body.requestedBy ?? 'api',
+          requestedBy: who?.requestedBy ?? body.requestedBy ?? 'api',
           ...(requestId === undefined ? {} : { requestId }),
+          ...(who ? { actor: who.actor } : {}),
+          ...(body.reason ? { reason: body.reason } : {}),
+          ...(who?.breakGlass ? { breakGlass: who.breakGlass } : {}),
         });
       } catch (err) {
         if (isShipgateError(err)) throw err;
         throw RedisUnavailable('could not queue the rollback request', { cause: err });
       }
       request.log.info(
-        { requestId: queued.requestId, app: body.app, env: body.env, to: body.to },
+        {
+          requestId: queued.requestId,
+          app: body.app,
+          env: body.env,
+          to: body.to,
+          actor: who?.actor,
+          breakGlass: who?.breakGlass !== undefined,
+        },
         'rollback request queued',
       );
       const status = await waitForAnswer(queue, queued.requestId, waitMs);
@@ -150,6 +219,7 @@ async function waitForAnswer(
 export function rollbackApiPlugin(ctx: ApiContext): FastifyPluginAsync {
   return rollbackRoutes({
     deployQueue: ctx.queues.deploy,
-    requireToken: requireBearerToken(ctx.config.apiToken),
+    requireToken: consoleAuthOf(ctx).guard.scope('rollback'),
+    guard: consoleAuthOf(ctx).guard,
   });
 }

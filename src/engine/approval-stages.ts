@@ -155,6 +155,8 @@ export function apiDecisionJobOf(input: {
   decision: 'approve' | 'reject';
   via: 'api' | 'cli';
   receivedAt: Date;
+  /** Who decided, as authenticated (GitHub login or `token:<name>`): shown in the audit. */
+  userName?: string;
 }): ApprovalDecisionJob {
   return StageDecisionSchema.parse({
     stage: 'approval-decision',
@@ -168,6 +170,7 @@ export function apiDecisionJobOf(input: {
     clickId: randomUUID(),
     retryNum: 0,
     receivedAt: input.receivedAt.toISOString(),
+    ...(input.userName === undefined ? {} : { userName: input.userName }),
   });
 }
 

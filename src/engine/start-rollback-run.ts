@@ -1,3 +1,4 @@
+import { notifyRelease } from './notify-release.js';
 import { recordRollback } from '../audit/record-decision.js';
 import { approvalRuleOf } from './approval-stages.js';
 import { randomUUID } from 'node:crypto';
@@ -53,6 +54,15 @@ export const RollbackRequestSchema = z
     requestedBy: GithubLogin,
     /** Names one request: its job id, so a resent request is one job. */
     requestId: JobIdPart.optional(),
+    /** The authenticated caller (GitHub login, `token:<name>`, `api-token`), for the audit and the run. */
+    actor: z.string().min(1).max(100).optional(),
+    /** Why, in the caller's words. */
+    reason: z.string().max(2000).optional(),
+    /** Set when the rollback was allowed through a freeze window: the written justification. */
+    breakGlass: z
+      .object({ reason: z.string().min(10).max(2000), freeze: z.string().max(500) })
+      .strict()
+      .optional(),
   })
   .strict();
 export type RollbackRequest = z.input<typeof RollbackRequestSchema>;
@@ -68,6 +78,9 @@ export interface RollbackRecord {
   to?: string;
   requestedBy: string;
   requestId?: string;
+  actor?: string;
+  reason?: string;
+  breakGlass?: { reason: string; freeze: string };
 }
 
 export interface StartedRollback {
@@ -195,6 +208,9 @@ export async function startRollbackRun(ctx: EngineContext, raw: RollbackRequest)
       requestedBy: request.requestedBy,
       ...(request.to === undefined ? {} : { to: request.to }),
       ...(request.requestId === undefined ? {} : { requestId: request.requestId }),
+      ...(request.actor === undefined ? {} : { actor: request.actor }),
+      ...(request.reason === undefined ? {} : { reason: request.reason }),
+      ...(request.breakGlass === undefined ? {} : { breakGlass: request.breakGlass }),
     };
     await ctx.runs.recordStepResult(run.id, ROLLBACK_PLAN_STEP, record);
   }
@@ -205,13 +221,16 @@ export async function startRollbackRun(ctx: EngineContext, raw: RollbackRequest)
     env,
     event: {
       type: 'rollback-requested',
-      message: `${request.requestedBy} asked to roll ${app} in ${env} back to ${what} (${plan.target.sha.slice(0, 12)}, live: ${live.commit.slice(0, 12)})`,
+      message: `${request.actor ?? request.requestedBy} asked to roll ${app} in ${env} back to ${what} (${plan.target.sha.slice(0, 12)}, live: ${live.commit.slice(0, 12)})${request.reason ? `: ${request.reason.slice(0, 500)}` : ''}`,
       data: {
         env,
         target: plan.target,
         live: live.commit,
         skipped: plan.skipped.slice(0, 20),
         requestedBy: request.requestedBy,
+        ...(request.actor === undefined ? {} : { actor: request.actor }),
+        ...(request.reason === undefined ? {} : { reason: request.reason.slice(0, 2000) }),
+        ...(request.breakGlass === undefined ? {} : { breakGlass: request.breakGlass }),
       },
     },
     eventKey: `${run.id}:deploy:${env}`,
@@ -224,14 +243,28 @@ export async function startRollbackRun(ctx: EngineContext, raw: RollbackRequest)
       runId: run.id,
       app,
       env,
-      requestedBy: request.requestedBy,
+      requestedBy: request.actor ?? request.requestedBy,
       via: request.requestedBy === 'cli' ? 'cli' : 'api',
       at: ctx.now(),
       targetSha: plan.target.sha,
       ...(plan.target.tag !== undefined ? { targetTag: plan.target.tag } : {}),
-      reason: `roll ${app} in ${env} back to ${what}`,
-      breakGlass: approvalRuleOf(policy, env) !== undefined,
+      reason:
+        `roll ${app} in ${env} back to ${what}` +
+        (request.reason ? `: ${request.reason}` : '') +
+        (request.breakGlass
+          ? ` [break-glass during freeze (${request.breakGlass.freeze}): ${request.breakGlass.reason}]`
+          : ''),
+      breakGlass: request.breakGlass !== undefined || approvalRuleOf(policy, env) !== undefined,
     }).catch((err: unknown) => log.warn({ err }, 'audit: could not record the rollback'));
+  }
+  if (request.breakGlass !== undefined && created) {
+    await notifyRelease(ctx, now, {
+      kind: 'break-glass',
+      env,
+      actor: request.actor ?? request.requestedBy,
+      reason: request.breakGlass.reason,
+      freeze: request.breakGlass.freeze,
+    });
   }
   if (['deploying', 'verifying'].includes(now.state) && now.currentEnv === env) {
     await enqueueStage(ctx.queues, { stage: 'rollback-deploy', runId: run.id, env });

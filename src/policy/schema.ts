@@ -236,6 +236,42 @@ const hostPattern = z
     message: 'must be a lowercase host name, optionally starting with "*." for any subdomain',
   });
 
+/** A console role holder: a GitHub login, `org:<org>` or `team:<org>/<team-slug>`. */
+const accessSubject = z
+  .string()
+  .max(200)
+  .regex(
+    /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})|org:[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})|team:[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})\/[A-Za-z0-9._-]{1,100})$/,
+    {
+      message: 'must be a GitHub login, org:<org> or team:<org>/<team-slug>',
+    },
+  );
+
+const accessSchema = z
+  .strictObject({
+    viewers: z
+      .array(accessSubject)
+      .max(500)
+      .default([])
+      .meta({ description: 'Who may see runs, environments, approvals and the audit trail in the console.' }),
+    environments: z
+      .record(
+        dnsLabel,
+        z.strictObject({
+          operators: z
+            .array(accessSubject)
+            .max(500)
+            .default([])
+            .meta({ description: 'Who may roll this environment back (break-glass during a freeze).' }),
+        }),
+      )
+      .default({}),
+  })
+  .meta({
+    description:
+      'Console roles. Approvers are the approval rules above, reached through identities (GitHub login → Slack user).',
+  });
+
 export const policySchema = z
   .strictObject({
     version: z.literal(POLICY_VERSION),
@@ -273,6 +309,7 @@ export const policySchema = z
       .record(githubLogin, slackUserId)
       .default({})
       .meta({ description: 'GitHub login → Slack user id, to recognise the releaser in Slack.' }),
+    access: accessSchema.prefault({}),
   })
   .superRefine((policy, ctx) => {
     const issue = (path: PropertyKey[], message: string, expected: string, onKey = false) =>
@@ -284,6 +321,17 @@ export const policySchema = z
           ['environments', name, 'approval'],
           `approvals for "${name}" have no channel: set approval.channel or notifications.channel`,
           'a Slack channel id',
+        );
+      }
+    }
+
+    for (const env of Object.keys(policy.access.environments)) {
+      if (!Object.hasOwn(policy.environments, env)) {
+        issue(
+          ['access', 'environments', env],
+          `environment "${env}" is not defined under environments`,
+          `one of: ${Object.keys(policy.environments).join(', ')}`,
+          true,
         );
       }
     }

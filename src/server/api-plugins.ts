@@ -10,15 +10,31 @@ import { doraApiPlugin } from '../api/dora-routes.js';
 import { rollbackApiPlugin } from '../api/rollback-routes.js';
 import { runsRoutes } from '../api/runs-routes.js';
 import { RunStore } from '../runs/run-store.js';
-import { requireBearerToken } from './require-bearer-token.js';
+import { authRoutes } from '../api/auth-routes.js';
+import { createConsoleAuth, type ConsoleAuth } from '../auth/console-auth.js';
 
-/** What an API plugin may use. Routes protect themselves with `requireBearerToken(config.apiToken)`. */
+/** What an API plugin may use. Routes protect themselves with the guard of `consoleAuthOf(ctx)`. */
 export interface ApiContext {
   config: Config;
   logger: Logger;
   producer: Redis;
   queues: AllQueues;
   metrics: Metrics;
+  /** Tests inject one (e.g. with a policy source of their own); built from the config otherwise. */
+  auth?: ConsoleAuth;
+}
+
+const authByProducer = new WeakMap<Redis, ConsoleAuth>();
+
+/** The one ConsoleAuth of a server: every plugin of one context shares its guard and stores. */
+export function consoleAuthOf(ctx: ApiContext): ConsoleAuth {
+  if (ctx.auth) return ctx.auth;
+  let auth = authByProducer.get(ctx.producer);
+  if (!auth) {
+    auth = createConsoleAuth({ config: ctx.config, redis: ctx.producer, logger: ctx.logger });
+    authByProducer.set(ctx.producer, auth);
+  }
+  return auth;
 }
 
 export type ApiPluginFactory = (ctx: ApiContext) => FastifyPluginAsync;
@@ -32,8 +48,12 @@ export const API_PLUGINS: readonly ApiPluginFactory[] = [
   (ctx) =>
     runsRoutes({
       store: new RunStore(ctx.producer, { prefix: `${ctx.config.queuePrefix}:runs` }),
-      requireToken: requireBearerToken(ctx.config.apiToken),
+      requireToken: consoleAuthOf(ctx).guard.viewer,
     }),
+  (ctx) => {
+    const auth = consoleAuthOf(ctx);
+    return authRoutes({ config: ctx.config, guard: auth.guard, sessions: auth.sessions });
+  },
   approvalsApiPlugin,
   slackInteractionsApiPlugin,
   rollbackApiPlugin,

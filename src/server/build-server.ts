@@ -1,3 +1,4 @@
+import cookie from '@fastify/cookie';
 import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
 import Fastify, { LogController, type FastifyInstance, type FastifyPluginAsync } from 'fastify';
@@ -174,6 +175,8 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     largeBodies: createBodyBudget(deps.limits?.largeBodyBudgetBytes ?? DEFAULT_LARGE_BODY_BUDGET),
   });
   await app.register(async (api) => {
+    // Console sessions: signed cookies (HMAC-SHA256, checked in constant time by the plugin).
+    await api.register(cookie, config.console ? { secret: config.console.sessionSecret } : {});
     // Routes that limit themselves (Slack interactions count only failed verifications) opt out.
     api.addHook('onRequest', async (request, reply) => {
       if (request.routeOptions.config.apiRateLimit === false) return;

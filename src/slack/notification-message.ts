@@ -21,13 +21,15 @@ export type ReleaseEvent =
   | (ReleaseRef & { kind: 'waiting-for-approval'; env: string; approvalUrl?: string })
   | (ReleaseRef & { kind: 'promoted'; env: string; approvedBy: string[] })
   | (ReleaseRef & { kind: 'failed'; env?: string; gate: string; reason: string })
-  | (ReleaseRef & { kind: 'rolled-back'; env: string; gate: string; reason: string; revertCommit?: string });
+  | (ReleaseRef & { kind: 'rolled-back'; env: string; gate: string; reason: string; revertCommit?: string })
+  /** A rollback forced through a freeze window: always announced, with who and why. */
+  | (ReleaseRef & { kind: 'break-glass'; env: string; actor: string; reason: string; freeze: string });
 
 export type ReleaseEventKind = ReleaseEvent['kind'];
 
 /** Failures are broadcast from the thread to the channel, so nobody has to open the thread to see them. */
 export function isFailure(event: ReleaseEvent): boolean {
-  return event.kind === 'failed' || event.kind === 'rolled-back';
+  return event.kind === 'failed' || event.kind === 'rolled-back' || event.kind === 'break-glass';
 }
 
 /** The first message of a release's thread. */
@@ -80,6 +82,10 @@ export function renderNotification(event: ReleaseEvent): { text: string } {
         text: `:rewind: ${subject} rolled back in *${escape(event.env)}*${revert}: gate \`${escape(event.gate)}\`: ${escape(oneLine(event.reason))}`,
       };
     }
+    case 'break-glass':
+      return {
+        text: `:rotating_light: Break-glass: ${escape(event.actor)} rolls ${subject} back in *${escape(event.env)}* during a freeze (${escape(oneLine(event.freeze))}): ${escape(oneLine(event.reason))}`,
+      };
   }
 }
 
