@@ -4,15 +4,16 @@ import { RunNotFound, RunsQueryInvalid } from '../errors.js';
 import { isRunId } from '../runs/run-id.js';
 import { ListRunsQuerySchema, type RunStore } from '../runs/run-store.js';
 import type { Run, RunEvent } from '../runs/run-types.js';
+import { buildTimeline, type TimelineStage } from '../runs/run-timeline.js';
 
 /**
  * The read-only runs API.
  *
- *   GET /api/runs?repo=owner/name&state=deploying&kind=release&limit=20&cursor=<id>
+ *   GET /api/runs?repo=owner/name&app=web&env=production&state=deploying&kind=release&limit=20&cursor=<id>
  *     200 { runs: Run[], nextCursor: string | null }      newest first
  *     400 SHIPGATE_E_RUNS_QUERY_INVALID                   unknown parameter or bad value
  *   GET /api/runs/:id
- *     200 { run: Run, events: RunEvent[] }                 events oldest first
+ *     200 { run: Run, events: RunEvent[], timeline: TimelineStage[] }   events oldest first
  *     404 SHIPGATE_E_RUN_NOT_FOUND
  *
  * Both routes sit behind `requireToken` (401 without a valid bearer token). Errors are
@@ -34,11 +35,15 @@ export interface ListRunsResponse {
 export interface GetRunResponse {
   run: Run;
   events: RunEvent[];
+  /** The log folded into ordered stages (see `buildTimeline`). */
+  timeline: TimelineStage[];
 }
 
 const QuerySchema = z
   .object({
     repo: z.string(),
+    app: z.string(),
+    env: z.string(),
     state: z.string(),
     kind: z.string(),
     // Query values arrive as text; only plain decimal digits count as a number.
@@ -83,7 +88,7 @@ export function runsRoutes(options: RunsRoutesOptions): FastifyPluginAsync {
         if (!run) throw RunNotFound(id.slice(0, 64));
         const events = await store.getEvents(id);
         void reply.header('cache-control', 'no-store');
-        return { run, events };
+        return { run, events, timeline: buildTimeline(run, events) };
       },
     );
   };

@@ -20,6 +20,7 @@ import type { RunKind, RunState } from './run-types.js';
  * | `<p>:lock:<app>:<env>`                | string | deploy lock: holder run id, with a lease TTL  |
  * | `<p>:lock:<app>:<env>:waiter`         | hash   | the newest release waiting {runId, order}     |
  * | `<p>:lock:<app>:<env>:high`           | hash   | the newest release that took the lock         |
+ * | `<p>:feed`                            | stream | run changes for the console (capped, MAXLEN ~)|
  *
  * The `run:<id>*` keys share one TTL, refreshed on every write to the run (so a terminal
  * run disappears `retention` after its last change). Index entries are pruned lazily when
@@ -67,6 +68,9 @@ export class RunKeys {
   }
   indexPr(repo: string, prNumber: number): string {
     return `${this.prefix}:idx:pr:${repo}#${prNumber}`;
+  }
+  feed(): string {
+    return `${this.prefix}:feed`;
   }
   lock(app: string, env: string): string {
     return `${this.prefix}:lock:${app}:${env}`;

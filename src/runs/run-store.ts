@@ -36,6 +36,8 @@ import {
 } from './run-types.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
+/** Entries the run feed keeps (approximately): enough for a console to resume after minutes away. */
+export const RUN_FEED_MAXLEN = 10_000;
 
 export interface RunStoreOptions {
   /** Prefix of every key the store writes. */
@@ -94,6 +96,9 @@ export type AppendEventResult =
 
 export interface ListRunsQuery {
   repo?: string;
+  app?: string;
+  /** The environment the run is in (or ended in). */
+  env?: string;
   state?: RunState;
   kind?: RunKind;
   /** 1–100. @defaultValue 20 */
@@ -115,6 +120,8 @@ export interface ListRunsPage {
 export const ListRunsQuerySchema = z
   .object({
     repo: RepoFullName.optional(),
+    app: ResourceName.optional(),
+    env: ResourceName.optional(),
     state: z.enum(RUN_STATES).optional(),
     kind: z.enum(RUN_KINDS).optional(),
     limit: z.int().min(1).max(100).optional(),
@@ -182,6 +189,17 @@ export class RunStore {
     this.recordResultCmd = defineLuaCommand(redis, 'shipgateRunRecordStepV1', 5, RECORD_STEP_RESULT_LUA);
   }
 
+  /**
+   * Announces a changed run on the run feed (`<prefix>:feed`, a capped stream read by the
+   * console's event stream). Best effort: the change itself is already stored, and the
+   * console re-reads the run on its next page load; a feed write never fails the change.
+   */
+  private publish(run: Run): void {
+    this.redis
+      .xadd(this.keys.feed(), 'MAXLEN', '~', RUN_FEED_MAXLEN, '*', 'run', JSON.stringify(run))
+      .catch(() => undefined);
+  }
+
   private isoNow(): string {
     return new Date(this.now()).toISOString();
   }
@@ -239,7 +257,9 @@ export class RunStore {
       prSuffix,
       ...Object.entries(fields).flat(),
     )) as [number, unknown];
-    return { run: runFromHash(pairsToObject(reply[1])), created: reply[0] === 1 };
+    const created = { run: runFromHash(pairsToObject(reply[1])), created: reply[0] === 1 };
+    if (created.created) this.publish(created.run);
+    return created;
   }
 
   async getRun(id: string): Promise<Run | undefined> {
@@ -277,7 +297,9 @@ export class RunStore {
     const matches = (run: Run): boolean =>
       (!q.state || run.state === q.state) &&
       (!q.repo || run.repo === q.repo) &&
-      (!q.kind || run.kind === q.kind);
+      (!q.kind || run.kind === q.kind) &&
+      (!q.app || run.app === q.app) &&
+      (!q.env || run.currentEnv === q.env);
 
     const runs: Run[] = [];
     let start = q.cursor ? `(${q.cursor}` : '+';
@@ -368,6 +390,7 @@ export class RunStore {
     const status = reply[0];
     if (status === 'not-found') return { ok: false, reason: 'not-found', run: undefined };
     const run = runFromHash(pairsToObject(reply[1]));
+    if (status === 'ok') this.publish(run);
     if (status === 'ok' || status === 'replayed') return { ok: true, run, replayed: status === 'replayed' };
     return { ok: false, reason: status as TransitionFailure, run };
   }
@@ -395,6 +418,12 @@ export class RunStore {
     )) as [string, number];
     if (reply[0] === 'not-found') throw RunNotFound(id);
     if (reply[0] === 'dropped') return { status: 'dropped' };
+    if (reply[0] === 'appended') {
+      // The timeline grew: the console's run page follows the feed.
+      void this.getRun(id)
+        .then((run) => run && this.publish(run))
+        .catch(() => undefined);
+    }
     return { status: reply[0] as 'appended' | 'duplicate', seq: Number(reply[1]) };
   }
 
@@ -432,6 +461,7 @@ export class RunStore {
     )) as [string, unknown];
     if (reply[0] === 'not-found') return { ok: false, reason: 'not-found', run: undefined };
     const run = runFromHash(pairsToObject(reply[1]));
+    if (reply[0] === 'ok') this.publish(run);
     return reply[0] === 'ok' ? { ok: true, run } : { ok: false, reason: 'version-mismatch', run };
   }
 

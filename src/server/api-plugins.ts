@@ -11,6 +11,8 @@ import { rollbackApiPlugin } from '../api/rollback-routes.js';
 import { runsRoutes } from '../api/runs-routes.js';
 import { RunStore } from '../runs/run-store.js';
 import { authRoutes } from '../api/auth-routes.js';
+import { eventsRoutes } from '../api/events-routes.js';
+import { RunFeedReader } from '../runs/run-feed.js';
 import { createConsoleAuth, type ConsoleAuth } from '../auth/console-auth.js';
 
 /** What an API plugin may use. Routes protect themselves with the guard of `consoleAuthOf(ctx)`. */
@@ -54,6 +56,11 @@ export const API_PLUGINS: readonly ApiPluginFactory[] = [
     const auth = consoleAuthOf(ctx);
     return authRoutes({ config: ctx.config, guard: auth.guard, sessions: auth.sessions });
   },
+  (ctx) =>
+    eventsRoutes({
+      feed: new RunFeedReader(ctx.producer, `${ctx.config.queuePrefix}:runs:feed`),
+      requireViewer: consoleAuthOf(ctx).guard.viewer,
+    }),
   approvalsApiPlugin,
   slackInteractionsApiPlugin,
   rollbackApiPlugin,
