@@ -31,10 +31,15 @@ export const PEOPLE = {
 } as const;
 
 /**
- * The demo's policy plus console access: everyone above may look; the approver approves
- * production (the demo's rule, through its Slack id); the operator may roll production back.
+ * The demo's policy plus console access: everyone above may look; the approver (and the
+ * releaser, whom the releaser rule then refuses) approve production through their Slack ids;
+ * the operator may roll production back.
  */
 export const CONSOLE_POLICY = `${POLICY.replace(
+  // The releaser is an approver of production too, so the releaser rule is what refuses them.
+  'users: [U0APPROVER]',
+  'users: [U0APPROVER, U0RELEASER]',
+).replace(
   'identities:\n  releaser-gh: U0RELEASER\n',
   `identities:
   releaser-gh: U0RELEASER

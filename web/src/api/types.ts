@@ -80,12 +80,16 @@ export interface RunApproval {
 }
 
 export interface TimelineStage {
+  /** `trigger`, `gate:<name>`, `approval:<env>`, `commit:<env>`, `deploy:<env>`, `rollback`. */
   name: string;
+  kind?: string;
   startedAt?: string;
   endedAt?: string;
   outcome?: string;
   detail?: string | Record<string, unknown>;
   env?: string;
+  /** Log entries of the stage (deploy steps), oldest first. */
+  steps?: { at: string; type: string; message: string }[];
 }
 
 export interface RunEvent {

@@ -6,9 +6,31 @@ import { StateBadge } from '../ui/state-badge';
 import { useFetch } from '../ui/use-fetch';
 import { commitsOf, deployStepsOf, timelineOf } from './run-timeline';
 
+function valueText(value: unknown): string {
+  if (typeof value === 'string') return /^[0-9a-f]{40}$/.test(value) ? shortSha(value) : value;
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  if (Array.isArray(value)) return value.map(valueText).join('; ');
+  if (value && typeof value === 'object') {
+    return Object.values(value as Record<string, unknown>)
+      .filter((v) => typeof v !== 'object' || v === null)
+      .map((v) => (typeof v === 'string' && /^\d{4}-\d\d-\d\dT/.test(v) ? dateTime(v) : valueText(v)))
+      .join(' ');
+  }
+  return '';
+}
+
+/** A stage's facts as one readable line: `key: value · …`, long shas shortened, no raw JSON. */
 function detailText(detail: unknown): string {
   if (detail === undefined || detail === null) return '';
-  return typeof detail === 'string' ? detail : JSON.stringify(detail);
+  if (typeof detail === 'string') return detail;
+  return Object.entries(detail as Record<string, unknown>)
+    .filter(
+      ([key, value]) =>
+        value !== undefined && value !== null && value !== '' && key !== 'gate' && key !== 'env',
+    )
+    .map(([key, value]) => `${key}: ${valueText(value)}`)
+    .filter((line) => !line.endsWith(': '))
+    .join(' · ');
 }
 
 export function RunPage({ id, me }: { id: string; me: Me }) {
@@ -92,6 +114,18 @@ export function RunPage({ id, me }: { id: string; me: Me }) {
                 <th scope="row">
                   {stage.name}
                   {stage.detail ? <div class="sub">{detailText(stage.detail)}</div> : null}
+                  {stage.steps && stage.steps.length > 0 ? (
+                    <details>
+                      <summary class="sub">{stage.steps.length} steps</summary>
+                      <ol class="steps">
+                        {stage.steps.map((step, j) => (
+                          <li key={j} class="sub">
+                            <time dateTime={step.at}>{dateTime(step.at)}</time> {step.message}
+                          </li>
+                        ))}
+                      </ol>
+                    </details>
+                  ) : null}
                 </th>
                 <td>
                   <StateBadge state={stage.outcome ?? 'unknown'} />
