@@ -54,7 +54,12 @@ async function signIn(page: Page, login: string): Promise<void> {
   await page.getByLabel('Username or email address').fill(login);
   await page.getByRole('button', { name: 'Authorize' }).click();
   await page.waitForURL(`${stack.base}/`);
-  await expect.poll(() => page.getByTestId('login').textContent()).toBe(login);
+  await eventually(() => page.getByTestId('login').textContent()).toBe(login);
+}
+
+/** Waits for the page to get there: live pages change on their own, a little later. */
+function eventually<T>(read: () => Promise<T> | T, options: { timeout?: number } = {}) {
+  return expect.poll(read, { timeout: options.timeout ?? 15_000, interval: 100 });
 }
 
 async function expectAccessible(page: Page, what: string): Promise<void> {
@@ -86,11 +91,11 @@ describe('the web console in Chromium', () => {
   it('signs in through GitHub (the OAuth stand-in)', async () => {
     const page = await pageFor();
     await page.goto('/');
-    await expect.poll(() => page.getByRole('link', { name: 'Sign in with GitHub' }).count()).toBe(1);
+    await eventually(() => page.getByRole('link', { name: 'Sign in with GitHub' }).count()).toBe(1);
     await expectAccessible(page, 'sign-in page');
     await signIn(page, PEOPLE.releaser.login);
     expect(stack.world.github.oauth.signIns(PEOPLE.releaser.login)).toBe(1);
-    await expect.poll(() => page.getByRole('heading', { name: 'Runs' }).count()).toBe(1);
+    await eventually(() => page.getByRole('heading', { name: 'Runs' }).count()).toBe(1);
     await expectAccessible(page, 'runs page');
     releaser = page;
   });
@@ -98,7 +103,7 @@ describe('the web console in Chromium', () => {
   it('shows a release moving through its stages without a reload', async () => {
     const page = releaser;
     await page.evaluate('window.__sameDocument = true');
-    await expect.poll(() => page.getByText('Live', { exact: true }).count()).toBe(1);
+    await eventually(() => page.locator('.live-live').count()).toBe(1);
     await stack.release('v1.0.0');
     const row = page.locator('tr', { has: page.getByRole('link', { name: 'v1.0.0', exact: true }) });
     const seen: string[] = [];
@@ -127,8 +132,8 @@ describe('the web console in Chromium', () => {
     await page.getByRole('link', { name: 'Approvals' }).click();
     const card = page.locator(`li[data-run-id="${releaseRunId}"]`);
     const approve = card.getByRole('button', { name: 'Approve' });
-    await expect.poll(() => approve.isDisabled()).toBe(true);
-    await expect.poll(() => card.locator('.why-not').textContent()).toMatch(/You cannot decide: .*releas/i);
+    await eventually(() => approve.isDisabled()).toBe(true);
+    await eventually(() => card.locator('.why-not').textContent()).toMatch(/You cannot decide: .*releas/i);
     await expectAccessible(page, 'approvals page (releaser)');
     const denied = await apiPost(page, `/api/runs/${releaseRunId}/approvals`, {
       env: 'production',
@@ -144,7 +149,7 @@ describe('the web console in Chromium', () => {
     await page.waitForLoadState('networkidle');
     expect(await page.getByRole('button', { name: 'Approve', disabled: false }).count()).toBe(0);
     await page.goto('/rollback?app=web&env=production');
-    await expect.poll(() => page.getByText(/You are not an operator of production/).count()).toBe(1);
+    await eventually(() => page.getByText(/You are not an operator of production/).count()).toBe(1);
     expect(await page.getByRole('button', { name: /roll back/i }).isDisabled()).toBe(true);
     await expectAccessible(page, 'rollback page (viewer)');
     const approve = await apiPost(page, `/api/runs/${releaseRunId}/approvals`, {
@@ -166,11 +171,11 @@ describe('the web console in Chromium', () => {
     const card = page.locator(`li[data-run-id="${releaseRunId}"]`);
     await card.getByLabel('Comment').fill('Staging looks right; ship it.');
     await card.getByRole('button', { name: 'Approve' }).click();
-    await expect.poll(() => page.getByText('Approved.').count()).toBe(1);
+    await eventually(() => page.getByText('Approved.').count()).toBe(1);
     await page.goto(`/runs/${releaseRunId}`);
     const state = page.locator('.page-head .badge');
-    await expect.poll(() => state.getAttribute('data-state'), { timeout: 60_000 }).toBe('succeeded');
-    await expect.poll(() => page.getByText(/approved/i).count()).toBeGreaterThan(0);
+    await eventually(() => state.getAttribute('data-state'), { timeout: 60_000 }).toBe('succeeded');
+    await eventually(() => page.getByText(/approved/i).count()).toBeGreaterThan(0);
     await expectAccessible(page, 'run page');
     await page.screenshot({ path: path.join(IMAGES, 'console-run.png'), fullPage: true });
   });
@@ -183,7 +188,7 @@ describe('the web console in Chromium', () => {
     await page.getByRole('link', { name: 'Environments' }).focus();
     await page.keyboard.press('Enter');
     const cell = page.locator('td[data-app="web"][data-env="production"]');
-    await expect.poll(() => cell.locator('.version').textContent()).toBe('v1.0.0');
+    await eventually(() => cell.locator('.version').textContent()).toBe('v1.0.0');
     await expectAccessible(page, 'environments page');
     await page.screenshot({ path: path.join(IMAGES, 'console-environments.png'), fullPage: true });
     await page.getByRole('link', { name: 'Runs' }).click();
@@ -201,7 +206,7 @@ describe('the web console in Chromium', () => {
     await page.getByRole('button', { name: 'Confirm rollback' }).click();
     await page.getByRole('link', { name: 'Follow the rollback run' }).click();
     const state = page.locator('.page-head .badge');
-    await expect.poll(() => state.getAttribute('data-state'), { timeout: 60_000 }).toBe('succeeded');
+    await eventually(() => state.getAttribute('data-state'), { timeout: 60_000 }).toBe('succeeded');
   });
 
   it('shows the audit trail: who approved and who rolled back', async () => {
@@ -209,8 +214,8 @@ describe('the web console in Chromium', () => {
     await page.getByRole('link', { name: 'Audit' }).click();
     const approval = page.locator('tr[data-kind="approval"]', { hasText: PEOPLE.approver.login });
     const rollback = page.locator('tr[data-kind="rollback"]', { hasText: PEOPLE.operator.login });
-    await expect.poll(() => approval.count()).toBeGreaterThan(0);
-    await expect.poll(() => rollback.count()).toBeGreaterThan(0);
+    await eventually(() => approval.count()).toBeGreaterThan(0);
+    await eventually(() => rollback.count()).toBeGreaterThan(0);
     expect(await rollback.first().textContent()).toContain('v1.0.0 doubles the checkout latency');
     await expectAccessible(page, 'audit page');
   });
