@@ -66,7 +66,26 @@ environments:
       channel: C0PROD
 identities:
   releaser-gh: U0RELEASER
+  approver-gh: ${APPROVER}
+# Console roles (sign in at the Shipgate URL as one of the demo users).
+access:
+  viewers: ['org:acme']
+  environments:
+    staging: { operators: ['team:acme/sre'] }
+    production: { operators: ['team:acme/sre'] }
 `;
+
+/** Who can sign in to the demo console (the GitHub stand-in's OAuth flow offers a picker). */
+export const DEMO_OAUTH = {
+  clientId: 'Iv1.demo-console',
+  clientSecret: 'demo-console-oauth-client-secret',
+  users: [
+    { login: 'releaser-gh', name: 'Rita Releaser', orgs: ['acme'] },
+    { login: 'approver-gh', name: 'Avi Approver', orgs: ['acme'] },
+    { login: 'operator-gh', name: 'Olga Operator', orgs: ['acme'], teams: ['acme/sre'] },
+    { login: 'viewer-gh', name: 'Vic Viewer', orgs: ['acme'] },
+  ],
+};
 
 const GIT_ENV = {
   ...process.env,
@@ -183,6 +202,7 @@ export async function createDemoWorld(dir: string): Promise<DemoWorld> {
       appId: APP_ID,
       publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }).toString(),
       installations: [{ id: 1001, account: '*' }],
+      oauth: DEMO_OAUTH,
     });
     closers.push(() => github.close());
     const kube = await startKubeApiStandIn();
@@ -245,6 +265,10 @@ export async function createDemoWorld(dir: string): Promise<DemoWorld> {
       ARGOCD_SERVER: argo.url,
       ARGOCD_TOKEN: argo.token,
       KUBECONFIG: kube.kubeconfigPath,
+      // Console sign-in through the stand-in's OAuth flow; SHIPGATE_PUBLIC_URL is set once the port is known.
+      GITHUB_OAUTH_CLIENT_ID: DEMO_OAUTH.clientId,
+      GITHUB_OAUTH_CLIENT_SECRET: DEMO_OAUTH.clientSecret,
+      SHIPGATE_SESSION_SECRET: randomBytes(32).toString('hex'),
     };
 
     return {

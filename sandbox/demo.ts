@@ -188,7 +188,13 @@ export async function runDemo(options: DemoOptions): Promise<StageResult[]> {
       const { freePort } = await import('../src/redis/embedded-redis.js');
       const port = await freePort();
       const config = loadConfig(
-        { ...world.shipgateEnv, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: options.logLevel },
+        {
+          ...world.shipgateEnv,
+          PORT: String(port),
+          HOST: '127.0.0.1',
+          LOG_LEVEL: options.logLevel,
+          SHIPGATE_PUBLIC_URL: `http://127.0.0.1:${port}`,
+        },
         'start',
       );
       runtime = await openRuntime(config, { embedRedis: true });
@@ -215,6 +221,9 @@ export async function runDemo(options: DemoOptions): Promise<StageResult[]> {
       const rel = (p: string) => path.relative(process.cwd(), p) || '.';
       out(
         `    Shipgate    ${base} (API: ${base}/api/runs; health: ${base}/readyz; metrics: ${base}/metrics)`,
+      );
+      out(
+        `    Console     ${base}/auth/login (sign in as releaser-gh, approver-gh, operator-gh or viewer-gh)`,
       );
       out(`    GitHub      ${world.github.url} (simulated: checks, deployments, contents, git over HTTP)`);
       out(`    Argo CD     ${world.argo.url} (simulated, with a cluster and the Rollouts controller)`);

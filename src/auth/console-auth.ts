@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { Redis } from 'ioredis';
 import type { Config } from '../config.js';
 import { createEnvRepoPolicySource, envRepoOptions, type PolicySource } from '../engine/env-repo.js';
+import type { EnvRepoOptions } from '../gitops/write-env-path.js';
 import { createGithubApp } from '../github/index.js';
 import type { Logger } from '../logger.js';
 import { AuthGuard } from './auth-guard.js';
@@ -15,6 +16,8 @@ export interface ConsoleAuth {
   tokens: TokenStore;
   sessions: SessionStore | undefined;
   policy: PolicySource | undefined;
+  /** The env repo as the server reads it (environments matrix, rollback preview). */
+  envRepo: EnvRepoOptions | undefined;
 }
 
 /** Key prefix of sessions and tokens: `<queuePrefix>:console`. */
@@ -28,7 +31,10 @@ export function consoleKeyPrefix(config: Pick<Config, 'queuePrefix'>): string {
  * ENV_REPO (or without App credentials for an `owner/name` env repo) there is no policy, and
  * sessions have no roles: tokens keep working.
  */
-export function serverPolicySource(config: Readonly<Config>, logger: Logger): PolicySource | undefined {
+export function serverEnvRepo(
+  config: Readonly<Config>,
+  logger: Logger,
+): { options: EnvRepoOptions; policy: PolicySource } | undefined {
   if (config.envRepo === undefined) return undefined;
   const isUrl = /^(https?|file|ssh):\/\//.test(config.envRepo);
   const { appId, privateKey } = config.github;
@@ -42,7 +48,8 @@ export function serverPolicySource(config: Readonly<Config>, logger: Logger): Po
       : createGithubApp({ appId, privateKey, apiUrl: config.github.apiUrl, logger });
   const workDir = path.join(config.dataDir, 'console-policy');
   mkdirSync(workDir, { recursive: true });
-  return createEnvRepoPolicySource({ ...envRepoOptions(config, github), workDir });
+  const options = { ...envRepoOptions(config, github), workDir };
+  return { options, policy: createEnvRepoPolicySource(options) };
 }
 
 export function createConsoleAuth(deps: {
@@ -57,7 +64,8 @@ export function createConsoleAuth(deps: {
   const sessions = config.console
     ? new SessionStore(redis, prefix, config.console.sessionTtlHours * 3_600_000)
     : undefined;
-  const policy = deps.policy ?? serverPolicySource(config, logger);
+  const envRepo = serverEnvRepo(config, logger);
+  const policy = deps.policy ?? envRepo?.policy;
   const guard = new AuthGuard({ config, tokens, sessions, policy, logger });
-  return { guard, tokens, sessions, policy };
+  return { guard, tokens, sessions, policy, envRepo: envRepo?.options };
 }

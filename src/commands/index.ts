@@ -11,6 +11,7 @@ import { setupCommand } from './setup.js';
 import { startCommand } from './start.js';
 import { validateCommand } from './validate.js';
 import { statusCommand } from './status.js';
+import { tokenCommand } from './token.js';
 import { workCommand } from './work.js';
 
 export type { Command } from './command.js';
@@ -30,4 +31,5 @@ export const COMMANDS: readonly Command[] = [
   validateCommand,
   redeliverCommand,
   auditCommand,
+  tokenCommand,
 ];

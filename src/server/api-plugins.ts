@@ -13,6 +13,11 @@ import { RunStore } from '../runs/run-store.js';
 import { authRoutes } from '../api/auth-routes.js';
 import { eventsRoutes } from '../api/events-routes.js';
 import { RunFeedReader } from '../runs/run-feed.js';
+import { consoleRoutes } from '../api/console-routes.js';
+import { tokensRoutes } from '../api/tokens-routes.js';
+import { ApprovalStore } from '../approvals/approval-store.js';
+import { createArgoCdClient } from '../argocd/argocd-client.js';
+import { readFileSync } from 'node:fs';
 import { createConsoleAuth, type ConsoleAuth } from '../auth/console-auth.js';
 
 /** What an API plugin may use. Routes protect themselves with the guard of `consoleAuthOf(ctx)`. */
@@ -61,6 +66,26 @@ export const API_PLUGINS: readonly ApiPluginFactory[] = [
       feed: new RunFeedReader(ctx.producer, `${ctx.config.queuePrefix}:runs:feed`),
       requireViewer: consoleAuthOf(ctx).guard.viewer,
     }),
+  (ctx) => {
+    const { argocd } = ctx.config;
+    return consoleRoutes({
+      auth: consoleAuthOf(ctx),
+      runs: new RunStore(ctx.producer, { prefix: `${ctx.config.queuePrefix}:runs` }),
+      approvals: new ApprovalStore(ctx.producer, `${ctx.config.queuePrefix}:slack:approvals`),
+      ...(argocd.server !== undefined && argocd.token !== undefined
+        ? {
+            argocd: createArgoCdClient({
+              server: argocd.server,
+              token: argocd.token,
+              insecure: argocd.insecure,
+              logger: ctx.logger,
+              ...(argocd.caFile ? { ca: readFileSync(argocd.caFile) } : {}),
+            }),
+          }
+        : {}),
+    });
+  },
+  (ctx) => tokensRoutes({ guard: consoleAuthOf(ctx).guard, tokens: consoleAuthOf(ctx).tokens }),
   approvalsApiPlugin,
   slackInteractionsApiPlugin,
   rollbackApiPlugin,

@@ -4,7 +4,6 @@
  * OAuth pages), Argo CD with a cluster and the Rollouts controller, and Slack. The platform
  * policy names the people the browser tests sign in as.
  */
-import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -22,37 +21,21 @@ import { installFakeScanners, type FakeScanners } from '../../support/fake-scann
 const ROOT = path.resolve(import.meta.dirname, '../../..');
 const FIXTURES = path.join(ROOT, 'test/fixtures');
 
-/** The people of the browser tests: GitHub logins, and the Slack ids the policy maps them to. */
+/** The demo's people (sandbox/demo-world.ts: DEMO_OAUTH and the policy's access section). */
 export const PEOPLE = {
-  releaser: { login: 'releaser-gh', slack: 'U0RELEASER' },
-  approver: { login: 'approver-gh', slack: 'U0APPROVER' },
-  operator: { login: 'operator-gh', slack: 'U0OPERATOR' },
-  viewer: { login: 'viewer-gh', slack: 'U0VIEWER' },
+  releaser: { login: 'releaser-gh' },
+  approver: { login: 'approver-gh' },
+  /** In team acme/sre: operator of staging and production. */
+  operator: { login: 'operator-gh' },
+  /** In org acme only: a viewer. */
+  viewer: { login: 'viewer-gh' },
 } as const;
 
 /**
- * The demo's policy plus console access: everyone above may look; the approver (and the
- * releaser, whom the releaser rule then refuses) approve production through their Slack ids;
- * the operator may roll production back.
+ * The demo's policy, with the releaser also an approver of production: the releaser rule,
+ * not a missing role, is then what refuses their approval.
  */
-export const CONSOLE_POLICY = `${POLICY.replace(
-  // The releaser is an approver of production too, so the releaser rule is what refuses them.
-  'users: [U0APPROVER]',
-  'users: [U0APPROVER, U0RELEASER]',
-).replace(
-  'identities:\n  releaser-gh: U0RELEASER\n',
-  `identities:
-  releaser-gh: U0RELEASER
-  approver-gh: U0APPROVER
-  operator-gh: U0OPERATOR
-  viewer-gh: U0VIEWER
-`,
-)}access:
-  viewers: [releaser-gh, approver-gh, operator-gh, viewer-gh]
-  environments:
-    production:
-      operators: [operator-gh]
-`;
+export const CONSOLE_POLICY = POLICY.replace('users: [U0APPROVER]', 'users: [U0APPROVER, U0RELEASER]');
 
 export interface ConsoleStack {
   base: string;
@@ -104,8 +87,6 @@ export async function startConsoleStack(): Promise<ConsoleStack> {
     });
     const port = await freePort();
     const base = `http://127.0.0.1:${port}`;
-    const oauth = world.github.oauth;
-    for (const person of Object.values(PEOPLE)) oauth.addUser({ login: person.login });
     const config = loadConfig(
       {
         ...world.shipgateEnv,
@@ -113,10 +94,6 @@ export async function startConsoleStack(): Promise<ConsoleStack> {
         HOST: '127.0.0.1',
         LOG_LEVEL: process.env.SHIPGATE_TEST_LOG_LEVEL ?? 'silent',
         SHIPGATE_PUBLIC_URL: base,
-        GITHUB_WEB_URL: world.github.url,
-        GITHUB_OAUTH_CLIENT_ID: oauth.clientId,
-        GITHUB_OAUTH_CLIENT_SECRET: oauth.clientSecret,
-        SHIPGATE_SESSION_SECRET: randomBytes(32).toString('hex'),
       },
       'start',
     );
