@@ -72,6 +72,15 @@ async function signedIn(login: string, viewport?: { width: number; height: numbe
   return page;
 }
 
+/** On the approvals page: comment, Approve, and the page's confirmation. */
+async function approveInPage(page: Page, runId: string, comment: string): Promise<void> {
+  await page.getByRole('link', { name: 'Approvals' }).click();
+  const card = page.locator(`li[data-run-id="${runId}"]`);
+  await card.getByLabel('Comment').fill(comment);
+  await card.getByRole('button', { name: 'Approve' }).click();
+  await eventually(() => page.getByText(/Approved: web/).count()).toBe(1);
+}
+
 async function apiPost(page: Page, url: string, body: unknown): Promise<{ status: number; code?: string }> {
   // From inside the page: the session cookie and the CSRF token, as the console itself sends them.
   return page.evaluate(
@@ -148,7 +157,7 @@ describe('the web console in Chromium', () => {
     expect(await page.getByRole('button', { name: 'Approve', disabled: false }).count()).toBe(0);
     await page.goto('/rollback?app=web&env=production');
     await eventually(() => page.getByText(/You are not an operator of production/).count()).toBe(1);
-    expect(await page.getByRole('button', { name: /roll back/i }).isDisabled()).toBe(true);
+    expect(await page.getByRole('button', { name: 'Confirm rollback' }).isDisabled()).toBe(true);
     await expectAccessible(page, 'rollback page (viewer)');
     const approve = await apiPost(page, `/api/runs/${releaseRunId}/approvals`, {
       env: 'production',
@@ -165,11 +174,7 @@ describe('the web console in Chromium', () => {
 
   it('lets the approver approve with a comment, and the run go on to production', async () => {
     const page = await signedIn(PEOPLE.approver.login);
-    await page.getByRole('link', { name: 'Approvals' }).click();
-    const card = page.locator(`li[data-run-id="${releaseRunId}"]`);
-    await card.getByLabel('Comment').fill('Staging looks right; ship it.');
-    await card.getByRole('button', { name: 'Approve' }).click();
-    await eventually(() => page.getByText('Approved.').count()).toBe(1);
+    await approveInPage(page, releaseRunId, 'Staging looks right; ship it.');
     await page.goto(`/runs/${releaseRunId}`);
     const state = page.locator('.page-head .badge');
     await eventually(() => state.getAttribute('data-state'), { timeout: 60_000 }).toBe('succeeded');
@@ -188,23 +193,40 @@ describe('the web console in Chromium', () => {
     const cell = page.locator('td[data-app="web"][data-env="production"]');
     await eventually(() => cell.locator('.version').textContent()).toBe('v1.0.0');
     await expectAccessible(page, 'environments page');
-    await page.screenshot({ path: path.join(IMAGES, 'console-environments.png'), fullPage: true });
-    await page.getByRole('link', { name: 'Runs' }).click();
-    await page.getByRole('link', { name: 'v1.0.0', exact: true }).waitFor();
-    await page.screenshot({ path: path.join(IMAGES, 'console-runs.png') });
+
+    // A second release, so production has an earlier good version to go back to.
+    await stack.release('v1.1.0');
+    const waiting = await stack.waitForRun(
+      (r) => r.tag === 'v1.1.0',
+      (r) => r.state === 'awaiting-approval' || r.state === 'failed',
+    );
+    expect(waiting.state).toBe('awaiting-approval');
+    await approveInPage(page, waiting.id, 'Second release.');
+    // The matrix follows the run feed: no reload.
+    await page.getByRole('link', { name: 'Environments' }).click();
+    await eventually(() => cell.locator('.version').textContent(), { timeout: 60_000 }).toBe('v1.1.0');
   });
 
   it('lets an operator roll production back, with a reason', async () => {
     const page = await signedIn(PEOPLE.operator.login);
     await page.goto('/rollback?app=web&env=production');
-    await page.getByRole('radio', { name: /v0\.9\.0/ }).check();
+    await page.getByRole('radio', { name: /v1\.0\.0/ }).check();
     await page.getByLabel('Manifest diff').waitFor();
-    await page.getByLabel(/^Reason/).fill('v1.0.0 doubles the checkout latency');
+    expect(await page.getByLabel('Manifest diff').textContent()).toContain('v1.0.0');
+    await page.getByLabel(/^Reason/).fill('v1.1.0 doubles the checkout latency');
     await expectAccessible(page, 'rollback page (operator)');
     await page.getByRole('button', { name: 'Confirm rollback' }).click();
     await page.getByRole('link', { name: 'Follow the rollback run' }).click();
     const state = page.locator('.page-head .badge');
     await eventually(() => state.getAttribute('data-state'), { timeout: 60_000 }).toBe('succeeded');
+
+    await page.getByRole('link', { name: 'Environments' }).click();
+    const cell = page.locator('td[data-app="web"][data-env="production"]');
+    await eventually(() => cell.locator('.version').textContent()).toBe('v1.0.0');
+    await page.screenshot({ path: path.join(IMAGES, 'console-environments.png'), fullPage: true });
+    await page.getByRole('link', { name: 'Runs' }).click();
+    await page.getByRole('link', { name: 'v1.1.0', exact: true }).waitFor();
+    await page.screenshot({ path: path.join(IMAGES, 'console-runs.png') });
   });
 
   it('shows the audit trail: who approved and who rolled back', async () => {
@@ -214,7 +236,7 @@ describe('the web console in Chromium', () => {
     const rollback = page.locator('tr[data-kind="rollback"]', { hasText: PEOPLE.operator.login });
     await eventually(() => approval.count()).toBeGreaterThan(0);
     await eventually(() => rollback.count()).toBeGreaterThan(0);
-    expect(await rollback.first().textContent()).toContain('v1.0.0 doubles the checkout latency');
+    expect(await rollback.first().textContent()).toContain('v1.1.0 doubles the checkout latency');
     await expectAccessible(page, 'audit page');
   });
 

@@ -6,13 +6,13 @@ import { dateTime } from '../ui/format';
 import { ErrorNotice, Loading, Notice } from '../ui/notice';
 import { useFetch } from '../ui/use-fetch';
 
-type Outcome = { tone: 'ok' | 'bad' | 'info'; text: string };
+type Outcome = { tone: 'bad'; text: string };
 
 function count(approvals: PendingApproval['approvals']): number {
   return Array.isArray(approvals) ? approvals.filter((a) => a.decision === 'approve').length : approvals;
 }
 
-function ApprovalCard({ item, onDone }: { item: PendingApproval; onDone: () => void }) {
+function ApprovalCard({ item, onDecided }: { item: PendingApproval; onDecided: (text: string) => void }) {
   const [comment, setComment] = useState('');
   const [busy, setBusy] = useState(false);
   const [outcome, setOutcome] = useState<Outcome>();
@@ -28,8 +28,10 @@ function ApprovalCard({ item, onDone }: { item: PendingApproval; onDone: () => v
         decision,
         comment: comment.trim() || undefined,
       });
-      setOutcome({ tone: 'ok', text: decision === 'approve' ? 'Approved.' : 'Rejected.' });
-      onDone();
+      // The card leaves the list once the run moves on, so the page, not the card, says so.
+      onDecided(
+        `${decision === 'approve' ? 'Approved' : 'Rejected'}: ${item.app ?? '?'} ${item.version ?? ''} to ${item.env}.`,
+      );
     } catch (err) {
       const e = err as Error;
       setOutcome({ tone: 'bad', text: `${e.message}${err instanceof ApiError ? ` (${err.code})` : ''}` });
@@ -101,19 +103,32 @@ function ApprovalCard({ item, onDone }: { item: PendingApproval; onDone: () => v
 
 export function ApprovalsPage() {
   const list = useFetch<PendingApproval[]>('/api/approvals');
+  const [decided, setDecided] = useState<string[]>([]);
   // A decision made in Slack or by another approver moves the run: read the list again.
   useRunEvents(() => list.reload());
   return (
     <section aria-labelledby="approvals-title">
       <h1 id="approvals-title">Approvals</h1>
       <p class="muted">Releases waiting for an approval you could give, under the platform policy.</p>
+      {decided.map((text) => (
+        <Notice tone="ok" key={text}>
+          {text}
+        </Notice>
+      ))}
       {list.error && !list.data ? <ErrorNotice error={list.error} what="read the approvals" /> : null}
       {!list.data && !list.error ? <Loading what="approvals" /> : null}
       {list.data && list.data.length === 0 ? <p class="muted">Nothing waits for an approval.</p> : null}
       {list.data && list.data.length > 0 ? (
         <ul class="cards">
           {list.data.map((item) => (
-            <ApprovalCard key={`${item.runId}-${item.env}`} item={item} onDone={list.reload} />
+            <ApprovalCard
+              key={`${item.runId}-${item.env}`}
+              item={item}
+              onDecided={(text) => {
+                setDecided((all) => [...all, text]);
+                list.reload();
+              }}
+            />
           ))}
         </ul>
       ) : null}
