@@ -153,7 +153,10 @@ describe('the web console in Chromium', () => {
     const page = await signedIn(PEOPLE.viewer.login);
     await page.getByRole('link', { name: 'Approvals' }).click();
     await page.getByRole('heading', { name: 'Approvals' }).waitFor();
-    await page.waitForLoadState('networkidle');
+    // Loaded: either the waiting releases (with Approve refused) or the empty list.
+    await eventually(() =>
+      page.locator('li.approval').or(page.getByText('Nothing waits')).count(),
+    ).toBeGreaterThan(0);
     expect(await page.getByRole('button', { name: 'Approve', disabled: false }).count()).toBe(0);
     await page.goto('/rollback?app=web&env=production');
     await eventually(() => page.getByText(/You are not an operator of production/).count()).toBe(1);

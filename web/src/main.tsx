@@ -118,7 +118,16 @@ function Shell({ me, onLogout }: { me: Me; onLogout: () => void }) {
           </ul>
         </nav>
         <div class="who">
-          {me.avatarUrl ? <img src={me.avatarUrl} alt="" width={24} height={24} /> : null}
+          {me.avatarUrl ? (
+            <img
+              src={me.avatarUrl}
+              alt=""
+              width={24}
+              height={24}
+              // Offline or blocked (GitHub unreachable): no broken-image icon; the login says who.
+              onError={(e) => ((e.currentTarget as HTMLImageElement).hidden = true)}
+            />
+          ) : null}
           <span>
             <strong data-testid="login">{me.login}</strong>
             <span class="sub"> {roleSummary(me)}</span>

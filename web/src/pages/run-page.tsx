@@ -6,28 +6,37 @@ import { StateBadge } from '../ui/state-badge';
 import { useFetch } from '../ui/use-fetch';
 import { commitsOf, deployStepsOf, timelineOf } from './run-timeline';
 
+const ISO = /^\d{4}-\d\d-\d\dT[\d:.]+Z$/;
+
 function valueText(value: unknown): string {
-  if (typeof value === 'string') return /^[0-9a-f]{40}$/.test(value) ? shortSha(value) : value;
+  if (typeof value === 'string') {
+    if (/^[0-9a-f]{40}$/.test(value)) return shortSha(value);
+    return ISO.test(value) ? dateTime(value) : value;
+  }
   if (typeof value === 'number' || typeof value === 'boolean') return String(value);
   if (Array.isArray(value)) return value.map(valueText).join('; ');
   if (value && typeof value === 'object') {
-    return Object.values(value as Record<string, unknown>)
-      .filter((v) => typeof v !== 'object' || v === null)
-      .map((v) => (typeof v === 'string' && /^\d{4}-\d\d-\d\dT/.test(v) ? dateTime(v) : valueText(v)))
-      .join(' ');
+    // Who/when records read as a sentence; counts as `name value` pairs.
+    const record = value as Record<string, unknown>;
+    if ('by' in record || 'decision' in record) {
+      return [record.decision, record.by, record.at].filter(Boolean).map(valueText).join(' ');
+    }
+    return Object.entries(record)
+      .filter(([, v]) => typeof v !== 'object' || v === null)
+      .map(([k, v]) => `${k} ${valueText(v)}`)
+      .join(', ');
   }
   return '';
 }
+
+const HIDDEN = new Set(['gate', 'env', 'conclusion']);
 
 /** A stage's facts as one readable line: `key: value · …`, long shas shortened, no raw JSON. */
 function detailText(detail: unknown): string {
   if (detail === undefined || detail === null) return '';
   if (typeof detail === 'string') return detail;
   return Object.entries(detail as Record<string, unknown>)
-    .filter(
-      ([key, value]) =>
-        value !== undefined && value !== null && value !== '' && key !== 'gate' && key !== 'env',
-    )
+    .filter(([key, value]) => value !== undefined && value !== null && value !== '' && !HIDDEN.has(key))
     .map(([key, value]) => `${key}: ${valueText(value)}`)
     .filter((line) => !line.endsWith(': '))
     .join(' · ');
