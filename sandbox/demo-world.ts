@@ -75,17 +75,13 @@ access:
     production: { operators: ['team:acme/sre'] }
 `;
 
-/** Who can sign in to the demo console (the GitHub stand-in's OAuth flow offers a picker). */
-export const DEMO_OAUTH = {
-  clientId: 'Iv1.demo-console',
-  clientSecret: 'demo-console-oauth-client-secret',
-  users: [
-    { login: 'releaser-gh', name: 'Rita Releaser', orgs: ['acme'] },
-    { login: 'approver-gh', name: 'Avi Approver', orgs: ['acme'] },
-    { login: 'operator-gh', name: 'Olga Operator', orgs: ['acme'], teams: ['acme/sre'] },
-    { login: 'viewer-gh', name: 'Vic Viewer', orgs: ['acme'] },
-  ],
-};
+/** Who can sign in to the demo console (type the login on the GitHub stand-in's authorize page). */
+export const DEMO_CONSOLE_USERS = [
+  { login: 'releaser-gh', name: 'Rita Releaser', orgs: ['acme'] },
+  { login: 'approver-gh', name: 'Avi Approver', orgs: ['acme'] },
+  { login: 'operator-gh', name: 'Olga Operator', orgs: ['acme'], teams: ['acme/sre'] },
+  { login: 'viewer-gh', name: 'Vic Viewer', orgs: ['acme'] },
+];
 
 const GIT_ENV = {
   ...process.env,
@@ -202,8 +198,8 @@ export async function createDemoWorld(dir: string): Promise<DemoWorld> {
       appId: APP_ID,
       publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }).toString(),
       installations: [{ id: 1001, account: '*' }],
-      oauth: DEMO_OAUTH,
     });
+    for (const user of DEMO_CONSOLE_USERS) github.oauth.addUser(user);
     closers.push(() => github.close());
     const kube = await startKubeApiStandIn();
     closers.push(() => kube.close());
@@ -266,8 +262,8 @@ export async function createDemoWorld(dir: string): Promise<DemoWorld> {
       ARGOCD_TOKEN: argo.token,
       KUBECONFIG: kube.kubeconfigPath,
       // Console sign-in through the stand-in's OAuth flow; SHIPGATE_PUBLIC_URL is set once the port is known.
-      GITHUB_OAUTH_CLIENT_ID: DEMO_OAUTH.clientId,
-      GITHUB_OAUTH_CLIENT_SECRET: DEMO_OAUTH.clientSecret,
+      GITHUB_OAUTH_CLIENT_ID: github.oauth.clientId,
+      GITHUB_OAUTH_CLIENT_SECRET: github.oauth.clientSecret,
       SHIPGATE_SESSION_SECRET: randomBytes(32).toString('hex'),
     };
 

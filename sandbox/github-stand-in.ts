@@ -15,12 +15,12 @@
  * with the error (the "did it happen?" case), and `hang: true` never answers.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { createOAuthHandler, type OAuthStandInOptions } from './github-oauth-stand-in.js';
 import { createHash, createPublicKey, randomBytes, verify, type KeyObject } from 'node:crypto';
 import { closeServer, listenOnFreePort } from './listen.js';
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { runGitHttpBackend } from './git-remote.js';
+import { createOAuthStandIn, type OAuthStandIn } from './github-oauth-stand-in.js';
 
 export interface StandInInstallation {
   id: number;
@@ -38,11 +38,6 @@ export interface GithubStandInOptions {
   installations?: StandInInstallation[];
   /** Lifetime of issued installation tokens. @defaultValue 3600 */
   tokenTtlSeconds?: number;
-  /**
-   * Also play GitHub's OAuth web flow and `/user`, `/user/orgs`, `/user/teams` (the console's
-   * sign-in), on the same host as the REST API, as github.com and GHES do.
-   */
-  oauth?: OAuthStandInOptions;
 }
 
 export interface RecordedRequest {
@@ -123,6 +118,8 @@ export interface GithubStandIn {
    * the stand-in, Shipgate's own clone URLs and token minting reach it unchanged.
    */
   hostGitRepo(owner: string, repo: string, bareDir: string): void;
+  /** The GitHub App's OAuth web flow and the user endpoints (console sign-in): see github-oauth-stand-in.ts. */
+  readonly oauth: OAuthStandIn;
   close(): Promise<void>;
 }
 
@@ -1186,12 +1183,15 @@ export async function startGithubStandIn(options: GithubStandInOptions): Promise
 
   const gitRepos = new Map<string, string>();
 
-  const oauthHandler = options.oauth ? createOAuthHandler(options.oauth) : undefined;
+  const oauth = createOAuthStandIn();
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    if (oauthHandler && (await oauthHandler(req, res))) return;
     const url = new URL(req.url ?? '/', 'http://stand-in');
     const method = (req.method ?? 'GET').toUpperCase();
+    if (await oauth.handle(req, res, url)) {
+      requests.push({ method, path: url.pathname, headers: {}, body: undefined, at: Date.now() });
+      return;
+    }
     const git = /^\/([^/]+)\/([^/]+)\.git(\/.*)$/.exec(url.pathname);
     const hosted = git ? gitRepos.get(repoKey(git[1]!, git[2]!)) : undefined;
     if (git && hosted) {
@@ -1382,6 +1382,7 @@ export async function startGithubStandIn(options: GithubStandInOptions): Promise
     hostGitRepo(owner, repo, bareDir) {
       gitRepos.set(repoKey(owner, repo), bareDir);
     },
+    oauth,
     revokeTokens() {
       tokens.clear();
     },

@@ -72,11 +72,13 @@ async function deciderOf(
   request: FastifyRequest,
   run: Run,
   body: z.infer<typeof BodySchema>,
-): Promise<{ slackUserId: string; actor: string }> {
+): Promise<{ slackUserId: string; actor?: string; tokenActor?: string }> {
   const { principal, roles, policy } = await guard.rolesOf(request);
   if (principal.via === 'token') {
     if (body.slackUserId === undefined) throw BadRequest('slackUserId: required with an API token');
-    return { slackUserId: body.slackUserId, actor: principal.login };
+    // A token acts for the Slack user it names: that person is the approver of record (trailer,
+    // audit); the token itself is logged with the request.
+    return { slackUserId: body.slackUserId, tokenActor: principal.login };
   }
   const slackUserId = policy ? slackIdentityOf(policy, principal.login) : undefined;
   if (slackUserId === undefined) {
@@ -119,7 +121,7 @@ export function approvalsRoutes(options: ApprovalsRoutesOptions): FastifyPluginA
         if (run.state !== 'awaiting-approval' || run.currentEnv !== body.env) {
           throw ApprovalNotAwaited(run.id, body.env, run.state);
         }
-        let decider: { slackUserId: string; actor?: string };
+        let decider: { slackUserId: string; actor?: string; tokenActor?: string };
         if (options.guard) decider = await deciderOf(options.guard, request, run, body);
         else if (body.slackUserId !== undefined) decider = { slackUserId: body.slackUserId };
         else throw BadRequest('slackUserId: required');
@@ -138,7 +140,7 @@ export function approvalsRoutes(options: ApprovalsRoutesOptions): FastifyPluginA
             runId: run.id,
             env: body.env,
             userId: decider.slackUserId,
-            actor: decider.actor,
+            actor: decider.actor ?? decider.tokenActor,
             decision: body.decision,
             via: job.via,
             comment: body.comment,

@@ -46,7 +46,17 @@ export function consoleRoutes(options: ConsoleRoutesOptions): FastifyPluginAsync
     app.get('/api/environments', { preHandler: auth.guard.viewer }, async (request, reply) => {
       const { policy } = await needPolicy(request);
       if (!auth.envRepo) throw AccessPolicyUnavailable('ENV_REPO is not readable by this server');
-      const raw = await readEnvironments(auth.envRepo, policy);
+      const raw = await readEnvironments(auth.envRepo, policy, {
+        whoOfRun: async (runId) => {
+          const run = await options.runs.getRun(runId);
+          if (!run) return undefined;
+          if (run.kind !== 'rollback') return run.releaser;
+          // A rollback run's releaser field holds the label it was asked with; the actor is in its log.
+          const asked = (await options.runs.getEvents(runId)).find((e) => e.type === 'rollback-requested');
+          const actor = asked?.data?.actor;
+          return typeof actor === 'string' ? actor : run.releaser;
+        },
+      });
       const cells: EnvironmentCell[] = await Promise.all(
         raw.map(async (cell) => ({
           ...cell,

@@ -46,7 +46,11 @@ function isRevert(state: LiveState): boolean {
 export async function readEnvironments(
   envRepo: EnvRepoOptions,
   policy: Policy,
-  options: { history?: number } = {},
+  options: {
+    history?: number;
+    /** Who made a run's change live (its releaser, or whoever asked for the rollback). */
+    whoOfRun?: (runId: string) => Promise<string | undefined>;
+  } = {},
 ): Promise<Array<Omit<EnvironmentCell, 'health'>>> {
   const limit = options.history ?? 6;
   const pairs: Array<{ app: string; env: string; path: string }> = [];
@@ -61,6 +65,9 @@ export async function readEnvironments(
         ? (await pathHistory(repo, branch, tip, path, limit, 500, 50)).map(liveStateOf)
         : [];
       const live = history[0];
+      // A release a revert commit undid is not a good version to go back to.
+      const undone = new Set(history.map((h) => h.reverts).filter((sha): sha is string => sha !== undefined));
+      const by = live?.run === undefined ? undefined : await options.whoOfRun?.(live.run);
       cells.push({
         app,
         env,
@@ -68,10 +75,10 @@ export async function readEnvironments(
         commit: live?.sourceCommit ?? null,
         envCommit: live?.commit ?? null,
         liveSince: live ? live.committedAt.toISOString() : null,
-        by: live ? (live.approvedBy.length > 0 ? live.approvedBy.join(', ') : null) : null,
+        by: by ?? (live && live.approvedBy.length > 0 ? live.approvedBy.join(', ') : null),
         previous: history
           .slice(1)
-          .filter((s) => !isRevert(s) && s.sourceCommit !== undefined)
+          .filter((s) => !isRevert(s) && !undone.has(s.commit) && s.sourceCommit !== undefined)
           .map((s) => ({
             version: releaseTagOf(s),
             commit: s.sourceCommit ?? null,

@@ -75,10 +75,12 @@ export function buildTimeline(run: Run, events: readonly RunEvent[]): TimelineSt
     }
     if (event.type === 'gate') {
       const gate = str(data.gate) ?? 'gate';
+      // Pre-deploy gates start with the run; gates during a deploy (ZAP, analysis) with the deploy.
       const s = start({
         name: `gate:${gate}`,
         kind: 'gate',
-        startedAt: run.createdAt,
+        ...(current && open.has(current.name) && current.env ? { env: current.env } : {}),
+        startedAt: current && open.has(current.name) ? current.startedAt : run.createdAt,
         outcome: 'running',
         detail: { ...data },
       });
@@ -110,14 +112,15 @@ export function buildTimeline(run: Run, events: readonly RunEvent[]): TimelineSt
       continue;
     }
     if (event.type === 'approval-requested' && env !== undefined) {
-      start({
-        name: `approval:${env}`,
-        kind: 'approval',
-        env,
-        startedAt: event.at,
-        outcome: 'waiting',
-        detail: {},
-      });
+      if (!open.has(`approval:${env}`))
+        start({
+          name: `approval:${env}`,
+          kind: 'approval',
+          env,
+          startedAt: event.at,
+          outcome: 'waiting',
+          detail: {},
+        });
       continue;
     }
     if (event.type === 'approval' && env !== undefined) {

@@ -19,7 +19,9 @@ import { RunStore } from '../../../src/runs/run-store.js';
 import type { Run } from '../../../src/runs/run-types.js';
 import { API_PLUGINS } from '../../../src/server/api-plugins.js';
 import { buildServer } from '../../../src/server/build-server.js';
-import { startOAuthStandIn, type OAuthStandIn } from '../../../sandbox/github-oauth-stand-in.js';
+import { createServer, type Server } from 'node:http';
+import { createOAuthStandIn, type OAuthStandIn } from '../../../sandbox/github-oauth-stand-in.js';
+import { closeServer, listenOnFreePort } from '../../../sandbox/listen.js';
 import { deleteKeysWithPrefix, TEST_REDIS_URL, uniquePrefix } from '../../support/redis.js';
 
 const ADMIN_TOKEN = 'console-admin-token-0123456789';
@@ -61,6 +63,8 @@ function parse(text: string): Policy {
 }
 
 let oauth: OAuthStandIn;
+let oauthServer: Server;
+let oauthUrl: string;
 let app: FastifyInstance;
 let baseUrl: string;
 let producer: Redis;
@@ -72,29 +76,34 @@ let prefix: string;
 let current: Policy = parse(policyText(false));
 
 beforeAll(async () => {
-  oauth = await startOAuthStandIn({
-    clientId: 'Iv1.console',
-    clientSecret: 'oauth-client-secret-0123456789',
-    users: [
-      { login: 'alice', name: 'Alice', orgs: ['acme'] },
-      { login: 'bob', name: 'Bob', orgs: ['acme'] },
-      { login: 'vera', name: 'Vera Viewer', orgs: ['acme'] },
-      { login: 'olga', name: 'Olga Operator', orgs: ['acme'], teams: ['acme/sre'] },
-      { login: 'mallory', orgs: ['evil'] },
-    ],
+  // GitHub's OAuth pages and user API on one host, as on github.com (api.) and GHES.
+  oauth = createOAuthStandIn();
+  for (const user of [
+    { login: 'alice', name: 'Alice', orgs: ['acme'] },
+    { login: 'bob', name: 'Bob', orgs: ['acme'] },
+    { login: 'vera', name: 'Vera Viewer', orgs: ['acme'] },
+    { login: 'olga', name: 'Olga Operator', orgs: ['acme'], teams: ['acme/sre'] },
+    { login: 'mallory', orgs: ['evil'] },
+  ])
+    oauth.addUser(user);
+  oauthServer = createServer((req, res) => {
+    void oauth.handle(req, res, new URL(req.url ?? '/', 'http://stand-in')).then((handled) => {
+      if (!handled) res.writeHead(404).end();
+    });
   });
+  oauthUrl = await listenOnFreePort(oauthServer);
   prefix = uniquePrefix('console');
   config = loadConfig(
     {
       GITHUB_WEBHOOK_SECRET: 'console-webhook-secret-0123',
-      GITHUB_API_URL: oauth.url,
+      GITHUB_API_URL: oauthUrl,
       REDIS_URL: TEST_REDIS_URL,
       SHIPGATE_QUEUE_PREFIX: prefix,
       SHIPGATE_API_TOKEN: ADMIN_TOKEN,
       LOG_LEVEL: 'silent',
       SHIPGATE_PUBLIC_URL: PUBLIC_URL,
-      GITHUB_OAUTH_CLIENT_ID: 'Iv1.console',
-      GITHUB_OAUTH_CLIENT_SECRET: 'oauth-client-secret-0123456789',
+      GITHUB_OAUTH_CLIENT_ID: oauth.clientId,
+      GITHUB_OAUTH_CLIENT_SECRET: oauth.clientSecret,
       SHIPGATE_SESSION_SECRET: SESSION_SECRET,
     },
     'serve',
@@ -128,7 +137,7 @@ afterAll(async () => {
   await app?.close();
   await closeQueues(Object.values(queues ?? {}));
   producer?.disconnect();
-  await oauth?.close();
+  if (oauthServer) await closeServer(oauthServer);
   await deleteKeysWithPrefix(prefix);
 });
 
@@ -153,11 +162,17 @@ async function signIn(login: string): Promise<SignedIn> {
   const start = await fetch(`${baseUrl}/auth/login`, { redirect: 'manual' });
   expect(start.status).toBe(302);
   const authorize = new URL(start.headers.get('location')!);
-  expect(`${authorize.origin}${authorize.pathname}`).toBe(`${oauth.url}/login/oauth/authorize`);
+  expect(`${authorize.origin}${authorize.pathname}`).toBe(`${oauthUrl}/login/oauth/authorize`);
   expect(authorize.searchParams.get('redirect_uri')).toBe(`${PUBLIC_URL}/auth/callback`);
   const stateCookie = cookiesOf(start).shipgate_oauth_state!;
-  authorize.searchParams.set('login', login);
-  const back = await fetch(authorize, { redirect: 'manual' });
+  // The person types their login on GitHub's page and confirms.
+  const page = await fetch(authorize);
+  expect(page.status).toBe(200);
+  const confirm = new URL('/login/oauth/authorize/confirm', oauthUrl);
+  for (const key of ['client_id', 'redirect_uri', 'state'])
+    confirm.searchParams.set(key, authorize.searchParams.get(key)!);
+  confirm.searchParams.set('login', login);
+  const back = await fetch(confirm, { redirect: 'manual' });
   expect(back.status).toBe(302);
   const callback = new URL(back.headers.get('location')!);
   expect(callback.origin).toBe(PUBLIC_URL);
@@ -223,7 +238,7 @@ describe('sign-in with GitHub', () => {
       roles: { viewer: true, approverOf: [], operatorOf: ['production'], admin: false },
     });
     expect(typeof me.csrfToken).toBe('string');
-    expect(oauth.issued.tokens).toBeGreaterThan(0);
+    expect(oauth.signIns('olga')).toBeGreaterThan(0);
   });
 
   it('refuses a callback whose state does not match the browser (login CSRF)', async () => {
