@@ -138,7 +138,18 @@ function Shell({ me, onLogout }: { me: Me; onLogout: () => void }) {
         </div>
       </header>
       <main id="main" ref={main} tabIndex={-1}>
-        {view}
+        {me.roles.viewer || me.roles.admin ? (
+          view
+        ) : (
+          <section>
+            <h1>No access yet</h1>
+            <p>
+              You are signed in as <strong>{me.login}</strong>, but the platform policy does not name you as a
+              viewer, approver or operator. Ask the platform team to add your login, org or team under{' '}
+              <code>access</code> in <code>shipgate/policy.yml</code> in the environment repository.
+            </p>
+          </section>
+        )}
       </main>
     </div>
   );
