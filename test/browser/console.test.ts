@@ -51,7 +51,8 @@ async function pageFor(viewport = { width: 1280, height: 900 }): Promise<Page> {
 async function signIn(page: Page, login: string): Promise<void> {
   await page.goto('/');
   await page.getByRole('link', { name: 'Sign in with GitHub' }).click();
-  await page.getByRole('link', { name: `Sign in as ${login}` }).click();
+  await page.getByLabel('Username or email address').fill(login);
+  await page.getByRole('button', { name: 'Authorize' }).click();
   await page.waitForURL(`${stack.base}/`);
   await eventually(() => page.getByTestId('login').textContent()).toBe(login);
 }
