@@ -105,7 +105,10 @@ export function ApprovalsPage() {
   const list = useFetch<PendingApproval[]>('/api/approvals');
   const [decided, setDecided] = useState<string[]>([]);
   // A decision made in Slack or by another approver moves the run: read the list again.
-  useRunEvents(() => list.reload());
+  // Only runs that wait now, or that were waiting, can change this list.
+  useRunEvents((run) => {
+    if (run.state === 'awaiting-approval' || list.data?.some((item) => item.runId === run.id)) list.reload();
+  });
   return (
     <section aria-labelledby="approvals-title">
       <h1 id="approvals-title">Approvals</h1>
