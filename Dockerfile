@@ -12,6 +12,8 @@ RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 COPY workers ./workers
+# The web console: built by the same `npm run build` into dist/web, served by `shipgate serve`.
+COPY web ./web
 RUN npm run build && npm prune --omit=dev --ignore-scripts
 # The SBOM of exactly what ships: the pruned tree, with devDependencies dropped from package.json
 # first, because `npm sbom --omit dev` otherwise loses production packages a dev one also reaches

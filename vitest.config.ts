@@ -3,8 +3,9 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
-    // The load and end-to-end tests have runs of their own (`npm run test:load`, `test:e2e`).
-    exclude: ['test/load/**', 'test/e2e/**', '**/node_modules/**'],
+    // The load, end-to-end and browser tests have runs of their own (`npm run test:load`,
+    // `test:e2e`, `test:browser`).
+    exclude: ['test/load/**', 'test/e2e/**', 'test/browser/**', '**/node_modules/**'],
     // Integration tests start real servers, git repos and redis-server children;
     // forks keep each file's process state (env, cwd, child processes) isolated.
     pool: 'forks',

@@ -23,6 +23,8 @@ export const DEVELOPMENT_ROOTS = [
   'scripts',
   'eslint.config.js',
   'vitest.config.ts',
+  // The web console: bundled into dist/web at build time, so its packages are devDependencies.
+  'web',
 ];
 
 /**

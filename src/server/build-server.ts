@@ -19,6 +19,7 @@ import {
 import { createBodyBudget } from './body-budget.js';
 import { handleError, handleNotFound } from './error-handler.js';
 import { opsRoutes } from './ops-routes.js';
+import { avatarOriginsOf, serveConsole, type ConsoleOptions } from './serve-console.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -40,6 +41,11 @@ export interface ServerDeps {
    * handler; they protect their routes with `requireBearerToken(config.apiToken)`.
    */
   plugins?: FastifyPluginAsync[];
+  /**
+   * The web console at `/` (built into dist/web). false: none (tests of other routes).
+   * @defaultValue the built console of this install, avatars from the configured GitHub
+   */
+  console?: ConsoleOptions | false;
   /** Tuning, mostly for tests. */
   limits?: ServerLimits;
 }
@@ -178,5 +184,10 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     });
     for (const plugin of deps.plugins ?? []) await api.register(plugin);
   });
+  if (deps.console !== false) {
+    await app.register(
+      serveConsole({ avatarOrigins: avatarOriginsOf(config.github.apiUrl), ...deps.console }),
+    );
+  }
   return app;
 }

@@ -25,6 +25,7 @@ describe('the image runtime layout', () => {
 
   it('serves /livez from a production-only install', { timeout: 240_000 }, async () => {
     if (!existsSync('dist/src/cli.js')) execFileSync('npm', ['run', 'build'], { stdio: 'ignore' });
+    if (!existsSync('dist/web/index.html')) execFileSync('npm', ['run', 'build:web'], { stdio: 'ignore' });
     for (const entry of ['package.json', 'package-lock.json', 'dist', 'schemas']) {
       cpSync(entry, path.join(dir, entry), { recursive: true });
     }
@@ -66,6 +67,17 @@ describe('the image runtime layout', () => {
       expect(status, stderr).toBe(200);
       const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
       expect(ready.status).toBe(200);
+      // The web console ships in dist/ and is served with production dependencies only.
+      const page = await fetch(`http://127.0.0.1:${port}/`);
+      expect(page.status).toBe(200);
+      const script = /<script type="module" crossorigin src="(\/assets\/[^"]+\.js)"/.exec(
+        await page.text(),
+      )?.[1];
+      expect(script).toBeDefined();
+      const asset = await fetch(`http://127.0.0.1:${port}${script}`);
+      expect(asset.status).toBe(200);
+      expect(asset.headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
+      await asset.arrayBuffer();
     } finally {
       child.kill('SIGTERM');
       await new Promise((resolve) => child.once('exit', resolve));

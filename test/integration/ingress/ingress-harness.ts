@@ -7,6 +7,7 @@ import { createMetrics, type Metrics } from '../../../src/metrics/create-metrics
 import { closeQueues, createIngressQueues, type IngressQueues } from '../../../src/queue/create-queues.js';
 import { createRedisConnection } from '../../../src/redis/connection.js';
 import { buildServer, type ServerLimits } from '../../../src/server/build-server.js';
+import type { ConsoleOptions } from '../../../src/server/serve-console.js';
 import { deleteKeysWithPrefix, TEST_REDIS_URL, uniquePrefix } from '../../support/redis.js';
 
 /** Collects pino output in memory, so tests can assert what (and how much) was logged. */
@@ -58,6 +59,8 @@ export interface IngressOptions {
   plugins?: FastifyPluginAsync[];
   env?: Record<string, string>;
   logLevel?: string;
+  /** The web console; by default this checkout's dist/web (a 503 page when not built). */
+  console?: ConsoleOptions | false;
 }
 
 export const SECRET = 'test-webhook-secret-current';
@@ -94,6 +97,7 @@ export async function startIngress(options: IngressOptions = {}): Promise<Ingres
     metrics,
     plugins: options.plugins,
     limits: options.limits,
+    console: options.console,
   });
   const baseUrl = await app.listen({ port: 0, host: '127.0.0.1' });
   return {
