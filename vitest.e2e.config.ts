@@ -4,7 +4,8 @@ import { defineConfig } from 'vitest/config';
  * `npm run test:e2e`: end-to-end runs of whole installs, each tens of seconds on a 2-core
  * machine: the demo from start to revert, one release traced across three Shipgate processes
  * (serve and two workers, OTLP to a receiver stand-in), the disaster-recovery drill (Redis wiped
- * mid-release), a production-only install serving /livez,
+ * mid-release), the CLI as users run it (the compiled binary, `start` and its signals,
+ * `setup`, `init` and `validate`), a production-only install serving /livez,
  * and the production SBOM with its licence check. Kept out of `npm test` so it stays a few minutes.
  */
 export default defineConfig({
