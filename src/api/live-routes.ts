@@ -2,7 +2,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import { NotFound } from '../errors.js';
 import { readLiveSnapshot } from '../recovery/recover-after-redis-loss.js';
 import { RunKeys } from '../runs/run-keys.js';
-import type { ApiContext } from '../server/api-plugins.js';
+import type { ApiContext } from '../server/api-context.js';
 import { requireBearerToken } from '../server/require-bearer-token.js';
 
 /**

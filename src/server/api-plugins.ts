@@ -1,9 +1,4 @@
 import type { FastifyPluginAsync } from 'fastify';
-import type { RedisClient } from '../redis/connection.js';
-import type { Config } from '../config.js';
-import type { Logger } from '../logger.js';
-import type { Metrics } from '../metrics/create-metrics.js';
-import type { AllQueues } from '../queue/create-queues.js';
 import { approvalsApiPlugin, slackInteractionsApiPlugin } from '../api/approvals-routes.js';
 import { auditApiPlugin } from '../api/audit-routes.js';
 import { doraApiPlugin } from '../api/dora-routes.js';
@@ -19,31 +14,9 @@ import { tokensRoutes } from '../api/tokens-routes.js';
 import { ApprovalStore } from '../approvals/approval-store.js';
 import { createArgoCdClient } from '../argocd/argocd-client.js';
 import { readFileSync } from 'node:fs';
-import { createConsoleAuth, type ConsoleAuth } from '../auth/console-auth.js';
 
-/** What an API plugin may use. Routes protect themselves with the guard of `consoleAuthOf(ctx)`. */
-export interface ApiContext {
-  config: Config;
-  logger: Logger;
-  producer: RedisClient;
-  queues: AllQueues;
-  metrics: Metrics;
-  /** Tests inject one (e.g. with a policy source of their own); built from the config otherwise. */
-  auth?: ConsoleAuth;
-}
-
-const authByProducer = new WeakMap<RedisClient, ConsoleAuth>();
-
-/** The one ConsoleAuth of a server: every plugin of one context shares its guard and stores. */
-export function consoleAuthOf(ctx: ApiContext): ConsoleAuth {
-  if (ctx.auth) return ctx.auth;
-  let auth = authByProducer.get(ctx.producer);
-  if (!auth) {
-    auth = createConsoleAuth({ config: ctx.config, redis: ctx.producer, logger: ctx.logger });
-    authByProducer.set(ctx.producer, auth);
-  }
-  return auth;
-}
+export { consoleAuthOf, type ApiContext } from './api-context.js';
+import { consoleAuthOf, type ApiContext } from './api-context.js';
 
 export type ApiPluginFactory = (ctx: ApiContext) => FastifyPluginAsync;
 

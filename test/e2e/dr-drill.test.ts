@@ -5,11 +5,7 @@ import type { ControllerSim } from '../../sandbox/rollout-controller-sim.js';
 import { APPROVAL_WORKERS } from '../../workers/approval-workers.js';
 import { ENGINE_WORKERS } from '../../workers/engine-workers.js';
 import { RECOVER_LOST_RUNS_JOB, recoveryWorker } from '../../workers/recovery-worker.js';
-import {
-  seedLiveRelease,
-  startClusterStandIns,
-  type ClusterStandIns,
-} from '../support/cluster-stand-ins.js';
+import { seedLiveRelease, startClusterStandIns, type ClusterStandIns } from '../support/cluster-stand-ins.js';
 import { installFakeScanners, type FakeScanners } from '../support/fake-scanners/install.js';
 import { FIXTURES } from '../support/fixtures.js';
 import { startRedisServer, type TestRedisServer } from '../support/redis-server.js';
