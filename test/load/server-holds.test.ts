@@ -110,7 +110,9 @@ describe('a server that holds (real server in a child process)', () => {
       expect(valid.ms).toBeLessThan(1000);
       expect(peakMb).toBeLessThan(400);
       // Most were refused before their body was read; none was accepted.
-      expect(statuses.filter((s) => s === 503).length).toBeGreaterThan(100);
+      // A refusal reaches the client as a 503, or, when the server closed the socket while the
+      // client was still writing its 24 MB, as a reset (status 0): either way, not read.
+      expect(statuses.filter((s) => s === 503 || s === 0).length).toBeGreaterThan(100);
       expect(statuses.filter((s) => s >= 200 && s < 300)).toHaveLength(0);
     } finally {
       await stopChild(child);
