@@ -79,6 +79,8 @@ describe('one trace from webhook to production, across three processes', () => {
   it('the production commit names a trace covering every stage from all three processes', async () => {
     const port = await freePort();
     const base = `http://127.0.0.1:${port}`;
+    // The world signs people in to the console too, which needs Shipgate's public address.
+    env.SHIPGATE_PUBLIC_URL = base;
     await start('serve', 'serve', port);
     const workerA = await start('work', 'work-a');
     const api = async (pathname: string, init: RequestInit = {}) => {
