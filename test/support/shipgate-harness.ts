@@ -144,32 +144,6 @@ export interface Harness {
   crash(): Promise<void>;
 }
 
-/**
- * The producer has no offline queue (the ingress must fail fast): wait until it is connected.
- * Under `npm run test:cluster`, a cluster client made right after the previous harness closed
- * its own sometimes ends in status `close` with no error before it reads the slot map (seen
- * only in this suite's quick succession of harnesses, not yet explained); a fresh client then
- * connects. Never more than three tries, so a Redis that is really away still fails the test.
- */
-async function connectedProducer(redisUrl: string): Promise<RedisClient> {
-  for (let attempt = 1; ; attempt++) {
-    const producer = createRedisConnection(redisUrl, 'producer');
-    const deadline = Date.now() + 15_000;
-    while (producer.status !== 'ready') {
-      const closed = producer.status === 'close' || producer.status === 'end';
-      if (closed || Date.now() > deadline) {
-        producer.disconnect();
-        if (!closed || attempt >= 3) {
-          throw new Error(`redis producer not ready (status ${producer.status}, try ${attempt})`);
-        }
-        break;
-      }
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    if (producer.status === 'ready') return producer;
-  }
-}
-
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
   const world = options.world ?? (await createHarnessWorld(options));
   const { github, appRepo, envRepo, installationId, privateKeyPem, prefix } = world;
@@ -200,7 +174,10 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   );
   const logger = createLogger(config.logLevel);
   const metrics = createMetrics({ processMetrics: false });
-  const producer = await connectedProducer(redisUrl);
+  const producer = createRedisConnection(redisUrl, 'producer');
+  // The producer has no offline queue (the ingress must fail fast): wait until it is connected.
+  // A cluster client is ready once it has read the slot map: give a loaded machine room.
+  await eventually(() => producer.status === 'ready', 15_000, 'redis producer ready');
   const connections: RedisClient[] = [producer];
   const queues = createAllQueues(producer, prefix);
   const app: FastifyInstance = await buildServer({
