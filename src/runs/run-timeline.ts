@@ -111,19 +111,8 @@ export function buildTimeline(run: Run, events: readonly RunEvent[]): TimelineSt
       current = s;
       continue;
     }
-    if (event.type === 'approval-requested' && env !== undefined) {
-      if (!open.has(`approval:${env}`))
-        start({
-          name: `approval:${env}`,
-          kind: 'approval',
-          env,
-          startedAt: event.at,
-          outcome: 'waiting',
-          detail: {},
-        });
-      continue;
-    }
-    if (event.type === 'approval' && env !== undefined) {
+    if ((event.type === 'approval-requested' || event.type === 'approval') && env !== undefined) {
+      // A decision may arrive with no request recorded before it: it opens its own stage.
       if (!open.has(`approval:${env}`)) {
         start({
           name: `approval:${env}`,
@@ -134,7 +123,7 @@ export function buildTimeline(run: Run, events: readonly RunEvent[]): TimelineSt
           detail: {},
         });
       }
-      end(`approval:${env}`, event.at, str(data.outcome) ?? 'approved');
+      if (event.type === 'approval') end(`approval:${env}`, event.at, str(data.outcome) ?? 'approved');
       continue;
     }
     const t = event.transition;
