@@ -47,6 +47,9 @@ export const recoveryWorker: WorkerSpec = {
     },
   },
   async schedule(ctx) {
+    // Without an env repo nothing is deployed, so nothing is live to rebuild and no deploy can
+    // have been lost; the jobs would only fail and retry. The epoch stays unclaimed for later.
+    if (ctx.config.envRepo === undefined) return;
     await ctx.queues.maintenance.upsertJobScheduler(
       REBUILD_LIVE_STATE_JOB,
       { every: LIVE_STATE_EVERY_MS },
