@@ -12,7 +12,7 @@ import type { Logger } from '../logger.js';
 import { isRunId } from '../runs/run-id.js';
 import { RunStore } from '../runs/run-store.js';
 import { ResourceName } from '../runs/run-types.js';
-import { consoleAuthOf, type ApiContext } from '../server/api-context.js';
+import { consoleAuthOf, type ApiContext } from './api-context.js';
 import type { AuthGuard } from '../auth/auth-guard.js';
 import { decideApprove, slackIdentityOf } from '../auth/access-decisions.js';
 import type { Run } from '../runs/run-types.js';

@@ -1,5 +1,5 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
-import { decodeButtonValue, APPROVE_ACTION_ID, REJECT_ACTION_ID } from '../approvals/button-value.js';
+import { decodeButtonValue, APPROVE_ACTION_ID, REJECT_ACTION_ID } from './button-value.js';
 import type { ApprovalClick } from '../approvals/types.js';
 import {
   isShipgateError,
@@ -11,7 +11,7 @@ import {
   type ShipgateError,
 } from '../errors.js';
 import type { Logger } from '../logger.js';
-import { createRejectionLimiter, type RejectionLimiter } from '../server/rejection-limiter.js';
+import { createRejectionLimiter, type RejectionLimiter } from '../http/rejection-limiter.js';
 import type { ReplayGuard } from './replay-guard.js';
 import { blockActionsPayloadSchema, interactionEnvelopeSchema } from './schema.js';
 import {

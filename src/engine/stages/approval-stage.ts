@@ -13,28 +13,16 @@ import {
 } from '../../approvals/handle-approval-click.js';
 import { expireApproval } from '../../approvals/expire-approval.js';
 import { requestApproval } from '../../approvals/request-approval.js';
-import type {
-  ApprovalClick,
-  ApprovalMessageContent,
-  ApprovalRule,
-  FreezeState,
-  GateSummary,
-} from '../../approvals/types.js';
+import type { ApprovalClick, ApprovalMessageContent } from '../../approvals/types.js';
 import { ApprovalRequestClosed } from '../../errors.js';
-import {
-  activeFreeze,
-  approvalRequirement,
-  grantForRepo,
-  slackUserForGithubLogin,
-  type Policy,
-} from '../../policy/index.js';
+import { approvalRuleOf, freezeStateOf, gateSummaryOf } from '../decisions/approval-mapping.js';
+import { grantForRepo, slackUserForGithubLogin, type Policy } from '../../policy/index.js';
 import type { Run } from '../../runs/run-types.js';
 import { releaseEnvironments } from '../progress/advance-run.js';
 import { continueAfterApproval } from '../progress/continue-release.js';
 import type { EngineContext } from '../context/engine-context.js';
 import { githubWebUrl } from '../context/env-repo.js';
 import { checksUrlOf, notifyRelease } from '../progress/notify-release.js';
-import type { GatesField } from '../progress/record-gate-result.js';
 import { STAGE_JOB_OPTIONS, StageJobSchema, type StageJob } from '../context/stage-jobs.js';
 
 /**
@@ -61,66 +49,6 @@ export type ApprovalExpireJob = z.infer<typeof ApprovalExpireJobSchema>;
 export type ApprovalDecisionJob = Extract<StageJob, { stage: 'approval-decision' }>;
 
 // ── pure mapping ────────────────────────────────────────────────────────────
-
-/** The policy's approval requirement for `env` as the approvals module's rule; undefined when none is needed. */
-export function approvalRuleOf(policy: Policy, env: string): ApprovalRule | undefined {
-  const requirement = approvalRequirement(policy, env);
-  if (!requirement.required) return undefined;
-  return {
-    approvers: {
-      users: [...requirement.approvers.users],
-      userGroups: [...requirement.approvers.userGroups],
-    },
-    required: requirement.count,
-    releaserMayApprove: requirement.releaserMayApprove,
-    expiresAfterHours: requirement.expiresAfterHours,
-    channel: requirement.channel,
-  };
-}
-
-/** The run's gate results (keyed by check) as the approval message's summary; shows what ran. */
-export function gateSummaryOf(gates: GatesField | Record<string, unknown>): GateSummary {
-  const g = gates as GatesField;
-  const summary: GateSummary = {};
-  if (g.tests) {
-    const c = g.tests.counts ?? {};
-    const status =
-      g.tests.conclusion === 'success' ? 'passed' : g.tests.conclusion === 'failure' ? 'failed' : 'skipped';
-    const failed = (c.failures ?? 0) + (c.errors ?? 0);
-    summary.tests = {
-      status,
-      ...(c.tests !== undefined ? { passed: Math.max(0, c.tests - failed - (c.skipped ?? 0)) } : {}),
-      ...(c.tests !== undefined ? { failed } : {}),
-      ...(c.skipped !== undefined ? { skipped: c.skipped } : {}),
-    };
-  }
-  const trivy = g.trivy?.counts;
-  if (trivy) {
-    summary.trivy = {
-      critical: trivy.CRITICAL ?? 0,
-      high: trivy.HIGH ?? 0,
-      medium: trivy.MEDIUM ?? 0,
-      low: trivy.LOW ?? 0,
-      ...(trivy.UNKNOWN !== undefined ? { unknown: trivy.UNKNOWN } : {}),
-    };
-  }
-  const zap = g.zap?.counts;
-  if (zap) {
-    summary.zap = {
-      high: zap.high ?? 0,
-      medium: zap.medium ?? 0,
-      low: zap.low ?? 0,
-      informational: zap.informational ?? 0,
-    };
-  }
-  return summary;
-}
-
-/** The freeze state the approvals module wants, from the policy's freeze windows. */
-export function freezeStateOf(policy: Policy, env: string, now: Date): FreezeState {
-  const freeze = activeFreeze(policy, env, now);
-  return freeze.frozen ? { frozen: true, until: freeze.until, reason: freeze.reason } : { frozen: false };
-}
 
 /** A verified Slack click as an `approval-decision` job; undefined for ids no job could carry. */
 export function approvalDecisionJobOf(click: ApprovalClick): ApprovalDecisionJob | undefined {
