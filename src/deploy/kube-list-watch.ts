@@ -170,6 +170,29 @@ export async function openListWatch(
   };
 }
 
+/** What a watch source hands its reader: the latest snapshot, and a wait for the next one. */
+export interface SnapshotWatch<S> {
+  snapshot(): S;
+  /** The first snapshot newer than `version`, or the current one after `timeoutMs` or on abort. */
+  next(version: number, timeoutMs: number, signal?: AbortSignal): Promise<S>;
+  close(): void;
+}
+
+/** `watch` as a reader's handle; closed when `signal` (the opener's) aborts. */
+export function snapshotWatch<S>(
+  watch: ListWatch,
+  snapshot: () => S,
+  signal?: AbortSignal,
+): SnapshotWatch<S> {
+  const handle: SnapshotWatch<S> = {
+    snapshot,
+    next: (after, timeoutMs, waitSignal) => watch.next(after, timeoutMs, waitSignal).then(snapshot),
+    close: () => watch.close(),
+  };
+  signal?.addEventListener('abort', () => handle.close(), { once: true });
+  return handle;
+}
+
 /** A failed Kubernetes call in one line: `HTTP 403: forbidden`. */
 export function kubeErrorText(err: unknown): string {
   const code = (err as { code?: number }).code;

@@ -16,6 +16,8 @@ import {
   type ListWatch,
   type ListWatchOptions,
   type ListWatchStream,
+  type SnapshotWatch,
+  snapshotWatch,
 } from './kube-list-watch.js';
 import { DeploymentSchema, type Deployment } from './schema.js';
 
@@ -30,12 +32,7 @@ export interface DeploymentSnapshot {
   deployment: Deployment | undefined;
 }
 
-export interface DeploymentWatch {
-  snapshot(): DeploymentSnapshot;
-  /** The first snapshot newer than `version`, or the current one after `timeoutMs` or on abort. */
-  next(version: number, timeoutMs: number, signal?: AbortSignal): Promise<DeploymentSnapshot>;
-  close(): void;
-}
+export type DeploymentWatch = SnapshotWatch<DeploymentSnapshot>;
 
 /** The port the rolling strategy reads Deployment state through. */
 export interface DeploymentSource {
@@ -87,14 +84,7 @@ export function createKubeDeploymentSource(
           cause: err,
         });
       }
-      const handle: DeploymentWatch = {
-        snapshot: () => ({ version: watch.version(), deployment }),
-        next: (after, timeoutMs, waitSignal) =>
-          watch.next(after, timeoutMs, waitSignal).then(() => handle.snapshot()),
-        close: () => watch.close(),
-      };
-      signal?.addEventListener('abort', () => handle.close(), { once: true });
-      return handle;
+      return snapshotWatch(watch, () => ({ version: watch.version(), deployment }), signal);
     },
   };
 }

@@ -20,6 +20,8 @@ import {
   type ListWatch,
   type ListWatchOptions,
   type ListWatchStream,
+  type SnapshotWatch,
+  snapshotWatch,
 } from './kube-list-watch.js';
 import { AnalysisRunSchema, RolloutSchema, type AnalysisRun, type Rollout } from './schema.js';
 
@@ -36,12 +38,7 @@ export interface RolloutSnapshot {
   analysisRuns: AnalysisRun[];
 }
 
-export interface RolloutWatch {
-  snapshot(): RolloutSnapshot;
-  /** The first snapshot newer than `version`, or the current one after `timeoutMs` or on abort. */
-  next(version: number, timeoutMs: number, signal?: AbortSignal): Promise<RolloutSnapshot>;
-  close(): void;
-}
+export type RolloutWatch = SnapshotWatch<RolloutSnapshot>;
 
 /** The port `runDeploy` reads Rollout state through. */
 export interface RolloutSource {
@@ -133,14 +130,11 @@ export function createKubeRolloutSource(
           cause: err,
         });
       }
-      const handle: RolloutWatch = {
-        snapshot: () => ({ version: watch.version(), rollout, analysisRuns: [...runs.values()] }),
-        next: (after, timeoutMs, waitSignal) =>
-          watch.next(after, timeoutMs, waitSignal).then(() => handle.snapshot()),
-        close: () => watch.close(),
-      };
-      signal?.addEventListener('abort', () => handle.close(), { once: true });
-      return handle;
+      return snapshotWatch(
+        watch,
+        () => ({ version: watch.version(), rollout, analysisRuns: [...runs.values()] }),
+        signal,
+      );
     },
   };
 }
