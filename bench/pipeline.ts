@@ -24,6 +24,7 @@ import { FIXTURES } from '../test/support/fixtures.js';
 import { pipelineWorker } from '../workers/engine-workers.js';
 import {
   eventually,
+  fakeScannerMounts,
   fixturePayload,
   startHarness,
   WEB_PIPELINE,
@@ -60,7 +61,11 @@ async function releaseLatency(writeBurst: number): Promise<{ samples: ReleaseSam
   const cluster = await startClusterStandIns();
   const h = await startHarness({
     env: cluster.env,
-    engineTuning: { github: { spaceWrites: true, writeBurst, retryAfterBaseMs: 5 } },
+    engineTuning: {
+      github: { spaceWrites: true, writeBurst, retryAfterBaseMs: 5 },
+      // The sandboxed gates must reach the stand-in scanners, as in the tests.
+      executor: { local: { mounts: fakeScannerMounts() } },
+    },
   });
   const sim = cluster.simulate(h);
   await seedLiveRelease(h, sim, ['staging'], 'ghcr.io/acme/web:v0.9.0');
