@@ -125,6 +125,10 @@ describe('deploy lock safety', () => {
     const events = new QueueEvents(name, {
       connection: connection.duplicate(),
       prefix: bullmqPrefix(prefix),
+      // From the stream's start, not '$': `waitUntilReady` does not wait for the first XREAD,
+      // so a 50 ms wait could be over before the reader looks (seen on the cluster suite).
+      // The prefix is this test's own, so the stream holds this test's events only.
+      lastEventId: '0-0',
     });
     let busyCalls = 0;
     const failed: string[] = [];
