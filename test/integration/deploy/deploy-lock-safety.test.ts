@@ -89,9 +89,11 @@ describe('deploy lock safety', () => {
     const redis = redisFor(prefix);
     const locks = new DeployLock(redis, { prefix });
     const mine = newRunId();
-    await locks.acquire('web', 'prod', mine, { leaseMs: 200 });
-    const lease = holdDeployLease(locks, { app: 'web', env: 'prod', runId: mine }, { leaseMs: 200 });
-    await sleep(700); // several leases long: only renewals keep it
+    // A lease long enough that a renewal (every third of it) delayed by a loaded CI machine's
+    // scheduler still lands in time: 200 ms lost it under full CPU load.
+    await locks.acquire('web', 'prod', mine, { leaseMs: 1000 });
+    const lease = holdDeployLease(locks, { app: 'web', env: 'prod', runId: mine }, { leaseMs: 1000 });
+    await sleep(2500); // two and a half leases long: only renewals keep it
     expect(lease.signal.aborted).toBe(false);
     expect(await locks.holder('web', 'prod')).toBe(mine);
     lease.stop();
