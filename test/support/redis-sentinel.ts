@@ -1,10 +1,10 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Redis } from 'ioredis';
 import { freePort } from '../../src/redis/embedded-redis.js';
+import { askRedis, killRedis, spawnRedis, waitFor } from './redis-processes.js';
 
 /**
  * A redis-server primary (with a password) watched by one Sentinel (`redis-server --sentinel`),
@@ -18,32 +18,6 @@ export interface TestRedisSentinel {
   stop(): Promise<void>;
 }
 
-async function waitFor(probe: () => Promise<boolean>, what: string, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await probe().catch(() => false)) return;
-    if (Date.now() > deadline) throw new Error(`redis sentinel: ${what} not reached within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-async function ask<T>(port: number, password: string | undefined, fn: (r: Redis) => Promise<T>): Promise<T> {
-  const redis = new Redis({
-    port,
-    host: '127.0.0.1',
-    ...(password ? { password } : {}),
-    lazyConnect: true,
-    retryStrategy: () => null,
-  });
-  redis.on('error', () => {});
-  try {
-    await redis.connect();
-    return await fn(redis);
-  } finally {
-    redis.disconnect();
-  }
-}
-
 export async function startRedisSentinel(masterName = 'shipgate-primary'): Promise<TestRedisSentinel> {
   const dir = mkdtempSync(path.join(tmpdir(), 'shipgate-sentinel-'));
   const password = randomBytes(18).toString('base64url');
@@ -51,40 +25,19 @@ export async function startRedisSentinel(masterName = 'shipgate-primary'): Promi
   const sentinelPort = await freePort();
   const children: ChildProcess[] = [];
   const stop = async () => {
-    await Promise.all(
-      children.map(
-        (child) =>
-          new Promise<void>((resolve) => {
-            if (child.exitCode !== null || child.signalCode !== null) return resolve();
-            child.once('exit', () => resolve());
-            child.kill('SIGKILL');
-          }),
-      ),
-    );
+    await Promise.all(children.map(killRedis));
     rmSync(dir, { recursive: true, force: true });
   };
   try {
     children.push(
-      spawn(
-        'redis-server',
-        [
-          '--port',
-          String(primaryPort),
-          '--bind',
-          '127.0.0.1',
-          '--dir',
-          dir,
-          '--save',
-          '',
-          '--requirepass',
-          password,
-        ],
-        { stdio: 'ignore' },
-      ),
+      spawnRedis([
+        ...['--port', String(primaryPort), '--bind', '127.0.0.1', '--dir', dir, '--save', ''],
+        ...['--requirepass', password],
+      ]),
     );
     await waitFor(
-      async () => (await ask(primaryPort, password, (r) => r.ping())) === 'PONG',
-      'primary up',
+      async () => (await askRedis(primaryPort, password, (r) => r.ping())) === 'PONG',
+      'redis sentinel: primary up',
       10_000,
     );
     // Sentinel rewrites its config file, so it must be a file of its own.
@@ -101,15 +54,15 @@ export async function startRedisSentinel(masterName = 'shipgate-primary'): Promi
         '',
       ].join('\n'),
     );
-    children.push(spawn('redis-server', [conf, '--sentinel'], { stdio: 'ignore' }));
+    children.push(spawnRedis([conf, '--sentinel']));
     await waitFor(
       async () =>
         (
-          (await ask(sentinelPort, undefined, (r) =>
+          (await askRedis(sentinelPort, undefined, (r) =>
             r.call('SENTINEL', 'get-master-addr-by-name', masterName),
           )) as string[] | null
         )?.[1] === String(primaryPort),
-      'sentinel knows the primary',
+      'redis sentinel: the Sentinel knows the primary',
       10_000,
     );
   } catch (err) {
