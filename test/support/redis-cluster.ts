@@ -91,6 +91,18 @@ export async function startRedisCluster(options: StartRedisClusterOptions = {}):
     for (const port of ports) {
       await waitFor(() => converged(port, password), `redis cluster: cluster_state:ok on ${port}`, 20_000);
     }
+    // A replica that never synced cannot take over (its data counts as too old): wait until
+    // each one's link to its primary is up.
+    for (const port of ports) {
+      await waitFor(
+        async () => {
+          const role = (await askRedis(port, password, (r) => r.call('ROLE'))) as unknown[];
+          return role[0] === 'master' || role[3] === 'connected';
+        },
+        `redis cluster: replica ${port} in sync`,
+        20_000,
+      );
+    }
   } catch (err) {
     await stop();
     throw err;
