@@ -1,6 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { freePort } from '../../src/redis/embedded-redis.js';
@@ -15,31 +15,61 @@ export interface TestRedisSentinel {
   url: string;
   masterName: string;
   primaryPort: number;
+  /** The replica's port, when one was asked for. */
+  replicaPort: number | undefined;
+  /** SIGKILLs the server on `port` and waits for it to exit. */
+  kill(port: number): Promise<void>;
   stop(): Promise<void>;
 }
 
-export async function startRedisSentinel(masterName = 'shipgate-primary'): Promise<TestRedisSentinel> {
+export interface StartRedisSentinelOptions {
+  /** Adds one replica, which the Sentinel promotes when the primary is down. @defaultValue false */
+  replica?: boolean;
+  /** How long the primary may not answer before the Sentinel counts it down. @defaultValue 5000 */
+  downAfterMs?: number;
+}
+
+export async function startRedisSentinel(
+  masterName = 'shipgate-primary',
+  options: StartRedisSentinelOptions = {},
+): Promise<TestRedisSentinel> {
   const dir = mkdtempSync(path.join(tmpdir(), 'shipgate-sentinel-'));
   const password = randomBytes(18).toString('base64url');
   const primaryPort = await freePort();
   const sentinelPort = await freePort();
-  const children: ChildProcess[] = [];
+  const replicaPort = options.replica === true ? await freePort() : undefined;
+  const children = new Map<number, ChildProcess>();
   const stop = async () => {
-    await Promise.all(children.map(killRedis));
+    await Promise.all([...children.values()].map(killRedis));
     rmSync(dir, { recursive: true, force: true });
   };
   try {
-    children.push(
-      spawnRedis([
-        ...['--port', String(primaryPort), '--bind', '127.0.0.1', '--dir', dir, '--save', ''],
-        ...['--requirepass', password],
-      ]),
-    );
+    // Each server its own dir: a promoted replica rewrites nothing, but RDB transfers land there.
+    for (const port of [primaryPort, ...(replicaPort === undefined ? [] : [replicaPort])]) {
+      const own = path.join(dir, String(port));
+      mkdirSync(own);
+      children.set(
+        port,
+        spawnRedis([
+          ...['--port', String(port), '--bind', '127.0.0.1', '--dir', own, '--save', ''],
+          ...['--requirepass', password, '--masterauth', password],
+          ...(port === replicaPort ? ['--replicaof', '127.0.0.1', String(primaryPort)] : []),
+        ]),
+      );
+    }
     await waitFor(
       async () => (await askRedis(primaryPort, password, (r) => r.ping())) === 'PONG',
       'redis sentinel: primary up',
       10_000,
     );
+    if (replicaPort !== undefined) {
+      await waitFor(
+        async () =>
+          ((await askRedis(replicaPort, password, (r) => r.call('ROLE'))) as unknown[])[3] === 'connected',
+        'redis sentinel: replica in sync',
+        10_000,
+      );
+    }
     // Sentinel rewrites its config file, so it must be a file of its own.
     const conf = path.join(dir, 'sentinel.conf');
     writeFileSync(
@@ -50,11 +80,12 @@ export async function startRedisSentinel(masterName = 'shipgate-primary'): Promi
         `dir ${dir}`,
         `sentinel monitor ${masterName} 127.0.0.1 ${primaryPort} 1`,
         `sentinel auth-pass ${masterName} ${password}`,
-        `sentinel down-after-milliseconds ${masterName} 5000`,
+        `sentinel down-after-milliseconds ${masterName} ${options.downAfterMs ?? 5000}`,
+        `sentinel failover-timeout ${masterName} 10000`,
         '',
       ].join('\n'),
     );
-    children.push(spawnRedis([conf, '--sentinel']));
+    children.set(sentinelPort, spawnRedis([conf, '--sentinel']));
     await waitFor(
       async () =>
         (
@@ -73,6 +104,11 @@ export async function startRedisSentinel(masterName = 'shipgate-primary'): Promi
     url: `redis+sentinel://:${password}@127.0.0.1:${sentinelPort}/${masterName}`,
     masterName,
     primaryPort,
+    replicaPort,
+    async kill(port) {
+      const child = children.get(port);
+      if (child !== undefined) await killRedis(child);
+    },
     stop,
   };
 }
