@@ -17,6 +17,8 @@ export interface TestRedisSentinel {
   primaryPort: number;
   /** The replica's port, when one was asked for. */
   replicaPort: number | undefined;
+  /** The port of the server the Sentinel names primary now. */
+  currentPrimary(): Promise<number>;
   /** SIGKILLs the server on `port` and waits for it to exit. */
   kill(port: number): Promise<void>;
   stop(): Promise<void>;
@@ -105,6 +107,12 @@ export async function startRedisSentinel(
     masterName,
     primaryPort,
     replicaPort,
+    async currentPrimary() {
+      const addr = (await askRedis(sentinelPort, undefined, (r) =>
+        r.call('SENTINEL', 'get-master-addr-by-name', masterName),
+      )) as string[];
+      return Number(addr[1]);
+    },
     async kill(port) {
       const child = children.get(port);
       if (child !== undefined) await killRedis(child);
