@@ -12,7 +12,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
-import { createWriteStream, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { createRequire } from 'node:module';
 import os from 'node:os';
@@ -310,6 +310,65 @@ async function main(): Promise<void> {
         ? 'own redis-server, AOF everysec (as shipgate start runs it)'
         : 'own redis-server, appendonly no',
     );
+  }
+  const productionRss = await productionServeIdleRss();
+  console.log(
+    productionRss === undefined
+      ? '\nRSS idle of `node dist/src/cli.js serve`: skipped (run `npm run build` first)'
+      : `\nRSS idle of \`node dist/src/cli.js serve\` (production entry, compiled): ${productionRss.toFixed(0)} MB`,
+  );
+}
+
+/**
+ * Idle RSS of Shipgate as production runs it: the compiled `shipgate serve` (`node
+ * dist/src/cli.js serve`, the Dockerfile's entry), not the benchmark's tsx child, whose loader
+ * alone adds about 45 MB. Skipped when `dist/` is not built.
+ */
+async function productionServeIdleRss(): Promise<number | undefined> {
+  const cli = fileURLToPath(new URL('../dist/src/cli.js', import.meta.url));
+  if (!existsSync(cli)) return undefined;
+  const { startEmbeddedRedis } = await import('../src/redis/embedded-redis.js');
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'shipgate-bench-'));
+  const embedded = await startEmbeddedRedis({ dataDir, appendOnly: true });
+  const { privateKey } = generateKeyPairSync('rsa', {
+    modulusLength: 2048,
+    privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+    publicKeyEncoding: { type: 'spki', format: 'pem' },
+  });
+  const keyPath = path.join(dataDir, 'app.pem');
+  writeFileSync(keyPath, privateKey, { mode: 0o600 });
+  const child = spawn(process.execPath, [cli, 'serve'], {
+    cwd: dataDir,
+    env: {
+      PATH: process.env.PATH ?? '',
+      GITHUB_WEBHOOK_SECRET: SECRET,
+      GITHUB_APP_ID: '1',
+      GITHUB_PRIVATE_KEY_PATH: keyPath,
+      REDIS_URL: embedded.url,
+      PORT: '0',
+      HOST: '127.0.0.1',
+      SHIPGATE_DATA_DIR: dataDir,
+    },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      let out = '';
+      child.stdout!.on('data', (c: Buffer) => {
+        out += c.toString();
+        if (out.includes('Server listening')) resolve();
+      });
+      child.once('exit', (code) =>
+        reject(new Error(`shipgate serve exited with ${code}: ${out.slice(-500)}`)),
+      );
+    });
+    await new Promise((r) => setTimeout(r, 2000));
+    return rssMb(child);
+  } finally {
+    child.kill('SIGTERM');
+    await new Promise((r) => child.once('exit', r));
+    await embedded.stop();
+    rmSync(dataDir, { recursive: true, force: true });
   }
 }
 
