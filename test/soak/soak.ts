@@ -19,12 +19,15 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { sign } from '@octokit/webhooks-methods';
+import type { Queue } from 'bullmq';
+import { closeQueues, createAllQueues } from '../../src/queue/create-queues.js';
 import { createRedisConnection, type RedisClient } from '../../src/redis/connection.js';
 import { freePort } from '../../src/redis/embedded-redis.js';
 import { RunStore } from '../../src/runs/run-store.js';
 import type { Run } from '../../src/runs/run-types.js';
 import { installFakeScanners, type FakeScanners } from '../support/fake-scanners/install.js';
 import { fixturePath } from '../support/fixtures.js';
+import type { StandInMessage } from '../../sandbox/slack-stand-in.js';
 import { startRedisServer, type TestRedisServer } from '../support/redis-server.js';
 import { startShipgateRole, type ShipgateRoleProcess } from '../support/shipgate-role.js';
 import {
@@ -62,7 +65,7 @@ const PROFILES: Record<string, Profile> = {
     apps: 10,
     releases: 100,
     workers: 3,
-    releaseEveryMs: 1200,
+    releaseEveryMs: 2000,
     faults: true,
     killEveryMs: 15_000,
     argoOutageMs: 10_000,
@@ -124,6 +127,12 @@ interface FaultRecord {
   /** Every run in flight at `at` has moved (a new state or event) since. */
   inFlight: Map<string, number>;
   movedAt?: number;
+  /**
+   * Worker kills: the jobs active at the kill (queue, id), and when the last of those the dead
+   * worker held started again elsewhere (BullMQ's stalled-job detection moved it back).
+   */
+  activeJobs?: { queue: Queue; id: string }[];
+  resumed?: { jobs: number; lastAt: number };
   note: string;
 }
 
@@ -183,6 +192,7 @@ async function soak(profile: Profile): Promise<SoakResult> {
   };
   process.once('exit', killAll);
   let observer: RedisClient | undefined;
+  let queues: Queue[] = [];
   const stopping = { value: false };
   const background: Promise<unknown>[] = [];
 
@@ -199,6 +209,29 @@ async function soak(profile: Profile): Promise<SoakResult> {
 
     observer = createRedisConnection(redis.url, 'worker');
     const runs = new RunStore(observer, { prefix: `${prefix}:runs` });
+    // Read-only: which jobs are active, and when they start again after a kill.
+    queues = Object.values(createAllQueues(observer, prefix));
+    const activeJobs = async () =>
+      (
+        await Promise.all(
+          queues.map(async (queue) =>
+            (await queue.getJobs(['active'])).map((job) => ({ queue, id: job.id! })),
+          ),
+        )
+      ).flat();
+    const trackResumes = async (fault: FaultRecord) => {
+      let jobs = 0;
+      let lastAt = fault.at;
+      for (const { queue, id } of fault.activeJobs ?? []) {
+        const job = await queue.getJob(id);
+        // Started again since the kill: the dead worker's job, taken up by another worker.
+        if (job?.processedOn !== undefined && job.processedOn > fault.at) {
+          jobs += 1;
+          lastAt = Math.max(lastAt, job.processedOn);
+        }
+      }
+      fault.resumed = { jobs, lastAt };
+    };
     const bases = ports.map((p) => `http://127.0.0.1:${p}`);
     let nextServe = 0;
     const api = async (pathname: string, init: RequestInit = {}) => {
@@ -283,9 +316,15 @@ async function soak(profile: Profile): Promise<SoakResult> {
           if (!release) continue;
           release.run = run;
           if (TERMINAL.has(run.state) && release.endedAt === undefined) release.endedAt = Date.now();
+          // A person approves what Slack shows them: only once the request is in the channel.
+          const asked = () =>
+            world.slack
+              .channelMessages(APPROVAL_CHANNEL)
+              .some((m) => !m.threadTs && mentions(m, run.id));
           if (
             run.state === 'awaiting-approval' &&
             run.currentEnv === 'production' &&
+            asked() &&
             (release.approvedAt === undefined || Date.now() - release.approvedAt > 15_000)
           ) {
             // The allowed approver, who is not the releaser; a refused or failed call is retried.
@@ -297,6 +336,7 @@ async function soak(profile: Profile): Promise<SoakResult> {
           }
         }
       }
+      for (const fault of faults) if (fault.activeJobs) await trackResumes(fault).catch(() => {});
       for (const fault of faults) {
         if (fault.movedAt !== undefined) continue;
         const stuck = [...fault.inFlight].filter(([id, version]) => (lastSeen.get(id)?.version ?? 0) <= version);
@@ -343,7 +383,9 @@ async function soak(profile: Profile): Promise<SoakResult> {
             const victim = workers[i];
             if (!victim) continue;
             workers[i] = undefined;
+            const active = await activeJobs().catch(() => []);
             const fault = recordFault('worker kill -9', `worker ${i}, pid ${victim.child.pid}`);
+            fault.activeJobs = active;
             victim.child.kill('SIGKILL');
             await sleep(1000);
             if (stopping.value) break;
@@ -494,6 +536,13 @@ async function soak(profile: Profile): Promise<SoakResult> {
       checks = await checkInvariants(world, releases, runs, faults);
     }
     const kinds = new Set(faults.map((f) => f.kind));
+    // A slow machine starts fewer releases within the budget; fewer than half is not a soak.
+    checks.unshift({
+      check: 'releases started within the budget',
+      expected: `${profile.releases} (at least half)`,
+      actual: String(releases.length),
+      ok: releases.length * 2 >= profile.releases,
+    });
     checks.push({
       check: 'every fault kind injected',
       expected: profile.faults ? FAULT_KINDS.join(', ') : 'none',
@@ -520,6 +569,7 @@ async function soak(profile: Profile): Promise<SoakResult> {
     await Promise.race([Promise.allSettled(background), sleep(15_000)]);
     await Promise.allSettled(everyProcess().map((p) => p.stop(5000)));
     process.removeListener('exit', killAll);
+    await closeQueues(queues).catch(() => {});
     observer?.disconnect();
     await redis.dispose();
     await world.close();
@@ -540,6 +590,11 @@ async function waitForBurst(world: SoakWorld, times: number, fault: FaultRecord)
     }
     await sleep(200);
   }
+}
+
+/** Whether a Slack message is about this run (its text, blocks or metadata name it). */
+function mentions(m: StandInMessage, runId: string): boolean {
+  return JSON.stringify([m.edits[0]?.text ?? m.text, m.blocks ?? [], m.metadata ?? {}]).includes(runId);
 }
 
 interface Check {
@@ -718,7 +773,7 @@ async function checkInvariants(
     if (!r.run || r.failsIn === 'staging') continue;
     const approvals = r.run.approvals.filter((a) => a.env === 'production' && a.decision === 'approve');
     if (approvals.length !== 1) approvalBad.push(`${r.app.name}@${r.tag}: ${approvals.length} approvals`);
-    const asked = requests.filter((m) => (m.edits[0]?.text ?? m.text).includes(r.run!.id) || JSON.stringify(m.metadata ?? {}).includes(r.run!.id)).length;
+    const asked = requests.filter((m) => mentions(m, r.run!.id)).length;
     if (asked !== 1) approvalBad.push(`${r.app.name}@${r.tag}: ${asked} approval requests`);
   }
   const toProduction = releases.filter((r) => r.failsIn !== 'staging').length;
@@ -751,12 +806,17 @@ function report(profile: Profile, result: SoakResult): void {
     log('');
     const s = (ms: number | undefined) => (ms === undefined ? '–' : `${(ms / 1000).toFixed(1)} s`);
     printTable([
-      ['fault', 'detail', 'runs in flight', 'back after', 'every in-flight run moved after'],
+      ['fault', 'detail', 'back after', 'killed worker’s jobs resumed after', 'runs in flight', 'every one moved after'],
       ...result.faults.map((f) => [
         f.kind,
         f.note,
-        String(f.inFlight.size),
         s(f.backAt === undefined ? undefined : f.backAt - f.at),
+        f.resumed === undefined
+          ? ''
+          : f.resumed.jobs === 0
+            ? `no job held (${f.activeJobs?.length ?? 0} active)`
+            : `${s(f.resumed.lastAt - f.at)} (${f.resumed.jobs} jobs)`,
+        String(f.inFlight.size),
         f.inFlight.size === 0 ? 'n/a' : s(f.movedAt === undefined ? undefined : f.movedAt - f.at),
       ]),
     ]);
