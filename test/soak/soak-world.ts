@@ -178,7 +178,9 @@ export async function createSoakWorld(
     const seed: Record<string, string> = {};
     for (const app of names) {
       for (const e of ENVIRONMENTS) {
-        const live = webRollout(imageOf(app, SEED_TAG), `${app}-${e}`) as { metadata: Record<string, unknown> };
+        const live = webRollout(imageOf(app, SEED_TAG), `${app}-${e}`) as {
+          metadata: Record<string, unknown>;
+        };
         live.metadata = { name: app, namespace: `${app}-${e}` };
         seed[rolloutPath(app, e)] = stringify(live);
         sim.seedHealthy(`${app}-${e}`, live);

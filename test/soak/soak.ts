@@ -165,11 +165,15 @@ async function soak(profile: Profile): Promise<SoakResult> {
   const releases: Release[] = [];
   const failsEvery = 10;
   const byImage = new Map<string, Release>();
-  const world: SoakWorld = await createSoakWorld(path.join(dir, 'world'), profile.apps, (application, image) => {
-    const release = byImage.get(image);
-    if (!release?.failsIn) return undefined;
-    return application.endsWith(`-${release.failsIn}`) ? 'Failed' : undefined;
-  });
+  const world: SoakWorld = await createSoakWorld(
+    path.join(dir, 'world'),
+    profile.apps,
+    (application, image) => {
+      const release = byImage.get(image);
+      if (!release?.failsIn) return undefined;
+      return application.endsWith(`-${release.failsIn}`) ? 'Failed' : undefined;
+    },
+  );
   const scanners: FakeScanners = installFakeScanners();
   scanners.configure({
     trivy: { fixture: fixturePath('trivy/image-no-vulnerabilities.json') },
@@ -315,16 +319,15 @@ async function soak(profile: Profile): Promise<SoakResult> {
         }
         for (const run of listed) {
           const seen = lastSeen.get(run.id);
-          if (!seen || seen.version !== run.version) lastSeen.set(run.id, { version: run.version, at: Date.now() });
+          if (!seen || seen.version !== run.version)
+            lastSeen.set(run.id, { version: run.version, at: Date.now() });
           const release = releases.find((r) => r.app.name === app && r.tag === run.tag);
           if (!release) continue;
           release.run = run;
           if (TERMINAL.has(run.state) && release.endedAt === undefined) release.endedAt = Date.now();
           // A person approves what Slack shows them: only once the request is in the channel.
           const asked = () =>
-            world.slack
-              .channelMessages(APPROVAL_CHANNEL)
-              .some((m) => !m.threadTs && mentions(m, run.id));
+            world.slack.channelMessages(APPROVAL_CHANNEL).some((m) => !m.threadTs && mentions(m, run.id));
           if (
             run.state === 'awaiting-approval' &&
             run.currentEnv === 'production' &&
@@ -343,7 +346,9 @@ async function soak(profile: Profile): Promise<SoakResult> {
       for (const fault of faults) if (fault.activeJobs) await trackResumes(fault).catch(() => {});
       for (const fault of faults) {
         if (fault.movedAt !== undefined) continue;
-        const stuck = [...fault.inFlight].filter(([id, version]) => (lastSeen.get(id)?.version ?? 0) <= version);
+        const stuck = [...fault.inFlight].filter(
+          ([id, version]) => (lastSeen.get(id)?.version ?? 0) <= version,
+        );
         if (stuck.length === 0) {
           fault.movedAt = Math.max(
             fault.at,
@@ -414,7 +419,12 @@ async function soak(profile: Profile): Promise<SoakResult> {
         (async () => {
           if (!(await at(40_000))) return;
           const f502 = recordFault('github 502 burst', '20 API calls answered 502');
-          world.github.failNext({ path: /^\/repos\//, status: 502, times: 20, body: '<html>502 Bad Gateway</html>' });
+          world.github.failNext({
+            path: /^\/repos\//,
+            status: 502,
+            times: 20,
+            body: '<html>502 Bad Gateway</html>',
+          });
           await waitForBurst(world, 20, f502);
           if (!(await at(50_000))) return;
           const f429 = recordFault('github 429 burst', '15 API calls answered 429, Retry-After: 2');
@@ -432,7 +442,10 @@ async function soak(profile: Profile): Promise<SoakResult> {
       background.push(
         (async () => {
           if (!(await at(60_000))) return;
-          const fault = recordFault('argo cd outage', `every request 503 for ${profile.argoOutageMs / 1000} s`);
+          const fault = recordFault(
+            'argo cd outage',
+            `every request 503 for ${profile.argoOutageMs / 1000} s`,
+          );
           world.argo.setUnavailable('503');
           world.argo.streams.refuse('503');
           world.argo.streams.dropMidEvent();
@@ -527,7 +540,12 @@ async function soak(profile: Profile): Promise<SoakResult> {
       await sleep(1000);
       const open = releases.filter((r) => r.endedAt === undefined);
       if (open.length > 0 && Math.round((Date.now() - t0) / 1000) % 10 === 0)
-        log(`[${since(t0)}] waiting for ${open.length}: ${open.slice(0, 5).map((r) => `${r.app.name}@${r.tag} ${r.run?.state ?? 'no run'}`).join(', ')}`);
+        log(
+          `[${since(t0)}] waiting for ${open.length}: ${open
+            .slice(0, 5)
+            .map((r) => `${r.app.name}@${r.tag} ${r.run?.state ?? 'no run'}`)
+            .join(', ')}`,
+        );
     }
     const lastEnd = Math.max(...releases.map((r) => r.endedAt ?? Date.now()));
     const finished = releases.filter((r) => r.endedAt !== undefined).length;
@@ -550,7 +568,9 @@ async function soak(profile: Profile): Promise<SoakResult> {
     checks.push({
       check: 'every fault kind injected',
       expected: profile.faults ? FAULT_KINDS.join(', ') : 'none',
-      actual: profile.faults ? `${faults.length} faults, missing: ${FAULT_KINDS.filter((k) => !kinds.has(k)).join(', ') || 'none'}` : 'none',
+      actual: profile.faults
+        ? `${faults.length} faults, missing: ${FAULT_KINDS.filter((k) => !kinds.has(k)).join(', ') || 'none'}`
+        : 'none',
       ok: !profile.faults || FAULT_KINDS.every((k) => kinds.has(k)),
     });
     checks.push({
@@ -633,13 +653,15 @@ function envCommits(world: SoakWorld): EnvCommit[] {
         run: trailer('Shipgate-Run'),
         reverts: trailer('Reverts'),
         image: trailer('Image'),
-        files: (files ?? '').split('\n').map((f) => f.trim()).filter(Boolean),
+        files: (files ?? '')
+          .split('\n')
+          .map((f) => f.trim())
+          .filter(Boolean),
       };
     });
 }
 
-const envOfFiles = (files: string[]) =>
-  ENVIRONMENTS.filter((e) => files.some((f) => f.split('/')[2] === e));
+const envOfFiles = (files: string[]) => ENVIRONMENTS.filter((e) => files.some((f) => f.split('/')[2] === e));
 
 async function checkInvariants(
   world: SoakWorld,
@@ -649,7 +671,12 @@ async function checkInvariants(
 ): Promise<Check[]> {
   const checks: Check[] = [];
   const add = (check: string, expected: string, bad: string[], okText: string) =>
-    checks.push({ check, expected, actual: bad.length === 0 ? okText : `${bad.length}: ${bad.slice(0, 4).join('; ')}`, ok: bad.length === 0 });
+    checks.push({
+      check,
+      expected,
+      actual: bad.length === 0 ? okText : `${bad.length}: ${bad.slice(0, 4).join('; ')}`,
+      ok: bad.length === 0,
+    });
 
   // Fresh run records (the observer may have stopped polling a terminal run's app).
   for (const r of releases) {
@@ -664,7 +691,9 @@ async function checkInvariants(
   add(
     'every release ends in a terminal state',
     `${releases.length} terminal`,
-    releases.filter((r) => !r.run || !TERMINAL.has(r.run.state)).map((r) => `${r.app.name}@${r.tag} ${r.run?.state ?? 'no run'}`),
+    releases
+      .filter((r) => !r.run || !TERMINAL.has(r.run.state))
+      .map((r) => `${r.app.name}@${r.tag} ${r.run?.state ?? 'no run'}`),
     `${releases.length} terminal`,
   );
   const failing = releases.filter((r) => r.failsIn).length;
@@ -681,7 +710,9 @@ async function checkInvariants(
   add(
     'no delivery lost (one run per tag push)',
     `${releases.length} runs`,
-    releases.filter((r) => !r.run || r.run.reason?.startsWith('DUPLICATE')).map((r) => `${r.app.name}@${r.tag} ${r.run ? r.run.reason : 'no run'}`),
+    releases
+      .filter((r) => !r.run || r.run.reason?.startsWith('DUPLICATE'))
+      .map((r) => `${r.app.name}@${r.tag} ${r.run ? r.run.reason : 'no run'}`),
     `${releases.length} runs (${releases.reduce((n, r) => n + r.deliveryAttempts, 0)} delivery attempts)`,
   );
 
@@ -718,10 +749,13 @@ async function checkInvariants(
   const stateBad: string[] = [];
   for (const app of world.apps) {
     for (const e of ENVIRONMENTS) {
-      const landed = releases.filter((r) => r.app === app && !(r.failsIn === e) && !(e === 'production' && r.failsIn === 'staging'));
+      const landed = releases.filter(
+        (r) => r.app === app && !(r.failsIn === e) && !(e === 'production' && r.failsIn === 'staging'),
+      );
       const want = imageOf(app.name, landed.at(-1)?.tag ?? SEED_TAG);
       const file = world.env.show('main', rolloutPath(app.name, e)) ?? '';
-      if (!file.includes(`image: ${want}\n`)) stateBad.push(`${app.name}/${e}: want ${want}, has ${/image: (ghcr\S+)/.exec(file)?.[1]}`);
+      if (!file.includes(`image: ${want}\n`))
+        stateBad.push(`${app.name}/${e}: want ${want}, has ${/image: (ghcr\S+)/.exec(file)?.[1]}`);
     }
   }
   add(
@@ -756,7 +790,12 @@ async function checkInvariants(
   }
   add('no duplicate check run', 'one per sha and name', dupChecks, `${checkCount} check runs, all distinct`);
   add('no check run left queued/in_progress', '0 open', openChecks, `0 open of ${checkCount}`);
-  add('no duplicate deployment', 'one per sha and environment', dupDeployments, `${deploymentCount} deployments, all distinct`);
+  add(
+    'no duplicate deployment',
+    'one per sha and environment',
+    dupDeployments,
+    `${deploymentCount} deployments, all distinct`,
+  );
 
   // 6. Slack: no duplicate message; one approval request and one approval per production.
   const slackDup: string[] = [];
@@ -781,13 +820,20 @@ async function checkInvariants(
     if (asked !== 1) approvalBad.push(`${r.app.name}@${r.tag}: ${asked} approval requests`);
   }
   const toProduction = releases.filter((r) => r.failsIn !== 'staging').length;
-  add('one approval (and one request) per production deploy', `${toProduction}`, approvalBad, `${toProduction}`);
+  add(
+    'one approval (and one request) per production deploy',
+    `${toProduction}`,
+    approvalBad,
+    `${toProduction}`,
+  );
 
   // 7. Every fault was followed by a recovery.
   add(
     'every fault recovered',
     `${faults.length} recovered`,
-    faults.filter((f) => f.movedAt === undefined && f.inFlight.size > 0).map((f) => `${f.kind} at ${new Date(f.at).toISOString()}`),
+    faults
+      .filter((f) => f.movedAt === undefined && f.inFlight.size > 0)
+      .map((f) => `${f.kind} at ${new Date(f.at).toISOString()}`),
     `${faults.length} recovered`,
   );
   return checks;
@@ -803,14 +849,26 @@ function printTable(rows: string[][]): void {
 
 function report(profile: Profile, result: SoakResult): void {
   log('');
-  log(`Soak "${profile.name}": ${result.releases} releases over ${profile.apps} apps × 2 environments, 2 serve + ${profile.workers} work, ${(result.durationMs / 1000).toFixed(0)} s, ${result.releasesPerMinute.toFixed(1)} releases/min; uptime: ${execFileSync('uptime', { encoding: 'utf8' }).trim()}`);
+  log(
+    `Soak "${profile.name}": ${result.releases} releases over ${profile.apps} apps × 2 environments, 2 serve + ${profile.workers} work, ${(result.durationMs / 1000).toFixed(0)} s, ${result.releasesPerMinute.toFixed(1)} releases/min; uptime: ${execFileSync('uptime', { encoding: 'utf8' }).trim()}`,
+  );
   log('');
-  printTable([['check', 'expected', 'actual', 'ok'], ...result.checks.map((c) => [c.check, c.expected, c.actual, c.ok ? 'yes' : 'NO'])]);
+  printTable([
+    ['check', 'expected', 'actual', 'ok'],
+    ...result.checks.map((c) => [c.check, c.expected, c.actual, c.ok ? 'yes' : 'NO']),
+  ]);
   if (result.faults.length > 0) {
     log('');
     const s = (ms: number | undefined) => (ms === undefined ? '–' : `${(ms / 1000).toFixed(1)} s`);
     printTable([
-      ['fault', 'detail', 'back after', 'killed worker’s jobs resumed after', 'runs in flight', 'every one moved after'],
+      [
+        'fault',
+        'detail',
+        'back after',
+        'killed worker’s jobs resumed after',
+        'runs in flight',
+        'every one moved after',
+      ],
       ...result.faults.map((f) => [
         f.kind,
         f.note,
@@ -852,7 +910,13 @@ async function main(): Promise<number> {
       });
       report({ ...profile, name: `scale-${workers}`, workers }, result);
       ok &&= result.ok;
-      rows.push([String(workers), String(result.releases), result.releasesPerMinute.toFixed(1), `${(result.durationMs / 1000).toFixed(0)} s`, result.ok ? 'all hold' : 'FAILED']);
+      rows.push([
+        String(workers),
+        String(result.releases),
+        result.releasesPerMinute.toFixed(1),
+        `${(result.durationMs / 1000).toFixed(0)} s`,
+        result.ok ? 'all hold' : 'FAILED',
+      ]);
     }
     log('');
     printTable(rows);
@@ -870,7 +934,9 @@ const hardStop = setTimeout(
     process.stderr.write('soak: hard time limit reached\n');
     process.exit(2);
   },
-  process.env.SOAK_SCALE ? 60 * 60_000 : (PROFILES[process.env.SOAK_PROFILE ?? 'full']?.budgetMs ?? 0) + 60_000,
+  process.env.SOAK_SCALE
+    ? 60 * 60_000
+    : (PROFILES[process.env.SOAK_PROFILE ?? 'full']?.budgetMs ?? 0) + 60_000,
 );
 main().then(
   (code) => {

@@ -33,9 +33,12 @@ export async function withRunStartLease<T>(
   // A start that waits on GitHub (retries, rate limits) can outlast one lease: renew it well
   // within the lease while this holder is alive. A lost renewal is not fatal: every step is
   // idempotent on its own, the lease only keeps two starters from racing.
-  const renewal = setInterval(() => {
-    ctx.locks.renew('run-start', key, holder, { leaseMs }).catch(() => {});
-  }, Math.max(100, Math.floor(leaseMs / 3)));
+  const renewal = setInterval(
+    () => {
+      ctx.locks.renew('run-start', key, holder, { leaseMs }).catch(() => {});
+    },
+    Math.max(100, Math.floor(leaseMs / 3)),
+  );
   try {
     return await fn();
   } finally {

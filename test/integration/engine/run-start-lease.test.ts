@@ -37,9 +37,9 @@ describe('the run-start lease (real Redis)', () => {
     const runId = newRunId();
     // What a worker killed mid-start leaves: a held lease, never renewed or released.
     expect(await locks.acquire('run-start', runId.toLowerCase(), newRunId(), { leaseMs: 300 })).toBe(true);
-    await expect(withRunStartLease({ locks }, runId, async () => 'started', { leaseMs: 300 })).rejects.toThrow(
-      RunStartBusy(runId).message,
-    );
+    await expect(
+      withRunStartLease({ locks }, runId, async () => 'started', { leaseMs: 300 }),
+    ).rejects.toThrow(RunStartBusy(runId).message);
     await sleep(400);
     await expect(withRunStartLease({ locks }, runId, async () => 'started', { leaseMs: 300 })).resolves.toBe(
       'started',
