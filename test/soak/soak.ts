@@ -779,7 +779,15 @@ async function checkInvariants(
       seen.set(key, (seen.get(key) ?? 0) + 1);
       if (c.status !== 'completed') openChecks.push(`${app.name} ${String(c.name)} ${String(c.status)}`);
     }
-    for (const [key, n] of seen) if (n > 1) dupChecks.push(`${app.name} ${key} ×${n}`);
+    for (const [key, n] of seen) {
+      if (n <= 1) continue;
+      // Enough to tell the copies apart: which run's id each carries, and how each ended.
+      const copies = world.github
+        .checkRuns('acme', app.name)
+        .filter((c) => `${String(c.head_sha)} ${String(c.name)}` === key)
+        .map((c) => `#${c.id} ${String(c.external_id)} ${String(c.conclusion)}`);
+      dupChecks.push(`${app.name} ${key} ×${n} [${copies.join(', ')}]`);
+    }
     const deps = new Map<string, number>();
     for (const d of world.github.deployments('acme', app.name)) {
       deploymentCount += 1;
@@ -894,6 +902,7 @@ async function main(): Promise<number> {
     apps: num('SOAK_APPS', base.apps),
     releases: num('SOAK_RELEASES', base.releases),
     workers: num('SOAK_WORKERS', base.workers),
+    faults: process.env.SOAK_FAULTS === undefined ? base.faults : process.env.SOAK_FAULTS !== '0',
   };
   if (process.env.SOAK_SCALE) {
     // Throughput only: the same steady stream, no faults, 1, 2 and 4 workers in turn.
