@@ -902,6 +902,7 @@ async function main(): Promise<number> {
     apps: num('SOAK_APPS', base.apps),
     releases: num('SOAK_RELEASES', base.releases),
     workers: num('SOAK_WORKERS', base.workers),
+    releaseEveryMs: num('SOAK_RELEASE_EVERY_MS', base.releaseEveryMs),
     faults: process.env.SOAK_FAULTS === undefined ? base.faults : process.env.SOAK_FAULTS !== '0',
   };
   if (process.env.SOAK_SCALE) {
