@@ -19,7 +19,7 @@ import { appendFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { DeployInput } from '../../src/deploy/deploy-input.js';
-import type { DeployPorts, StepStore } from '../../src/deploy/ports.js';
+import type { DeployEvent, DeployPorts, StepStore } from '../../src/deploy/ports.js';
 import type { StepEvent } from '../../src/deploy/step-plan.js';
 import type { RedisClient } from '../../src/redis/connection.js';
 
@@ -57,7 +57,7 @@ export interface DeployWorkerConfig {
 
 export type PortCall =
   | { port: 'status'; state: string; description: string }
-  | { port: 'notify'; event: Record<string, unknown> & { type: string } }
+  | { port: 'notify'; event: DeployEvent }
   | { port: 'zap'; url: string }
   | { port: 'revert'; badCommit: string; gate: string }
   | { port: 'step'; event: Pick<StepEvent, 'type' | 'step' | 'phase'> }
