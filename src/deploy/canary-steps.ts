@@ -64,6 +64,7 @@ export function canarySteps(kit: DeployKit): Step[] {
         inputs: ['started'],
         outputs: ['atPause', 'weight', 'record'],
         timeoutMs: spec.stepDeadlineSeconds * 1000,
+        timeoutFrom: 'first-start',
         timeoutCheck: 'progress-deadline',
         run: (ctx) =>
           watchRolloutUntil(kit, ctx, (verdict, snapshot) => {
@@ -82,6 +83,7 @@ export function canarySteps(kit: DeployKit): Step[] {
         inputs: [`canary-${k}-pause`],
         outputs: ['record'],
         timeoutMs: spec.stepDeadlineSeconds * 1000,
+        timeoutFrom: 'first-start',
         timeoutCheck: 'progress-deadline',
         run: async (ctx) => {
           if (!reached(ctx, k)) return {};
@@ -153,6 +155,7 @@ export function canarySteps(kit: DeployKit): Step[] {
       inputs: ['started'],
       outputs: ['record'],
       timeoutMs: spec.stepDeadlineSeconds * 1000,
+      timeoutFrom: 'first-start',
       timeoutCheck: 'progress-deadline',
       run: (ctx) =>
         watchRolloutUntil(kit, ctx, (verdict) =>

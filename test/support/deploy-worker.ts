@@ -33,11 +33,13 @@ const CONFIG_VAR = 'SHIPGATE_TEST_DEPLOY_WORKER';
  *   (recorded in the ledger) or failed (a check's verdict, before it is recorded);
  * - `{ inside: 'revert' | 'sync' | 'resume' | 'abort', call }`: right after the `call`-th
  *   (1-based) revert push or Argo CD sync / Rollout action of this process returned, before
- *   the step or its `once` recorded it.
+ *   the step or its `once` recorded it;
+ * - `{ during, afterMs }`: `afterMs` after this process started the step `during`.
  */
 export type KillPoint =
   | { after: 'done' | 'failed'; step: string; phase?: 'forward' | 'rollback' }
-  | { inside: 'revert' | 'sync' | 'resume' | 'abort'; call?: number };
+  | { inside: 'revert' | 'sync' | 'resume' | 'abort'; call?: number }
+  | { during: string; afterMs: number };
 
 export interface DeployWorkerConfig {
   input: DeployInput;
@@ -60,7 +62,7 @@ export type PortCall =
   | { port: 'notify'; event: DeployEvent }
   | { port: 'zap'; url: string }
   | { port: 'revert'; badCommit: string; gate: string }
-  | { port: 'step'; event: Pick<StepEvent, 'type' | 'step' | 'phase'> }
+  | { port: 'step'; event: Pick<StepEvent, 'type' | 'step' | 'phase'>; at: number; pid: number }
   | { port: 'result'; result: unknown };
 
 /** The run's step ledger in Redis, keyed as the harness and the run store key it. */
@@ -212,8 +214,16 @@ async function main(config: DeployWorkerConfig): Promise<void> {
   const result = await runDeploy(config.input, ports, {
     pollIntervalMs: config.pollIntervalMs,
     onStep: (event) => {
-      if (event.type === 'start' || event.type === 'error') return;
-      log({ port: 'step', event: { type: event.type, step: event.step, phase: event.phase } });
+      if (event.type === 'error') return;
+      log({
+        port: 'step',
+        event: { type: event.type, step: event.step, phase: event.phase },
+        at: Date.now(),
+        pid: process.pid,
+      });
+      if (kill && 'during' in kill && event.type === 'start' && event.step === kill.during) {
+        setTimeout(die, kill.afterMs);
+      }
       if (
         kill &&
         'after' in kill &&

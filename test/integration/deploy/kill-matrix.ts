@@ -56,6 +56,7 @@ export function scenarioFor(strategy: DeployStrategy, path: DeployPath): Partial
 export function inputFor(
   strategy: DeployStrategy,
   base: (overrides?: Partial<DeployInput>) => DeployInput,
+  stepDeadlineSeconds = 60,
 ): DeployInput {
   if (strategy === 'canary') {
     return base({
@@ -63,7 +64,7 @@ export function inputFor(
       canary: {
         steps: CANARY_ROLLOUT.spec.strategy.canary.steps as Record<string, unknown>[],
         serviceUrl: CANARY_URL,
-        stepDeadlineSeconds: 60,
+        stepDeadlineSeconds,
       },
     });
   }
@@ -113,9 +114,11 @@ export function insideKills(strategy: DeployStrategy, path: DeployPath): KillPoi
 }
 
 export const describeKill = (k: KillPoint): string =>
-  'after' in k
-    ? `${k.after === 'failed' ? 'fails' : 'after'} ${k.step} (${k.phase})`
-    : `inside: ${k.inside} #${k.call ?? 1} sent`;
+  'during' in k
+    ? `${k.afterMs} ms into ${k.during}`
+    : 'after' in k
+      ? `${k.after === 'failed' ? 'fails' : 'after'} ${k.step} (${k.phase})`
+      : `inside: ${k.inside} #${k.call ?? 1} sent`;
 
 /** What a finished deploy left behind, with the run's own shas and ids made comparable. */
 export interface Observed {
@@ -131,6 +134,15 @@ export interface Observed {
   result: unknown;
   /** How each worker ended ('SIGKILL' or the exit code). */
   exits: string[];
+  /** What the orchestrator reported, every worker's, in order. */
+  steps: Extract<PortCall, { port: 'step' }>[];
+}
+
+/** Changes to a case's world (see `runKilledDeploy`). */
+export interface CaseTweak {
+  scenario?: Partial<Scenario>;
+  /** Canary: from one pause to the next. @defaultValue 60 */
+  stepDeadlineSeconds?: number;
 }
 
 export interface CaseRun {
@@ -180,6 +192,7 @@ async function observe(h: Harness, log: PortCall[], exits: string[]): Promise<Ob
       ? comparable(JSON.parse(normalise(JSON.stringify(result.result))) as DeployResult)
       : undefined,
     exits,
+    steps: log.flatMap((c) => (c.port === 'step' ? [c] : [])),
   };
 }
 
@@ -193,14 +206,15 @@ export async function runKilledDeploy(
   path_: DeployPath,
   kills: readonly KillPoint[],
   onHarness: (h: Harness) => void,
+  tweak: CaseTweak = {},
 ): Promise<Observed> {
-  const h = await startDeployHarness(scenarioFor(strategy, path_));
+  const h = await startDeployHarness({ ...scenarioFor(strategy, path_), ...tweak.scenario });
   onHarness(h);
   const dir = await mkdtemp(path.join(tmpdir(), 'shipgate-kill9-'));
   try {
     const logFile = path.join(dir, 'ports.jsonl');
     const config: DeployWorkerConfig = {
-      input: inputFor(strategy, h.input),
+      input: inputFor(strategy, h.input, tweak.stepDeadlineSeconds),
       argocd: { url: h.argo.url, token: h.argo.token },
       kubeconfigPath: h.kube.kubeconfigPath,
       envRepo: { url: h.repo.url, workDir: h.repo.workDir, path: ENV_PATH },
