@@ -5,7 +5,7 @@ import {
   runApprovalDecisionStage,
   runApprovalExpireStage,
   runApprovalRequestStage,
-} from '../src/engine/approval-stages.js';
+} from '../src/engine/stages/approval-stage.js';
 import { engineContextOf } from './engine-workers.js';
 import type { WorkerSpec } from './index.js';
 import { asJob, parseStage } from './job-helpers.js';

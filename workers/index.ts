@@ -1,7 +1,7 @@
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { RedisClient } from '../src/redis/connection.js';
 import type { Config } from '../src/config.js';
-import type { EngineTuning } from '../src/engine/create-engine-context.js';
+import type { EngineTuning } from '../src/engine/context/create-engine-context.js';
 import type { Logger } from '../src/logger.js';
 import type { Metrics } from '../src/metrics/create-metrics.js';
 import { bullmqPrefix } from '../src/queue/bullmq-prefix.js';

@@ -1,6 +1,6 @@
 import type { Job } from 'bullmq';
 import { DelayedError, UnrecoverableError } from 'bullmq';
-import { StageJobSchema, type StageJob } from '../src/engine/stage-jobs.js';
+import { StageJobSchema, type StageJob } from '../src/engine/context/stage-jobs.js';
 import { DeployLockBusy, isRetryable } from '../src/errors.js';
 
 export interface AsJobOptions {

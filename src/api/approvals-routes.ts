@@ -5,8 +5,8 @@ import {
   apiDecisionJobOf,
   approvalDecisionJobOf,
   type ApprovalDecisionOutcome,
-} from '../engine/approval-stages.js';
-import { enqueueStage, type StageQueues } from '../engine/stage-jobs.js';
+} from '../engine/stages/approval-stage.js';
+import { enqueueStage, type StageQueues } from '../engine/context/stage-jobs.js';
 import { ApprovalNotAwaited, ApprovalRefused, BadRequest, Forbidden, RunNotFound } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { isRunId } from '../runs/run-id.js';

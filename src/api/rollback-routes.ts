@@ -5,7 +5,7 @@ import {
   enqueueRollbackRequest,
   rollbackRequestStatus,
   type RollbackRequestStatus,
-} from '../engine/start-rollback-run.js';
+} from '../engine/triggers/start-rollback-run.js';
 import {
   BadRequest,
   Forbidden,

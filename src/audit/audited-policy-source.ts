@@ -1,4 +1,4 @@
-import type { PolicySource } from '../engine/env-repo.js';
+import type { PolicySource } from '../engine/context/env-repo.js';
 import type { Logger } from '../logger.js';
 import type { AuditLog } from './audit-log.js';
 import { recordPolicyVersion } from './record-decision.js';

@@ -11,7 +11,7 @@ import {
 } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { Policy } from '../policy/schema.js';
-import type { PolicySource } from '../engine/env-repo.js';
+import type { PolicySource } from '../engine/context/env-repo.js';
 import { decideRead, rolesOf, type Roles } from './access-decisions.js';
 import type { Principal } from './principal.js';
 import type { SessionStore } from './session-store.js';

@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { RedisClient } from '../redis/connection.js';
 import type { Config } from '../config.js';
-import { createEnvRepoPolicySource, envRepoOptions, type PolicySource } from '../engine/env-repo.js';
+import { createEnvRepoPolicySource, envRepoOptions, type PolicySource } from '../engine/context/env-repo.js';
 import type { EnvRepoOptions } from '../gitops/write-env-path.js';
 import { createGithubApp } from '../github/index.js';
 import type { Logger } from '../logger.js';

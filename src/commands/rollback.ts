@@ -4,7 +4,7 @@ import {
   enqueueRollbackRequest,
   rollbackRequestStatus,
   type RollbackRequestStatus,
-} from '../engine/start-rollback-run.js';
+} from '../engine/triggers/start-rollback-run.js';
 import { ConfigInvalid } from '../errors.js';
 import { closeQueues, createQueue } from '../queue/create-queues.js';
 import { createRedisConnection } from '../redis/connection.js';

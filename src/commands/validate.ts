@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { configIssueAnnotations } from '../engine/pipeline-of-run.js';
+import { configIssueAnnotations } from '../engine/progress/pipeline-of-run.js';
 import { renderManifests } from '../gitops/render-manifests.js';
 import type { EnvironmentTarget, ManifestDocument, ManifestIssue } from '../gitops/types.js';
 import { formatIssue, validateManifests } from '../gitops/validate-manifests.js';
@@ -170,7 +170,7 @@ async function renderAndValidate(
         ok = false;
         continue;
       }
-      // Mapped as the engine maps it (src/engine/deploy-targets.ts).
+      // Mapped as the engine maps it (src/deploy/deploy-targets.ts).
       target = {
         namespace: decision.namespace,
         allowClusterScoped: decision.allowClusterScoped ? ['*'] : [],

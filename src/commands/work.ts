@@ -1,6 +1,6 @@
 import type { RedisClient } from '../redis/connection.js';
 import { WORKERS, createWorkers, startSchedules, type WorkerContext } from '../../workers/index.js';
-import { loadDeployKubeConfig } from '../engine/create-engine-context.js';
+import { loadDeployKubeConfig } from '../engine/context/create-engine-context.js';
 import { closeQueues, createAllQueues } from '../queue/create-queues.js';
 import { createRedisConnection } from '../redis/connection.js';
 import { claimScratchAndSweep } from '../scratch/sweep-scratch.js';

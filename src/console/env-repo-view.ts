@@ -1,6 +1,6 @@
 import { createTwoFilesPatch } from 'diff';
 import { planManualRollback } from '../deploy/plan-manual-rollback.js';
-import { rollbackTargetOf } from '../engine/start-rollback-run.js';
+import { rollbackTargetOf } from '../engine/triggers/start-rollback-run.js';
 import type { ScratchRepo } from '../git/scratch-repo.js';
 import { openEnvRepo } from '../gitops/open-env-repo.js';
 import { liveStateOf, pathHistory, type LiveState } from '../gitops/read-live.js';

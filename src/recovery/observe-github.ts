@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { CHECK_NAMES } from '../engine/check-names.js';
-import { splitRepo } from '../engine/engine-context.js';
+import { CHECK_NAMES } from '../engine/decisions/check-names.js';
+import { splitRepo } from '../engine/context/engine-context.js';
 import {
   latestDeploymentStatus,
   listCheckRunsForRef,

@@ -1,4 +1,4 @@
-import { parseCheckExternalId } from '../engine/check-names.js';
+import { parseCheckExternalId } from '../engine/decisions/check-names.js';
 import type { LiveState } from '../gitops/read-live.js';
 import { OPEN_CHECK_STATES, OPEN_DEPLOYMENT_STATES } from './open-states.js';
 import type { LiveEntry, LostRun, ObservedCheck, ObservedDeployment } from './types.js';

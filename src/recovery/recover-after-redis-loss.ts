@@ -1,6 +1,6 @@
 import type { RedisClient } from '../redis/connection.js';
-import type { EngineContext } from '../engine/engine-context.js';
-import { splitRepo } from '../engine/engine-context.js';
+import type { EngineContext } from '../engine/context/engine-context.js';
+import { splitRepo } from '../engine/context/engine-context.js';
 import { isRunId } from '../runs/run-id.js';
 import type { RunKeys } from '../runs/run-keys.js';
 import { cancelCheckRun, closeOpenDeployments } from './close-open-work.js';

@@ -12,7 +12,7 @@ import {
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { configIssueAnnotations } from '../../../src/engine/pipeline-of-run.js';
+import { configIssueAnnotations } from '../../../src/engine/progress/pipeline-of-run.js';
 import { parsePipelineConfig } from '../../../src/pipeline/index.js';
 import { parsePolicy } from '../../../src/policy/index.js';
 

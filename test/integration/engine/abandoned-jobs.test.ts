@@ -2,8 +2,8 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { bullmqPrefix } from '../../../src/queue/bullmq-prefix.js';
-import { ensureRunChecks } from '../../../src/engine/run-checks.js';
-import { enqueueStage } from '../../../src/engine/stage-jobs.js';
+import { ensureRunChecks } from '../../../src/engine/progress/run-checks.js';
+import { enqueueStage } from '../../../src/engine/context/stage-jobs.js';
 import { ensureDeployment, setDeploymentStatus } from '../../../src/github/index.js';
 import {
   deployWorker,
@@ -166,7 +166,7 @@ describe('a job BullMQ gives up on for stalling', () => {
     );
     expect(String(statuses[0]!.description)).toMatch(/Shipgate gave up on this run/);
     // Reporting again (another worker's event, a replay) changes nothing.
-    const { failAbandonedRun } = await import('../../../src/engine/fail-abandoned-run.js');
+    const { failAbandonedRun } = await import('../../../src/engine/progress/fail-abandoned-run.js');
     const again = await failAbandonedRun(engine, run.id, 'again');
     expect(again).toEqual({ failed: false, checksClosed: 0, deploymentsClosed: 0 });
     expect(h.github.deploymentStatuses(deploymentId).filter((s) => s.state === 'error')).toHaveLength(1);

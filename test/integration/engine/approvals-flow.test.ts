@@ -4,11 +4,11 @@ import {
   runApprovalDecisionStage,
   runApprovalExpireStage,
   apiDecisionJobOf,
-} from '../../../src/engine/approval-stages.js';
-import { approvedByFor, continueAfterEnvironment } from '../../../src/engine/continue-release.js';
-import { setReleaseEnvironments } from '../../../src/engine/advance-run.js';
-import { createEngineContext } from '../../../src/engine/create-engine-context.js';
-import type { EngineContext } from '../../../src/engine/engine-context.js';
+} from '../../../src/engine/stages/approval-stage.js';
+import { approvedByFor, continueAfterEnvironment } from '../../../src/engine/progress/continue-release.js';
+import { setReleaseEnvironments } from '../../../src/engine/progress/advance-run.js';
+import { createEngineContext } from '../../../src/engine/context/create-engine-context.js';
+import type { EngineContext } from '../../../src/engine/context/engine-context.js';
 import { createLogger } from '../../../src/logger.js';
 import type { Run } from '../../../src/runs/run-types.js';
 import { APPROVAL_WORKERS } from '../../../workers/approval-workers.js';

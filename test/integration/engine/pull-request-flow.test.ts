@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createEngineContext } from '../../../src/engine/create-engine-context.js';
-import { failGateStage } from '../../../src/engine/run-gate-stage.js';
+import { createEngineContext } from '../../../src/engine/context/create-engine-context.js';
+import { failGateStage } from '../../../src/engine/stages/gate-stage.js';
 import { CheckoutFailed } from '../../../src/errors.js';
 import { createLogger } from '../../../src/logger.js';
 import { pipelineWorker, renderWorker, trivyGateWorker } from '../../../workers/engine-workers.js';

@@ -5,9 +5,9 @@ import {
   approvalRuleOf,
   freezeStateOf,
   gateSummaryOf,
-} from '../../../src/engine/approval-stages.js';
-import { releaseChannel } from '../../../src/engine/notify-release.js';
-import { stageJobId } from '../../../src/engine/stage-jobs.js';
+} from '../../../src/engine/stages/approval-stage.js';
+import { releaseChannel } from '../../../src/engine/progress/notify-release.js';
+import { stageJobId } from '../../../src/engine/context/stage-jobs.js';
 import type { ApprovalClick } from '../../../src/approvals/types.js';
 import { parsePolicy, type Policy } from '../../../src/policy/index.js';
 

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { decideTrigger, type TriggerRules } from '../../../src/engine/decide-trigger.js';
+import { decideTrigger, type TriggerRules } from '../../../src/engine/decisions/decide-trigger.js';
 import { normalizeWebhook } from '../../../src/webhooks/normalize-webhook.js';
 import { FIXTURES } from '../../support/fixtures.js';
 

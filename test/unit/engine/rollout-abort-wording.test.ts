@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { rolloutAbortWording } from '../../../src/engine/rollout-abort-wording.js';
+import { rolloutAbortWording } from '../../../src/deploy/rollout-abort-wording.js';
 
 describe('rolloutAbortWording', () => {
   it('credits Shipgate with the abort only when it aborted the Rollout itself', () => {

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import { Redis } from 'ioredis';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
-import { StageJobSchema } from '../../../src/engine/stage-jobs.js';
+import { StageJobSchema } from '../../../src/engine/context/stage-jobs.js';
 import { GitCli } from '../../../src/git/git-cli.js';
 import {
   parseTrailers,
