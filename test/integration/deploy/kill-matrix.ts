@@ -143,6 +143,8 @@ export interface CaseTweak {
   scenario?: Partial<Scenario>;
   /** Canary: from one pause to the next. @defaultValue 60 */
   stepDeadlineSeconds?: number;
+  /** How long Argo CD's sync operations stay Running (so a resumed worker finds one in flight). */
+  syncDelayMs?: number;
 }
 
 export interface CaseRun {
@@ -210,6 +212,7 @@ export async function runKilledDeploy(
 ): Promise<Observed> {
   const h = await startDeployHarness({ ...scenarioFor(strategy, path_), ...tweak.scenario });
   onHarness(h);
+  if (tweak.syncDelayMs !== undefined) h.argo.onSync(APP, { delayMs: tweak.syncDelayMs });
   const dir = await mkdtemp(path.join(tmpdir(), 'shipgate-kill9-'));
   try {
     const logFile = path.join(dir, 'ports.jsonl');
