@@ -50,6 +50,16 @@ export function describeKillMatrix(strategy: DeployStrategy): void {
       },
     );
 
+    // One deploy, a worker killed after every step in turn: each resumes the one before it, and
+    // the last finishes. Twenty worker starts on a loaded machine can take longer than the
+    // harness's 60 s deploy deadline, which would (rightly) roll the deploy back.
+    it('killed after every step in turn, one worker per step', async () => {
+      const kills = boundaries(strategy, path);
+      const killed = await runKilledDeploy(strategy, path, kills, track, { progressDeadlineSeconds: 600 });
+      expect(killed.exits).toEqual([...kills.map(() => 'SIGKILL'), '0']);
+      expectSameEnd(killed, reference, strategy === 'canary');
+    }, 300_000);
+
     // The worker dies right after Argo CD accepted the sync (the release's, or on the rollback
     // path the revert's), and the next one finds the operation still Running: it must wait for
     // it, not request a second one.

@@ -143,6 +143,8 @@ export interface CaseTweak {
   scenario?: Partial<Scenario>;
   /** Canary: from one pause to the next. @defaultValue 60 */
   stepDeadlineSeconds?: number;
+  /** The deploy's progress deadline. @defaultValue 60 (the harness's) */
+  progressDeadlineSeconds?: number;
   /** How long Argo CD's sync operations stay Running (so a resumed worker finds one in flight). */
   syncDelayMs?: number;
 }
@@ -217,7 +219,12 @@ export async function runKilledDeploy(
   try {
     const logFile = path.join(dir, 'ports.jsonl');
     const config: DeployWorkerConfig = {
-      input: inputFor(strategy, h.input, tweak.stepDeadlineSeconds),
+      input: {
+        ...inputFor(strategy, h.input, tweak.stepDeadlineSeconds),
+        ...(tweak.progressDeadlineSeconds === undefined
+          ? {}
+          : { progressDeadlineSeconds: tweak.progressDeadlineSeconds }),
+      },
       argocd: { url: h.argo.url, token: h.argo.token },
       kubeconfigPath: h.kube.kubeconfigPath,
       envRepo: { url: h.repo.url, workDir: h.repo.workDir, path: ENV_PATH },
