@@ -1,14 +1,17 @@
 import { defineConfig } from 'vitest/config';
 
+/**
+ * `npm test`: two projects, so each kind of test pays only the cost it needs.
+ * - `unit`: pure tests (test/unit). Threads, without per-file isolation: they share no state
+ *   (no env, cwd, globals, fake timers or child processes), so one module graph per worker
+ *   serves every file instead of being rebuilt file by file.
+ * - `integration`: tests that start real servers, git repos and redis-server children. Forks
+ *   keep each file's process state (env, cwd, child processes) apart.
+ * The load, end-to-end, cluster and browser tests have runs of their own (`npm run test:load`,
+ * `test:e2e`, `test:cluster`, `test:browser`).
+ */
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
-    // The load, end-to-end and browser tests have runs of their own (`npm run test:load`,
-    // `test:e2e`, `test:browser`).
-    exclude: ['test/load/**', 'test/e2e/**', 'test/browser/**', '**/node_modules/**'],
-    // Integration tests start real servers, git repos and redis-server children;
-    // forks keep each file's process state (env, cwd, child processes) isolated.
-    pool: 'forks',
     // Stops the run at the start, one line per missing tool (git, redis-server, kustomize…).
     globalSetup: ['./test/support/global-setup.ts'],
     testTimeout: 30_000,
@@ -18,5 +21,24 @@ export default defineConfig({
     // The default output for people, then one plain `N passed, N failed[, N skipped]` line
     // as the very last line for CI to read.
     reporters: ['default', './test/support/summary-reporter.ts'],
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: 'unit',
+          include: ['test/unit/**/*.test.ts'],
+          pool: 'threads',
+          isolate: false,
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'integration',
+          include: ['test/integration/**/*.test.ts'],
+          pool: 'forks',
+        },
+      },
+    ],
   },
 });

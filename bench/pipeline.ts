@@ -24,6 +24,7 @@ import { FIXTURES } from '../test/support/fixtures.js';
 import { pipelineWorker } from '../workers/engine-workers.js';
 import {
   eventually,
+  fakeScannerMounts,
   fixturePayload,
   startHarness,
   WEB_PIPELINE,
@@ -60,7 +61,11 @@ async function releaseLatency(writeBurst: number): Promise<{ samples: ReleaseSam
   const cluster = await startClusterStandIns();
   const h = await startHarness({
     env: cluster.env,
-    engineTuning: { github: { spaceWrites: true, writeBurst, retryAfterBaseMs: 5 } },
+    engineTuning: {
+      github: { spaceWrites: true, writeBurst, retryAfterBaseMs: 5 },
+      // The sandboxed gates must reach the stand-in scanners, as in the tests.
+      executor: { local: { mounts: fakeScannerMounts() } },
+    },
   });
   const sim = cluster.simulate(h);
   await seedLiveRelease(h, sim, ['staging'], 'ghcr.io/acme/web:v0.9.0');
@@ -175,6 +180,15 @@ async function releaseBenchmark(): Promise<void> {
         median(old.samples.map((s) => s.phases[phase] ?? 0)),
       );
     }
+    // Shipgate's own share of the way to staging: everything but the gates' checkout and runs
+    // (the time a no-op gate would leave), per release, as p50 and p99 (= max for small N).
+    const gatesPhase = '… → gates done (checkout + tests + trivy, all checks completed)';
+    const overhead = shipped.samples
+      .map((s) => s.toStagingCommit - (s.phases[gatesPhase] ?? 0))
+      .sort((a, b) => a - b);
+    console.log(
+      `tag accepted → staging commit pushed, gates' own time excluded (shipped pacing): p50 ${percentile(overhead, 50)} ms, p99 ${percentile(overhead, 99)} ms (n=${overhead.length})`,
+    );
     const max = Math.max(...shipped.samples.map((s) => s.toStagingCommit));
     console.log(
       `tag → staging commit max (shipped pacing): ${max} ms; installation tokens minted in all: ${shipped.tokens} (shipped), ${old.tokens} (old)`,
@@ -240,7 +254,10 @@ async function main(): Promise<void> {
     if (statuses.some((s) => s !== 202)) throw new Error('a burst webhook was not accepted');
     await eventually(
       async () =>
-        (await h.runs.listRuns({ state: 'gating', limit: 100 })).runs.length >= 100 ? true : undefined,
+        (await h.runs.listRuns({ state: 'gating', limit: 100 })).runs.length >=
+        Math.min(100, BURST_RUNS + LATENCY_RUNS + 1)
+          ? true
+          : undefined,
       120_000,
       'runs gating',
     );

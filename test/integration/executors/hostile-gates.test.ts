@@ -180,10 +180,17 @@ describe.each(['none', 'egress'] as const)('a hostile gate with network %s', (ne
 });
 
 describe('a fork bomb', () => {
-  it('is capped and ends with the timeout, leaving nothing behind', async () => {
+  it('is capped and fails within its timeout, leaving nothing behind', async () => {
     const began = Date.now();
     const result = await executor('none', { maxProcesses: 64 }).run(spec('b() { b | b & }; b; sleep 30', 3));
-    expect(result.timedOut).toBe(true);
+    // At the cap a fork is refused. Bash retries a refused fork for a while, so the gate ends
+    // either at its timeout or, on a loaded machine, when the shell gives up on `sleep`'s fork
+    // first: a failure both ways, never a pass.
+    expect(
+      result.timedOut || result.exitCode !== 0,
+      `exit ${result.exitCode}: ${result.logTail.slice(-300)}`,
+    ).toBe(true);
+    expect(result.exitCode).not.toBe(0);
     expect(Date.now() - began).toBeLessThan(20_000);
     // Shipgate is still here and answers: the bomb stayed inside its cap and its namespace.
     const after = await executor('none').run(spec('echo alive'));
