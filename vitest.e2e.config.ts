@@ -6,7 +6,9 @@ import { defineConfig } from 'vitest/config';
  * (serve and two workers, OTLP to a receiver stand-in), the disaster-recovery drill (Redis wiped
  * mid-release), the CLI as users run it (the compiled binary, `start` and its signals,
  * `setup`, `init` and `validate`), a production-only install serving /livez,
- * and the production SBOM with its licence check. Kept out of `npm test` so it stays a few minutes.
+ * the production SBOM with its licence check, and a deploy worker killed with SIGKILL at every
+ * step boundary of each strategy (deploy-kill9-*.test.ts: 90 cases, 4 to 7 minutes). Kept out
+ * of `npm test` so it stays a few minutes.
  */
 export default defineConfig({
   test: {

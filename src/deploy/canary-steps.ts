@@ -65,6 +65,7 @@ export function canarySteps(kit: DeployKit): Step[] {
         inputs: ['started'],
         outputs: ['atPause', 'weight', 'record'],
         timeoutMs: spec.stepDeadlineSeconds * 1000,
+        timeoutFrom: 'first-start',
         timeoutCheck: 'progress-deadline',
         run: (ctx) =>
           watchRolloutUntil(kit, ctx, (verdict, snapshot) => {
@@ -83,6 +84,7 @@ export function canarySteps(kit: DeployKit): Step[] {
         inputs: [`canary-${k}-pause`],
         outputs: ['record'],
         timeoutMs: spec.stepDeadlineSeconds * 1000,
+        timeoutFrom: 'first-start',
         timeoutCheck: 'progress-deadline',
         run: async (ctx) => {
           if (!reached(ctx, k)) return {};
@@ -138,6 +140,7 @@ export function canarySteps(kit: DeployKit): Step[] {
       inputs: ['started'],
       outputs: ['record'],
       timeoutMs: spec.stepDeadlineSeconds * 1000,
+      timeoutFrom: 'first-start',
       timeoutCheck: 'progress-deadline',
       run: (ctx) =>
         watchRolloutUntil(kit, ctx, (verdict) =>

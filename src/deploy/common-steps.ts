@@ -140,10 +140,19 @@ export function syncStep(kit: DeployKit, options: { abort: boolean }): Step {
     retry: ARGOCD_ACTION_RETRY,
     // The revert and the sync to it take the Rollout back to stable even without the abort.
     bestEffort: true,
-    reconcile: async (ctx) =>
-      mustAbort(await rolloutNow(ctx.signal)) ? { done: false } : { done: true, output: { sent: false } },
+    reconcile: async (ctx) => {
+      const rollout = await rolloutNow(ctx.signal);
+      if (mustAbort(rollout)) return { done: false };
+      // The attempt that died had decided to abort a Rollout that was mid-update and not aborted:
+      // an abort seen now is its own, and the run's event must not credit Argo Rollouts with it
+      // ("already aborted"). Without that decision on record, it never sent one.
+      const decided = (await ctx.once('decided', () => Promise.resolve(false))) === true;
+      return { done: true, output: { sent: decided && rollout?.status?.abort === true } };
+    },
     run: async (ctx) => {
       if (!options.abort || !mustAbort(await rolloutNow(ctx.signal))) return { output: { sent: false } };
+      // Recorded before the request: a worker killed after it got through says so on resume.
+      await ctx.once('decided', () => Promise.resolve(true));
       // Abort first: it moves traffic back to the stable stack at once, before any git work.
       await ports.argocd.rolloutAction(
         input.argocd.application,

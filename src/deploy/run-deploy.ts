@@ -72,6 +72,7 @@ export async function runDeploy(
 
   const ran = await runStepPlan(plan, {
     ledger: ports.steps,
+    now: () => ports.clock.now(),
     ...(options.signal ? { signal: options.signal } : {}),
     onStep: stepSpans({ 'shipgate.env': input.environment, 'shipgate.run': input.runId }, options.onStep),
     onBestEffortError: (step, err) =>

@@ -64,6 +64,20 @@ export async function runStepPlan(plan: StepPlan, options: RunStepPlanOptions): 
   const outputs = new Map<string, unknown>();
   const ledgerKey = (k: string) => `${plan.scope}:${k}`;
 
+  const now = options.now ?? Date.now;
+
+  /** The step's timeout for this attempt: what is left of it when it counts from the first start. */
+  async function timeLeft(step: Step, key: string): Promise<number | undefined> {
+    if (step.timeoutMs === undefined || step.timeoutFrom !== 'first-start') return step.timeoutMs;
+    const deadlineKey = `${key}:deadline`;
+    let recorded = (await ledger.result(deadlineKey)) as { at: number } | undefined;
+    if (recorded === undefined) {
+      recorded = { at: now() + step.timeoutMs };
+      await ledger.save(deadlineKey, recorded);
+    }
+    return Math.max(0, recorded.at - now());
+  }
+
   async function runOne(step: Step, phase: Phase, failure?: StepFailure): Promise<StepOutcome> {
     if (signal.aborted) throw stopped(signal);
     const key = ledgerKey(step.key ?? step.name);
@@ -76,8 +90,9 @@ export async function runStepPlan(plan: StepPlan, options: RunStepPlanOptions): 
       return { output: recorded.output ?? undefined };
     }
     const claimed = await ledger.claim(key);
+    const timeoutMs = await timeLeft(step, key);
     const stepSignal =
-      step.timeoutMs === undefined ? signal : AbortSignal.any([signal, AbortSignal.timeout(step.timeoutMs)]);
+      timeoutMs === undefined ? signal : AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]);
     const ctx: StepContext = {
       signal: stepSignal,
       outputs,

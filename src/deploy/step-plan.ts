@@ -48,6 +48,14 @@ export interface Step {
   outputs?: readonly string[];
   /** Bounds the whole step, retries included. @defaultValue none: only the deploy signal */
   timeoutMs?: number;
+  /**
+   * Where `timeoutMs` counts from. `attempt`: from this worker's start of the step (a bound on
+   * a hung call; a resumed step gets it afresh). `first-start`: from the step's first start,
+   * recorded in the ledger, so the time a killed worker was away counts (a deadline of the
+   * world, such as a canary step's: a worker restarting every few minutes must not keep
+   * pushing it back). @defaultValue 'attempt'
+   */
+  timeoutFrom?: 'attempt' | 'first-start';
   /** Retries of `run` on retryable errors (src/retry/retry.ts). @defaultValue one attempt */
   retry?: RetryPolicy;
   /**
@@ -100,6 +108,8 @@ export interface RunStepPlanOptions {
   /** The deploy lock's lease and the worker's cancellation, in one signal. */
   signal?: AbortSignal;
   onStep?: StepObserver;
+  /** Epoch milliseconds, for deadlines that span a resume (`timeoutFrom`). @defaultValue Date.now */
+  now?: () => number;
   /** Errors of best-effort steps, for the log. */
   onBestEffortError?: (step: string, err: unknown) => void;
 }

@@ -23,6 +23,7 @@ import { commitToEnvRepo } from '../../../src/gitops/commit-to-env-repo.js';
 import { revertAppEnv } from '../../../src/gitops/revert-app-env.js';
 import type { EnvRepoOptions } from '../../../src/gitops/write-env-path.js';
 import { startArgoCdStandIn, type ArgoCdStandIn } from '../../../sandbox/argocd-stand-in.js';
+import { redisSteps } from '../../support/deploy-worker.js';
 import { createEnvRepo, type EnvRepo } from '../../support/env-repo.js';
 import {
   startKubeApiStandIn,
@@ -30,7 +31,6 @@ import {
   type KubeStandIn,
 } from '../../../sandbox/kube-api-stand-in.js';
 import { deleteKeysWithPrefix, testRedis, uniquePrefix } from '../../support/redis.js';
-import type { RedisClient } from '../../../src/redis/connection.js';
 import {
   simulateRolloutController,
   type ControllerScenario,
@@ -41,6 +41,8 @@ import {
   type DeploymentControllerSim,
   type DeploymentScenario,
 } from '../../../sandbox/deployment-controller-sim.js';
+
+export { redisSteps };
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -96,6 +98,8 @@ export interface Harness {
   gitops: EnvRepoOptions;
   client: ArgoCdClient;
   steps: StepStore;
+  /** Key prefix of `steps` in the test Redis (a worker in another process opens the same ledger). */
+  stepsPrefix: string;
   /** A fresh step store, as the run store gives each run its own. */
   stepsFor(runId: string): StepStore;
   scenario: Scenario;
@@ -135,19 +139,6 @@ function rolloutManifest(image: string, canary = false): Json {
   r.metadata.namespace = NS;
   r.spec.template.spec.containers[0].image = image;
   return r;
-}
-
-export function redisSteps(redis: RedisClient, prefix: string): StepStore {
-  return {
-    claim: async (k) => (await redis.set(`${prefix}:claim:${k}`, '1', 'NX')) === 'OK',
-    result: async (k) => {
-      const v = await redis.hget(`${prefix}:results`, k);
-      return v === null ? undefined : (JSON.parse(v) as unknown);
-    },
-    save: async (k, v) => {
-      await redis.hset(`${prefix}:results`, k, JSON.stringify(v));
-    },
-  };
 }
 
 export async function startDeployHarness(partial: Partial<Scenario> = {}): Promise<Harness> {
@@ -472,6 +463,7 @@ export async function startDeployHarness(partial: Partial<Scenario> = {}): Promi
     gitops,
     client,
     steps,
+    stepsPrefix: prefix,
     stepsFor: (id) => redisSteps(redis, `${prefix}:${id}`),
     scenario,
     goodCommit,

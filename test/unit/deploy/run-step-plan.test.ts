@@ -251,6 +251,76 @@ describe('runStepPlan', () => {
     expect((err as { retryable: boolean }).retryable).toBe(true);
   });
 
+  it('a `first-start` timeout keeps counting while the worker is away; an `attempt` one starts afresh', async () => {
+    const effects: string[] = [];
+    const ledger = memoryLedger();
+    let clock = 1_000_000;
+    const waiting = (name: string, timeoutFrom: Step['timeoutFrom']): Step => ({
+      name,
+      check: true,
+      timeoutMs: 10_000,
+      timeoutFrom,
+      run: async (ctx) => {
+        effects.push(`${name} waits`);
+        await sleep(60_000, undefined, { signal: ctx.signal });
+        return {};
+      },
+    });
+    const steps = [waiting('canary-2-pause', 'first-start')];
+    // The first worker starts the step and is killed (its signal) at once.
+    const killed = new AbortController();
+    const first = runStepPlan(plan(effects, steps), { ledger, signal: killed.signal, now: () => clock });
+    await sleep(20);
+    killed.abort(new Error('SIGKILL'));
+    await expect(first).rejects.toSatisfy((err) => DeployCancelled.is(err));
+    // The next worker comes 9.95 s later: 50 ms of the step's 10 s are left.
+    clock += 9_950;
+    const started = Date.now();
+    const resumed = await runStepPlan(plan(effects, steps), { ledger, now: () => clock });
+    expect(resumed).toMatchObject({
+      outcome: 'rolled-back',
+      failure: { gate: 'canary-2-pause', reason: 'canary-2-pause did not finish within 10s' },
+    });
+    expect(Date.now() - started).toBeLessThan(2_000);
+    // Past it already: the resumed step fails without waiting at all.
+    const late = memoryLedger();
+    const lateSteps = [waiting('late', 'first-start')];
+    const away = new AbortController();
+    const once = runStepPlan(plan(effects, lateSteps), {
+      ledger: late,
+      signal: away.signal,
+      now: () => clock,
+    });
+    await sleep(20);
+    away.abort(new Error('SIGKILL'));
+    await once.catch(() => undefined);
+    clock += 60_000;
+    expect(await runStepPlan(plan(effects, lateSteps), { ledger: late, now: () => clock })).toMatchObject({
+      outcome: 'rolled-back',
+      failure: { gate: 'late' },
+    });
+
+    // An `attempt` timeout (a bound on a hung call) is whole again for the resumed worker.
+    const fresh = memoryLedger();
+    const bounded = [{ ...waiting('health', 'attempt'), timeoutMs: 300 }];
+    const gone = new AbortController();
+    const before = runStepPlan(plan(effects, bounded), {
+      ledger: fresh,
+      signal: gone.signal,
+      now: () => clock,
+    });
+    await sleep(20);
+    gone.abort(new Error('SIGKILL'));
+    await before.catch(() => undefined);
+    clock += 60_000;
+    const t0 = Date.now();
+    expect(await runStepPlan(plan(effects, bounded), { ledger: fresh, now: () => clock })).toMatchObject({
+      outcome: 'rolled-back',
+      failure: { gate: 'health' },
+    });
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(250);
+  });
+
   it('retries a step by its policy, and the observer sees every start and end', async () => {
     let calls = 0;
     const ends: string[] = [];
