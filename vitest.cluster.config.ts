@@ -5,7 +5,8 @@ import { defineConfig } from 'vitest/config';
  * Cluster of three primaries that test/support/cluster-global-setup.ts starts on free ports
  * (redis-server --cluster-enabled yes ×3 + redis-cli --cluster create). Every test's Redis
  * helper hands out `redis+cluster://` connections, so a script or transaction whose keys span
- * two slots fails here with CROSSSLOT. Plus the Sentinel test. About 2–3 minutes.
+ * two slots fails here with CROSSSLOT. Plus the Sentinel test. 30 s to 1 min on a two-core
+ * machine, up to 3 min with its cores saturated.
  */
 export default defineConfig({
   test: {

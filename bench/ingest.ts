@@ -4,9 +4,7 @@
  *   1. bare fastify: reads the body and answers 202 (the upper bound);
  *   2. Probot 14 with a no-op `push` handler (what people use today; persists nothing);
  *   3. plain verify + one BullMQ `add` per request (the naive durable ingress);
- *   4. Shipgate's ingress: verify, one validation pass, group-committed `addBulk`, run as
- *      production runs it: `node dist/src/cli.js serve` (compiled by `npm run build`, which
- *      `npm ci` runs; no tsx), with the API, console and metrics it mounts.
+ *   4. Shipgate's ingress: verify, one validation pass, group-committed `addBulk`.
  * Rounds are interleaved (each round runs every server once), so drift in the shared machine's
  * load spreads over all four. Each request carries a fresh X-GitHub-Delivery. Prints req/s, p99,
  * the ratios, p99 and RSS at a fixed 500 req/s, and idle RSS; once with Redis as `shipgate start`
@@ -14,7 +12,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
-import { createWriteStream, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { createRequire } from 'node:module';
 import os from 'node:os';
@@ -51,6 +49,33 @@ async function serve(kind: Kind): Promise<string> {
   REDIS_URL = process.env.BENCH_REDIS_URL ?? REDIS_URL;
   const { pino } = await import('pino');
   const sink = createWriteStream('/dev/null');
+  if (kind === 'shipgate') {
+    const { loadConfig } = await import('../src/config.js');
+    const { createLogger } = await import('../src/logger.js');
+    const { createMetrics } = await import('../src/metrics/create-metrics.js');
+    const { createIngressQueues } = await import('../src/queue/create-queues.js');
+    const { createRedisConnection } = await import('../src/redis/connection.js');
+    const { buildServer } = await import('../src/server/build-server.js');
+    const prefix = process.env.BENCH_PREFIX!;
+    const config = loadConfig(
+      { GITHUB_WEBHOOK_SECRET: SECRET, REDIS_URL, SHIPGATE_QUEUE_PREFIX: prefix, LOG_LEVEL: 'info' },
+      'serve',
+    );
+    const producer = createRedisConnection(REDIS_URL, 'producer');
+    // What-if: ioredis auto-pipelining on the producer (one socket write per tick for all
+    // concurrent requests). Not on in production yet: createRedisConnection has no option for it.
+    if (process.env.BENCH_AUTOPIPELINE === '1') producer.options.enableAutoPipelining = true;
+    await new Promise((r) => producer.once('ready', r));
+    const queues = createIngressQueues(producer, prefix);
+    const app = await buildServer({
+      config,
+      logger: createLogger('info', sink),
+      producer,
+      queues,
+      metrics: createMetrics(),
+    });
+    return app.listen({ port: 0, host: '127.0.0.1' });
+  }
   if (kind === 'verify-add') {
     const { Queue } = await import('bullmq');
     const { Redis } = await import('ioredis');
@@ -116,47 +141,7 @@ interface Result {
 type Autocannon = (opts: Record<string, unknown>) => Promise<Result>;
 const autocannon = createRequire(import.meta.url)('autocannon') as Autocannon;
 
-const CLI = fileURLToPath(new URL('../dist/src/cli.js', import.meta.url));
-
-/**
- * Shipgate runs as production runs it: `node dist/src/cli.js serve` (compiled, no tsx), with its
- * API, console and metrics mounted, logging at info into /dev/null. Ready once /readyz answers.
- */
-async function startShipgate(env: Record<string, string>): Promise<{ url: string; child: ChildProcess }> {
-  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build`);
-  const port = await new Promise<number>((resolve) => {
-    const probe = createServer().listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      probe.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-  const child = spawn(process.execPath, [...PROFILE_ARGS, CLI, 'serve'], {
-    env: {
-      ...process.env,
-      GITHUB_WEBHOOK_SECRET: SECRET,
-      REDIS_URL: env.BENCH_REDIS_URL!,
-      SHIPGATE_QUEUE_PREFIX: env.BENCH_PREFIX!,
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      LOG_LEVEL: 'info',
-    },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  const url = `http://127.0.0.1:${port}`;
-  for (const deadline = Date.now() + 60_000; ;) {
-    if (child.exitCode !== null) throw new Error(`shipgate serve exited with ${child.exitCode}`);
-    const ready = await fetch(`${url}/readyz`).then(
-      (r) => r.ok,
-      () => false,
-    );
-    if (ready) return { url, child };
-    if (Date.now() > deadline) throw new Error('shipgate serve not ready in 60 s');
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 function startChild(kind: Kind, env: Record<string, string>): Promise<{ url: string; child: ChildProcess }> {
-  if (kind === 'shipgate') return startShipgate(env);
   const child = spawn(
     process.execPath,
     [...process.execArgv, ...PROFILE_ARGS, fileURLToPath(import.meta.url), '--serve', kind],
@@ -325,6 +310,65 @@ async function main(): Promise<void> {
         ? 'own redis-server, AOF everysec (as shipgate start runs it)'
         : 'own redis-server, appendonly no',
     );
+  }
+  const productionRss = await productionServeIdleRss();
+  console.log(
+    productionRss === undefined
+      ? '\nRSS idle of `node dist/src/cli.js serve`: skipped (run `npm run build` first)'
+      : `\nRSS idle of \`node dist/src/cli.js serve\` (production entry, compiled): ${productionRss.toFixed(0)} MB`,
+  );
+}
+
+/**
+ * Idle RSS of Shipgate as production runs it: the compiled `shipgate serve` (`node
+ * dist/src/cli.js serve`, the Dockerfile's entry), not the benchmark's tsx child, whose loader
+ * alone adds about 45 MB. Skipped when `dist/` is not built.
+ */
+async function productionServeIdleRss(): Promise<number | undefined> {
+  const cli = fileURLToPath(new URL('../dist/src/cli.js', import.meta.url));
+  if (!existsSync(cli)) return undefined;
+  const { startEmbeddedRedis } = await import('../src/redis/embedded-redis.js');
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'shipgate-bench-'));
+  const embedded = await startEmbeddedRedis({ dataDir, appendOnly: true });
+  const { privateKey } = generateKeyPairSync('rsa', {
+    modulusLength: 2048,
+    privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+    publicKeyEncoding: { type: 'spki', format: 'pem' },
+  });
+  const keyPath = path.join(dataDir, 'app.pem');
+  writeFileSync(keyPath, privateKey, { mode: 0o600 });
+  const child = spawn(process.execPath, [cli, 'serve'], {
+    cwd: dataDir,
+    env: {
+      PATH: process.env.PATH ?? '',
+      GITHUB_WEBHOOK_SECRET: SECRET,
+      GITHUB_APP_ID: '1',
+      GITHUB_PRIVATE_KEY_PATH: keyPath,
+      REDIS_URL: embedded.url,
+      PORT: '0',
+      HOST: '127.0.0.1',
+      SHIPGATE_DATA_DIR: dataDir,
+    },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      let out = '';
+      child.stdout!.on('data', (c: Buffer) => {
+        out += c.toString();
+        if (out.includes('Server listening')) resolve();
+      });
+      child.once('exit', (code) =>
+        reject(new Error(`shipgate serve exited with ${code}: ${out.slice(-500)}`)),
+      );
+    });
+    await new Promise((r) => setTimeout(r, 2000));
+    return rssMb(child);
+  } finally {
+    child.kill('SIGTERM');
+    await new Promise((r) => child.once('exit', r));
+    await embedded.stop();
+    rmSync(dataDir, { recursive: true, force: true });
   }
 }
 

@@ -123,7 +123,7 @@ export interface DemoRepo {
   show(rev: string, file: string): string | undefined;
 }
 
-function createRepo(dir: string, name: string): DemoRepo {
+export function createRepo(dir: string, name: string): DemoRepo {
   const work = path.join(dir, name);
   const bare = path.join(dir, `${name}.git`);
   mkdirSync(work, { recursive: true });
@@ -162,7 +162,7 @@ function createRepo(dir: string, name: string): DemoRepo {
 }
 
 /** The web fixture's Rollout running `image` in `namespace`. */
-function webRollout(image: string, namespace: string) {
+export function webRollout(image: string, namespace: string) {
   const rollout = parse(readFileSync(path.join(WEB_APP, 'deploy/base/rollout.yaml'), 'utf8')) as {
     metadata: Record<string, unknown>;
     spec: { template: { spec: { containers: { image: string }[] } } };

@@ -42,6 +42,12 @@ export interface ControllerScenario {
   backgroundAfterMs: number;
   /** Canary: the controller never gets past this step index (pods never become ready). */
   stallAtStep: number | undefined;
+  /**
+   * Blue-green: the post-promotion result for one application and image, when it must differ
+   * from `post` (a soak where some releases fail their analysis and others pass).
+   * @defaultValue undefined: `post` for every release
+   */
+  postFor?: (application: string, image: string) => AnalysisPhase | undefined;
 }
 
 export interface ControllerSim {
@@ -367,8 +373,11 @@ export function simulateRolloutController(options: {
     }
     if (body.action === 'resume' || body.action === 'promote-full') {
       patch(env, { pauseConditions: [], controllerPause: false, phase: 'Progressing' });
+      const rolloutImage = ((get(env)?.spec as Json | undefined)?.template?.spec?.containers?.[0]?.image ??
+        '') as string;
+      const post = scenario.postFor?.(env.application, rolloutImage) ?? scenario.post;
       later(() => {
-        const name = analysisRun(env, 'PostPromotion', hash, scenario.post);
+        const name = analysisRun(env, 'PostPromotion', hash, post);
         patch(env, {
           blueGreen: {
             activeSelector: hash,
@@ -376,7 +385,7 @@ export function simulateRolloutController(options: {
             postPromotionAnalysisRunStatus: { name, status: 'Running' },
           },
         });
-        if (scenario.post === 'Successful') {
+        if (post === 'Successful') {
           later(() =>
             later(() => {
               const rollout = get(env)!;

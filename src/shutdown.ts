@@ -1,25 +1,30 @@
 import type { Worker } from 'bullmq';
 import type { Logger } from './logger.js';
+import { untilAborted } from './retry/until-aborted.js';
 
 export interface ShutdownStep {
   name: string;
-  run: () => Promise<void>;
+  /** `signal` aborts when the step's time is up: a step that can stop early listens to it. */
+  run: (signal: AbortSignal) => Promise<void>;
   /** @defaultValue 10000 */
   timeoutMs?: number;
 }
 
-/** Resolves true when `task` finished in time, false when the timeout won. */
-export async function withTimeout(task: Promise<unknown>, timeoutMs: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
+/**
+ * Resolves true when `task` finished in time, false when `signal` (by default the timeout) won.
+ * The task is not cancelled here: the caller hands the same signal to the work where it can.
+ */
+export async function withTimeout(
+  task: Promise<unknown>,
+  timeoutMs: number,
+  signal: AbortSignal = AbortSignal.timeout(timeoutMs),
+): Promise<boolean> {
   try {
-    return await Promise.race([
-      task.then(() => true),
-      new Promise<boolean>((resolve) => {
-        timer = setTimeout(() => resolve(false), timeoutMs);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
+    await untilAborted(task, signal);
+    return true;
+  } catch (err) {
+    if (signal.aborted && err === signal.reason) return false;
+    throw err;
   }
 }
 
@@ -63,7 +68,8 @@ export function createShutdown(
       const timeoutMs = step.timeoutMs ?? 10_000;
       const started = Date.now();
       try {
-        if (!(await withTimeout(step.run(), timeoutMs))) {
+        const deadline = AbortSignal.timeout(timeoutMs);
+        if (!(await withTimeout(step.run(deadline), timeoutMs, deadline))) {
           clean = false;
           logger.warn({ step: step.name, timeoutMs }, 'shutdown step timed out');
           continue;

@@ -90,7 +90,6 @@ const stageGivenUp: GivenUpHandler = async (job, err, ctx) => {
     // Any other final failure went through the handler, which reported it with its own words.
     if (!stalledOut(err)) return;
     const key = data.stage === 'manifests-preview' ? 'manifests' : data.gate === 'tests' ? 'tests' : 'trivy';
-    if (data.stage === 'gate' && data.gate === 'zap') return;
     await failGateStage(engine, { ...data, key }, err, explanation);
     return;
   }

@@ -115,6 +115,15 @@ export function createWorkers(ctx: WorkerContext, specs: readonly WorkerSpec[] =
       );
     });
     worker.on('error', (err) => log.error({ err }, 'worker error'));
+    // A job whose lock could not be renewed (this process was starved past lockDuration) may
+    // already be running on another worker: stop ours through its AbortSignal, so the two do not
+    // race each other's side effects. The other worker resumes from the step ledger.
+    worker.on('lockRenewalFailed', (jobIds) => {
+      for (const jobId of jobIds) {
+        if (worker.cancelJob(jobId, 'lost its lock: another worker may have taken the job'))
+          log.warn({ jobId }, 'job lock lost: this attempt is cancelled');
+      }
+    });
     worker.on('stalled', (jobId) => {
       ctx.metrics.jobsStalled.inc({ queue });
       log.warn({ jobId }, 'job stalled: its worker died or blocked; it will be retried');

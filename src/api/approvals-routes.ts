@@ -12,7 +12,7 @@ import type { Logger } from '../logger.js';
 import { isRunId } from '../runs/run-id.js';
 import { RunStore } from '../runs/run-store.js';
 import { ResourceName } from '../runs/run-types.js';
-import { consoleAuthOf, type ApiContext } from '../server/api-context.js';
+import { consoleAuthOf, type ApiContext } from './api-context.js';
 import type { AuthGuard } from '../auth/auth-guard.js';
 import { decideApprove, slackIdentityOf } from '../auth/access-decisions.js';
 import type { Run } from '../runs/run-types.js';
@@ -202,13 +202,14 @@ export function slackInteractionsApiPlugin(ctx: ApiContext): FastifyPluginAsync 
     signingSecret,
     logger: ctx.logger,
     replayGuard: createReplayGuard(ctx.producer, `${ctx.config.queuePrefix}:slack`),
-    onAction: async (click) => {
+    onAction: async (click, signal) => {
       const job = approvalDecisionJobOf(click);
       if (job === undefined) {
         // Ids no run or environment of ours could have: nothing to do, and nothing for Slack to retry.
         log.warn({ userId: click.userId }, 'Slack click with ids Shipgate never issues; ignored');
         return;
       }
+      signal.throwIfAborted();
       await enqueueStage(ctx.queues, job);
     },
   });

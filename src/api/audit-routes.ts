@@ -2,7 +2,7 @@ import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { AuditLog } from '../audit/audit-log.js';
 import { AuditQuerySchema } from '../audit/schema.js';
 import { BadRequest } from '../errors.js';
-import { consoleAuthOf, type ApiContext } from '../server/api-context.js';
+import { consoleAuthOf, type ApiContext } from './api-context.js';
 
 /**
  * `GET /api/audit`: the audit trail, oldest first, one page at a time.

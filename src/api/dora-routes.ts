@@ -4,7 +4,7 @@ import { computeDora, parseWindow } from '../dora/compute-dora.js';
 import { registerDoraMetrics } from '../dora/dora-metrics.js';
 import { DeployHistory } from '../dora/deploy-history.js';
 import { BadRequest } from '../errors.js';
-import { consoleAuthOf, type ApiContext } from '../server/api-context.js';
+import { consoleAuthOf, type ApiContext } from './api-context.js';
 
 const QuerySchema = z
   .object({

@@ -2,8 +2,8 @@ import type { FastifyPluginAsync } from 'fastify';
 import { NotFound } from '../errors.js';
 import { readLiveSnapshot } from '../recovery/recover-after-redis-loss.js';
 import { RunKeys } from '../runs/run-keys.js';
-import type { ApiContext } from '../server/api-context.js';
-import { requireBearerToken } from '../server/require-bearer-token.js';
+import type { ApiContext } from './api-context.js';
+import { requireBearerToken } from '../http/require-bearer-token.js';
 
 /**
  * `GET /api/live`: what is live per app and environment, as the workers last read it from the

@@ -15,7 +15,7 @@ import {
   RollbackFrozen,
   ShipgateError,
 } from '../errors.js';
-import { consoleAuthOf, type ApiContext } from '../server/api-context.js';
+import { consoleAuthOf, type ApiContext } from './api-context.js';
 import type { AuthGuard } from '../auth/auth-guard.js';
 import { BREAK_GLASS_MIN_CHARS, decideRollback, type RollbackFacts } from '../auth/access-decisions.js';
 import { activeFreeze } from '../policy/freeze-windows.js';

@@ -1,6 +1,6 @@
 import type { RedisClient } from '../redis/connection.js';
 import { z } from 'zod';
-import { newApprovalNonce } from './button-value.js';
+import { newApprovalNonce } from '../slack/button-value.js';
 import type {
   ApprovalDecision,
   ApprovalMessageContent,

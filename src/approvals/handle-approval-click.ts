@@ -102,9 +102,11 @@ async function decide(
       userId: click.userId,
       decision: click.decision,
       rule: request.rule,
-      groupMembers: needsGroups
-        ? await deps.directory.groupMembers(request.rule.approvers.userGroups)
-        : new Map(),
+      // Without Slack no user group can be resolved: only the users the rule lists count.
+      groupMembers:
+        needsGroups && deps.directory !== undefined
+          ? await deps.directory.groupMembers(request.rule.approvers.userGroups)
+          : new Map(),
       releaserSlackId: request.releaserSlackId,
       freeze: await context.getFreeze(click.env),
       now,
@@ -173,7 +175,7 @@ function closedNote(request: ApprovalRequest): string {
 
 /** An ephemeral note to the clicker, at most one per user and request per minute; never throws. */
 async function notify(deps: ApprovalDeps, click: ApprovalClick, text: string): Promise<void> {
-  if (click.channelId === undefined) return;
+  if (click.channelId === undefined || deps.slack === undefined) return;
   try {
     if (!(await deps.store.claimNotice(click.runId, click.env, click.userId))) return;
     await deps.slack.postEphemeral(click.channelId, click.userId, {

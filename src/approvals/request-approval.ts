@@ -18,8 +18,9 @@ export interface RequestApprovalInput {
 
 export interface RequestApprovalResult {
   request: ApprovalRequest;
-  channel: string;
-  ts: string;
+  /** Where the message was posted; absent without Slack (the request is stored, not posted). */
+  channel?: string;
+  ts?: string;
   /** False when a retried job found the request (and maybe its message) already there. */
   created: boolean;
   /** An older run's open request for the same app and environment, now superseded (its message is updated). */
@@ -27,7 +28,7 @@ export interface RequestApprovalResult {
 }
 
 /**
- * Opens an approval request and posts its message, idempotently: a retried job reuses the stored
+ * Opens an approval request and posts its message (without Slack: only opens it), idempotently: a retried job reuses the stored
  * request (and its nonce) and the ledger's record of the posted message, so it never posts twice.
  * Throws `SHIPGATE_E_APPROVAL_CLOSED` when the request for this run was already decided.
  */
@@ -37,7 +38,10 @@ export async function requestApproval(
 ): Promise<RequestApprovalResult> {
   const env = input.content.toEnv;
   const now = clockOf(deps);
-  const releaserSlackId = await deps.directory.resolveReleaser(input.releaser, input.slackUserMapping);
+  const releaserSlackId =
+    deps.directory !== undefined
+      ? await deps.directory.resolveReleaser(input.releaser, input.slackUserMapping)
+      : mappedReleaser(input.releaser, input.slackUserMapping);
   if (releaserSlackId === undefined && !input.rule.releaserMayApprove) {
     deps.logger.warn(
       { runId: input.runId, env, githubLogin: input.releaser.githubLogin },
@@ -60,6 +64,13 @@ export async function requestApproval(
   const { request } = opened;
   if (request.status !== 'open') throw ApprovalRequestClosed(input.runId, env, request.status);
 
+  if (deps.slack === undefined || deps.ledger === undefined) {
+    return {
+      request,
+      created: opened.created,
+      ...(opened.supersededRunId !== undefined ? { supersededRunId: opened.supersededRunId } : {}),
+    };
+  }
   const message = renderApprovalMessage(request.content ?? input.content, approvalStateOf(request));
   const posted = await deps.ledger.postOnce(deps.slack, {
     runId: input.runId,
@@ -81,4 +92,14 @@ export async function requestApproval(
     created: opened.created,
     ...(opened.supersededRunId !== undefined ? { supersededRunId: opened.supersededRunId } : {}),
   };
+}
+
+/** The releaser's Slack id from the policy's mapping alone (no Slack to look an e-mail up in). */
+function mappedReleaser(
+  identity: ReleaserIdentity,
+  mapping: Readonly<Record<string, string>> = {},
+): string | undefined {
+  const login = identity.githubLogin?.toLowerCase();
+  if (login === undefined) return undefined;
+  return Object.entries(mapping).find(([k]) => k.toLowerCase() === login)?.[1];
 }

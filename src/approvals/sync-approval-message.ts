@@ -12,6 +12,9 @@ import type { ApprovalDeps } from './approval-deps.js';
  * call renders it). Never throws for Slack errors.
  */
 export async function syncApprovalMessage(deps: ApprovalDeps, runId: string, env: string): Promise<boolean> {
+  // Without Slack there is no message to bring up to date.
+  const slack = deps.slack;
+  if (slack === undefined) return true;
   const token = randomUUID();
   for (let round = 0; round < 5; round++) {
     if (!(await deps.store.acquireRenderLock(runId, env, token))) return true;
@@ -22,7 +25,7 @@ export async function syncApprovalMessage(deps: ApprovalDeps, runId: string, env
         if (request.version <= request.renderedVersion) break;
         const message = renderApprovalMessage(request.content, approvalStateOf(request));
         try {
-          await deps.slack.updateMessage(request.channel, request.messageTs, message);
+          await slack.updateMessage(request.channel, request.messageTs, message);
         } catch (err) {
           deps.logger.warn(
             { runId, env, code: (err as { code?: string }).code },

@@ -1,10 +1,10 @@
 import { existsSync } from 'node:fs';
 import type { RedisClient } from '../redis/connection.js';
 import { loadConfig, type Config, type Role } from '../config.js';
-import { ConfigInvalid, RedisUnavailable } from '../errors.js';
+import { ConfigInvalid } from '../errors.js';
 import { createLogger, type Logger } from '../logger.js';
 import { createMetrics, type Metrics } from '../metrics/create-metrics.js';
-import { createRedisConnection } from '../redis/connection.js';
+import { createRedisConnection, waitUntilReady } from '../redis/connection.js';
 import { configSecrets, createSecretMasker } from '../masking/secret-masker.js';
 import { startEmbeddedRedis, type EmbeddedRedis } from '../redis/embedded-redis.js';
 import { checkEvictionPolicy } from '../redis/eviction-check.js';
@@ -45,16 +45,17 @@ export function readConfig(role: Role): Readonly<Config> {
 }
 
 async function waitForRedis(redis: RedisClient, timeoutMs: number, logger: Logger): Promise<void> {
-  const ready = () => redis.status === 'ready';
-  const started = Date.now();
-  let warned = false;
-  while (!ready()) {
-    if (Date.now() - started > timeoutMs) throw RedisUnavailable(`no connection within ${timeoutMs} ms`);
-    if (!warned && Date.now() - started > 2000) {
-      logger.warn('waiting for Redis…');
-      warned = true;
-    }
-    await new Promise((r) => setTimeout(r, 100));
+  if (redis.status === 'ready') return;
+  // A slow start gets one warning; each failed attempt (a cluster's are typed errors naming the
+  // node and the reason) at debug, and the last reason ends up in the error if time runs out.
+  const warn = setTimeout(() => logger.warn('waiting for Redis…'), 2000);
+  const onError = (err: Error) => logger.debug({ err: err.message }, 'redis connect attempt failed');
+  redis.on('error', onError);
+  try {
+    await waitUntilReady(redis, timeoutMs);
+  } finally {
+    clearTimeout(warn);
+    redis.off('error', onError);
   }
 }
 

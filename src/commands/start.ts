@@ -1,8 +1,6 @@
 import type { Command } from './command.js';
 import { orShutDown } from './listen.js';
 import { addConnectionShutdown, openRuntime, readConfig } from './runtime.js';
-import { startHttp } from './serve.js';
-import { startWorkers } from './work.js';
 
 export const startCommand: Command = {
   name: 'start',
@@ -12,6 +10,10 @@ export const startCommand: Command = {
   examples: ['shipgate start            # reads ./.env; open http://127.0.0.1:3000/readyz'],
   async run() {
     const runtime = await openRuntime(readConfig('start'), { embedRedis: true });
+    const [{ startHttp }, { startWorkers }] = await Promise.all([
+      import('./start-http.js'),
+      import('./start-workers.js'),
+    ]);
     await orShutDown(
       runtime,
       () => addConnectionShutdown(runtime),

@@ -170,7 +170,7 @@ async function renderAndValidate(
         ok = false;
         continue;
       }
-      // Mapped as the engine maps it (src/deploy/deploy-targets.ts).
+      // Mapped as the engine maps it (src/engine/decisions/deploy-targets.ts).
       target = {
         namespace: decision.namespace,
         allowClusterScoped: decision.allowClusterScoped ? ['*'] : [],

@@ -9,6 +9,7 @@ import {
   startedStep,
   succeededSteps,
   syncStep,
+  resumeRolloutOnce,
 } from './common-steps.js';
 import type { DeployKit } from './deploy-kit.js';
 import { rolloutPhase } from './evaluate-rollout.js';
@@ -119,24 +120,8 @@ export function blueGreenSteps(kit: DeployKit): Step[] {
         await ctx.once('notify-passed', () =>
           kit.notify({ type: 'gates-passed', summary: summary('; ', true) }),
         );
-        await ctx.once(
-          'resume',
-          async () => {
-            await ports.argocd.rolloutAction(
-              input.argocd.application,
-              input.rollout,
-              'resume',
-              kit.scope,
-              ctx.signal,
-            );
-            return { sent: true };
-          },
-          // A resume that got through leaves no BlueGreenPause behind.
-          async () => {
-            const rollout = (await kit.watch(ctx.signal)).snapshot().rollout;
-            return rollout !== undefined && rolloutPhase(rollout) !== 'Paused';
-          },
-        );
+        // A resume that got through leaves no BlueGreenPause behind.
+        await resumeRolloutOnce(kit, ctx, (rollout) => rolloutPhase(rollout) !== 'Paused');
         await ctx.once('status-promoted', () =>
           kit.status('in_progress', 'promoted; watching post-promotion analysis'),
         );

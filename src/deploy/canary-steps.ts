@@ -11,6 +11,7 @@ import {
   startedStep,
   succeededSteps,
   syncStep,
+  resumeRolloutOnce,
 } from './common-steps.js';
 import type { DeployKit } from './deploy-kit.js';
 import { rolloutPhase } from './evaluate-rollout.js';
@@ -116,24 +117,8 @@ export function canarySteps(kit: DeployKit): Step[] {
             );
             return { output: { resumed: false } };
           }
-          await ctx.once(
-            'resume',
-            async () => {
-              await ports.argocd.rolloutAction(
-                input.argocd.application,
-                input.rollout,
-                'resume',
-                kit.scope,
-                ctx.signal,
-              );
-              return { sent: true };
-            },
-            // A resume that got through moved the Rollout past this pause.
-            async () => {
-              const rollout = (await kit.watch(ctx.signal)).snapshot().rollout;
-              return rollout !== undefined && (stepIndex(rollout) > at || !pausedAtStep(rollout));
-            },
-          );
+          // A resume that got through moved the Rollout past this pause.
+          await resumeRolloutOnce(kit, ctx, (rollout) => stepIndex(rollout) > at || !pausedAtStep(rollout));
           const { weight } = ctx.outputs.get(`canary-${k}-pause`) as { weight: number };
           await ctx.once('notify', () => kit.notify({ type: 'canary-promoted', step: k, of: n, weight }));
           return { output: { resumed: true } };

@@ -28,6 +28,34 @@ const REPORT_TIMEOUT_MS = 60_000;
 
 const short = (sha: string) => sha.slice(0, 12);
 
+/**
+ * Resumes the paused Rollout, once per step: on a retry, `movedOn` says from the Rollout as
+ * it is now whether a resume sent before got through, so it is not sent twice.
+ */
+export async function resumeRolloutOnce(
+  kit: DeployKit,
+  ctx: StepContext,
+  movedOn: (rollout: Rollout) => boolean,
+): Promise<void> {
+  await ctx.once(
+    'resume',
+    async () => {
+      await kit.ports.argocd.rolloutAction(
+        kit.input.argocd.application,
+        kit.input.rollout,
+        'resume',
+        kit.scope,
+        ctx.signal,
+      );
+      return { sent: true };
+    },
+    async () => {
+      const rollout = (await kit.watch(ctx.signal)).snapshot().rollout;
+      return rollout !== undefined && movedOn(rollout);
+    },
+  );
+}
+
 export function startedStep(kit: DeployKit): Step {
   return {
     name: 'started',

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import type { PlannedEnvironment } from './deploy-targets.js';
+import type { PlannedEnvironment } from '../engine/decisions/deploy-targets.js';
 
 /**
  * Names by convention, so the argocd/ examples work as they are: the Argo CD Application is

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { Redis } from 'ioredis';
 import { RedisNotInstalled, RedisStartFailed } from '../errors.js';
 import type { Logger } from '../logger.js';
+import { untilAborted } from '../retry/until-aborted.js';
 
 export interface EmbeddedRedisOptions {
   /** Data lives in `<dataDir>/redis` (AOF and RDB files). */
@@ -152,14 +153,11 @@ export async function startEmbeddedRedis(options: EmbeddedRedisOptions): Promise
       rmSync(urlFile, { force: true });
       if (child.exitCode !== null) return;
       child.kill('SIGTERM');
-      let timer: NodeJS.Timeout | undefined;
-      const timedOut = await Promise.race([
-        exited.then(() => false),
-        new Promise<boolean>((r) => {
-          timer = setTimeout(() => r(true), timeoutMs);
-        }),
-      ]);
-      clearTimeout(timer);
+      // Past the timeout, SIGKILL: the wait itself is what the deadline ends.
+      const timedOut = await untilAborted(exited, AbortSignal.timeout(timeoutMs)).then(
+        () => false,
+        () => true,
+      );
       if (timedOut) {
         child.kill('SIGKILL');
         await exited;

@@ -15,8 +15,8 @@ import { ApprovalStore } from '../approvals/approval-store.js';
 import { createArgoCdClient } from '../argocd/argocd-client.js';
 import { readFileSync } from 'node:fs';
 
-export { consoleAuthOf, type ApiContext } from './api-context.js';
-import { consoleAuthOf, type ApiContext } from './api-context.js';
+export { consoleAuthOf, type ApiContext } from '../api/api-context.js';
+import { consoleAuthOf, type ApiContext } from '../api/api-context.js';
 
 export type ApiPluginFactory = (ctx: ApiContext) => FastifyPluginAsync;
 

@@ -2,7 +2,7 @@ import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { RedisClient } from '../redis/connection.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics/create-metrics.js';
-import { handleError, handleNotFound } from './error-handler.js';
+import { handleError, handleNotFound } from '../http/error-handler.js';
 import { opsRoutes } from './ops-routes.js';
 
 /**

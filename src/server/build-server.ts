@@ -16,8 +16,8 @@ import {
   WEBHOOK_PATH,
   type WebhookRouteOptions,
 } from '../webhooks/github-webhook-route.js';
-import { createBodyBudget } from './body-budget.js';
-import { handleError, handleNotFound } from './error-handler.js';
+import { createBodyBudget } from '../http/body-budget.js';
+import { handleError, handleNotFound } from '../http/error-handler.js';
 import { opsRoutes } from './ops-routes.js';
 import { avatarOriginsOf, serveConsole, type ConsoleOptions } from './serve-console.js';
 

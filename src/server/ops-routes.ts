@@ -1,24 +1,20 @@
 import type { FastifyInstance } from 'fastify';
 import type { RedisClient } from '../redis/connection.js';
 import type { Metrics } from '../metrics/create-metrics.js';
+import { untilAborted } from '../retry/until-aborted.js';
 
 /** Bound on the readiness ping: a probe must answer well inside the kubelet's timeout. */
 const READY_TIMEOUT_MS = 1000;
 
+/**
+ * ioredis takes no AbortSignal, so the ping is not cancelled: a late PONG is dropped, and a ping
+ * queued while Redis is away fails by the client's own retry limit. The probe answers on time.
+ */
 async function pingWithin(redis: RedisClient, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
   try {
-    const pong = await Promise.race([
-      redis.ping(),
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error('timeout')), ms);
-      }),
-    ]);
-    return pong === 'PONG';
+    return (await untilAborted(redis.ping(), AbortSignal.timeout(ms))) === 'PONG';
   } catch {
     return false;
-  } finally {
-    clearTimeout(timer);
   }
 }
 

@@ -1,4 +1,4 @@
-import { ACTION_ID_BY_DECISION, encodeButtonValue } from '../approvals/button-value.js';
+import { ACTION_ID_BY_DECISION, encodeButtonValue } from './button-value.js';
 import type {
   ApprovalMessageContent,
   ApprovalRequest,

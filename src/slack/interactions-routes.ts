@@ -1,5 +1,5 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
-import { decodeButtonValue, APPROVE_ACTION_ID, REJECT_ACTION_ID } from '../approvals/button-value.js';
+import { decodeButtonValue, APPROVE_ACTION_ID, REJECT_ACTION_ID } from './button-value.js';
 import type { ApprovalClick } from '../approvals/types.js';
 import {
   isShipgateError,
@@ -11,7 +11,8 @@ import {
   type ShipgateError,
 } from '../errors.js';
 import type { Logger } from '../logger.js';
-import { createRejectionLimiter, type RejectionLimiter } from '../server/rejection-limiter.js';
+import { createRejectionLimiter, type RejectionLimiter } from '../http/rejection-limiter.js';
+import { untilAborted } from '../retry/until-aborted.js';
 import type { ReplayGuard } from './replay-guard.js';
 import { blockActionsPayloadSchema, interactionEnvelopeSchema } from './schema.js';
 import {
@@ -28,7 +29,7 @@ export interface SlackInteractionsRoutesOptions {
    * Called once per Shipgate button click in a verified request; must only enqueue (durably) and
    * return. The route answers Slack after it resolves: 200, or 503 when it throws or is too slow.
    */
-  onAction: (click: ApprovalClick) => Promise<void>;
+  onAction: (click: ApprovalClick, signal: AbortSignal) => Promise<void>;
   logger: Logger;
   /** @defaultValue `Date.now` */
   now?: () => number;
@@ -144,7 +145,10 @@ export function slackInteractionsRoutes(options: SlackInteractionsRoutesOptions)
 
         for (const click of clicks) {
           try {
-            await withDeadline(options.onAction(click), ackTimeoutMs);
+            // The signal reaches `onAction`, so work not yet started is not started late; an enqueue
+            // already sent may still land, and Slack's retry of the click then finds its job id.
+            const deadline = AbortSignal.timeout(ackTimeoutMs);
+            await untilAborted(options.onAction(click, deadline), deadline);
           } catch (err) {
             log.error(
               { runId: click.runId, env: click.env, code: (err as { code?: string }).code },
@@ -245,12 +249,4 @@ function parseClicks(rawBody: string, context: ParseContext): ApprovalClick[] {
 function header(request: FastifyRequest, name: string): string | undefined {
   const value = request.headers[name];
   return typeof value === 'string' ? value : undefined;
-}
-
-function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
 }

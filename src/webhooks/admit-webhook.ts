@@ -1,7 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { RateLimited, WebhookBodiesBusy, WebhookBodyTooLarge, WebhookSignatureInvalid } from '../errors.js';
-import type { BodyBudget } from '../server/body-budget.js';
-import type { RejectionLimiter } from '../server/rejection-limiter.js';
+import type { BodyBudget } from '../http/body-budget.js';
+import type { RejectionLimiter } from '../http/rejection-limiter.js';
 import { readDeliveryHeaders } from './delivery-headers.js';
 import { singleHeader } from './read-payload.js';
 import { isWellFormedSignature } from './verify-signature.js';

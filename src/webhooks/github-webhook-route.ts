@@ -10,9 +10,9 @@ import {
 } from '../errors.js';
 import type { Metrics, WebhookOutcome } from '../metrics/create-metrics.js';
 import type { IngressQueues } from '../queue/create-queues.js';
-import { createBodyBudget, type BodyBudget } from '../server/body-budget.js';
-import { sendHttpError, toHttpError } from '../server/error-handler.js';
-import { createRejectionLimiter } from '../server/rejection-limiter.js';
+import { createBodyBudget, type BodyBudget } from '../http/body-budget.js';
+import { sendHttpError, toHttpError } from '../http/error-handler.js';
+import { createRejectionLimiter } from '../http/rejection-limiter.js';
 import { currentTraceparent } from '../telemetry/trace-context.js';
 import { withSpan } from '../telemetry/with-span.js';
 import { admitWebhook, WEBHOOK_BODY_LIMIT } from './admit-webhook.js';

@@ -1,138 +1,87 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Redis } from 'ioredis';
 import { freePort } from '../../src/redis/embedded-redis.js';
+import { askRedis, killRedis, spawnRedis, waitFor } from './redis-processes.js';
 
 /**
- * A real Redis Cluster of three primaries (no replicas) on free loopback ports, each node a
- * redis-server child in its own temp dir, joined by `redis-cli --cluster create`. With a
- * password on every node (requirepass + masterauth), as a managed cluster has. For the
- * `npm run test:cluster` suite (test/support/cluster-global-setup.ts) and the tests that need
- * their own cluster.
+ * A real Redis Cluster of three primaries (and, when asked, one replica each) on free loopback
+ * ports, each node a redis-server child in its own temp dir, joined by
+ * `redis-cli --cluster create`. With a password on every node (requirepass + masterauth), as a
+ * managed cluster has. For the `npm run test:cluster` suite (test/support/cluster-global-setup.ts)
+ * and the tests that need their own cluster (the failover test).
  */
 export interface TestRedisCluster {
   /** `redis+cluster://:<password>@127.0.0.1:<port of the first node>`. */
   url: string;
   password: string;
+  /** Every node's port, primaries first as created (roles change on failover). */
   ports: number[];
+  /** SIGKILLs the node on `port` and waits for it to exit. */
+  kill(port: number): Promise<void>;
   stop(): Promise<void>;
 }
 
-async function spawnNode(
-  dir: string,
-  port: number,
-  busPort: number,
-  password: string,
-): Promise<ChildProcess> {
-  const child = spawn(
-    'redis-server',
-    [
-      '--port',
-      String(port),
-      '--cluster-port',
-      String(busPort),
-      '--bind',
-      '127.0.0.1',
-      '--cluster-enabled',
-      'yes',
-      '--cluster-config-file',
-      path.join(dir, 'nodes.conf'),
-      '--cluster-node-timeout',
-      '2000',
-      '--dir',
-      dir,
-      '--save',
-      '',
-      '--appendonly',
-      'no',
-      '--requirepass',
-      password,
-      '--masterauth',
-      password,
-      '--maxmemory-policy',
-      'noeviction',
-    ],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
-  );
-  child.stderr?.resume();
-  return child;
+export interface StartRedisClusterOptions {
+  /** Replicas per primary (0 or 1 here). @defaultValue 0 */
+  replicas?: number;
+  /**
+   * How long a node may be unreachable before the others count it failed (and a replica takes
+   * over). @defaultValue 2000
+   */
+  nodeTimeoutMs?: number;
 }
 
-async function waitFor(probe: () => Promise<boolean>, what: string, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await probe().catch(() => false)) return;
-    if (Date.now() > deadline) throw new Error(`redis cluster: ${what} not reached within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+function nodeArgs(dir: string, port: number, busPort: number, password: string, nodeTimeoutMs: number) {
+  return [
+    ...['--port', String(port), '--cluster-port', String(busPort), '--bind', '127.0.0.1'],
+    ...['--cluster-enabled', 'yes', '--cluster-config-file', path.join(dir, 'nodes.conf')],
+    ...['--cluster-node-timeout', String(nodeTimeoutMs), '--dir', dir, '--save', '', '--appendonly', 'no'],
+    ...['--requirepass', password, '--masterauth', password, '--maxmemory-policy', 'noeviction'],
+  ];
 }
 
-async function onNode<T>(port: number, password: string, fn: (r: Redis) => Promise<T>): Promise<T> {
-  const redis = new Redis({
-    port,
-    host: '127.0.0.1',
-    password,
-    lazyConnect: true,
-    retryStrategy: () => null,
-  });
-  redis.on('error', () => {});
-  try {
-    await redis.connect();
-    return await fn(redis);
-  } finally {
-    redis.disconnect();
-  }
+/** True when this node sees the cluster whole: state ok and all 16384 slots served. */
+async function converged(port: number, password: string): Promise<boolean> {
+  const info = await askRedis(port, password, (r) => r.cluster('INFO'));
+  return /cluster_state:ok/.test(info) && /cluster_slots_ok:16384/.test(info);
 }
 
-export async function startRedisCluster(): Promise<TestRedisCluster> {
+export async function startRedisCluster(options: StartRedisClusterOptions = {}): Promise<TestRedisCluster> {
+  const replicas = options.replicas ?? 0;
+  const nodeTimeoutMs = options.nodeTimeoutMs ?? 2000;
   const root = mkdtempSync(path.join(tmpdir(), 'shipgate-cluster-'));
   const password = randomBytes(18).toString('base64url');
   const ports: number[] = [];
-  const children: ChildProcess[] = [];
+  const children = new Map<number, ChildProcess>();
   const stop = async () => {
-    await Promise.all(
-      children.map(
-        (child) =>
-          new Promise<void>((resolve) => {
-            if (child.exitCode !== null || child.signalCode !== null) return resolve();
-            child.once('exit', () => resolve());
-            child.kill('SIGKILL');
-          }),
-      ),
-    );
+    await Promise.all([...children.values()].map(killRedis));
     rmSync(root, { recursive: true, force: true });
   };
   try {
-    for (let i = 0; i < 3; i += 1) {
+    for (let i = 0; i < 3 * (1 + replicas); i += 1) {
       const dir = path.join(root, `node-${i}`);
       mkdirSync(dir);
       const port = await freePort();
       const busPort = await freePort();
       ports.push(port);
-      children.push(await spawnNode(dir, port, busPort, password));
+      children.set(port, spawnRedis(nodeArgs(dir, port, busPort, password, nodeTimeoutMs)));
     }
     for (const port of ports) {
       await waitFor(
-        async () => (await onNode(port, password, (r) => r.ping())) === 'PONG',
-        `node ${port} up`,
+        async () => (await askRedis(port, password, (r) => r.ping())) === 'PONG',
+        `redis cluster: node ${port} up`,
         10_000,
       );
     }
     const create = spawnSync(
       'redis-cli',
       [
-        '-a',
-        password,
-        '--no-auth-warning',
-        '--cluster',
-        'create',
+        ...['-a', password, '--no-auth-warning', '--cluster', 'create'],
         ...ports.map((p) => `127.0.0.1:${p}`),
-        '--cluster-replicas',
-        '0',
-        '--cluster-yes',
+        ...['--cluster-replicas', String(replicas), '--cluster-yes'],
       ],
       { encoding: 'utf8', timeout: 30_000 },
     );
@@ -140,9 +89,17 @@ export async function startRedisCluster(): Promise<TestRedisCluster> {
       throw new Error(`redis-cli --cluster create failed: ${create.stdout}${create.stderr}`);
     // Every node must agree the cluster is whole before slots are served everywhere.
     for (const port of ports) {
+      await waitFor(() => converged(port, password), `redis cluster: cluster_state:ok on ${port}`, 20_000);
+    }
+    // A replica that never synced cannot take over (its data counts as too old): wait until
+    // each one's link to its primary is up.
+    for (const port of ports) {
       await waitFor(
-        async () => /cluster_state:ok/.test(await onNode(port, password, (r) => r.cluster('INFO'))),
-        `cluster_state:ok on ${port}`,
+        async () => {
+          const role = (await askRedis(port, password, (r) => r.call('ROLE'))) as unknown[];
+          return role[0] === 'master' || role[3] === 'connected';
+        },
+        `redis cluster: replica ${port} in sync`,
         20_000,
       );
     }
@@ -150,5 +107,14 @@ export async function startRedisCluster(): Promise<TestRedisCluster> {
     await stop();
     throw err;
   }
-  return { url: `redis+cluster://:${password}@127.0.0.1:${ports[0]}`, password, ports, stop };
+  return {
+    url: `redis+cluster://:${password}@127.0.0.1:${ports[0]}`,
+    password,
+    ports,
+    async kill(port) {
+      const child = children.get(port);
+      if (child !== undefined) await killRedis(child);
+    },
+    stop,
+  };
 }

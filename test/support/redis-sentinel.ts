@@ -1,10 +1,10 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Redis } from 'ioredis';
 import { freePort } from '../../src/redis/embedded-redis.js';
+import { askRedis, killRedis, spawnRedis, waitFor } from './redis-processes.js';
 
 /**
  * A redis-server primary (with a password) watched by one Sentinel (`redis-server --sentinel`),
@@ -15,78 +15,63 @@ export interface TestRedisSentinel {
   url: string;
   masterName: string;
   primaryPort: number;
+  /** The replica's port, when one was asked for. */
+  replicaPort: number | undefined;
+  /** The port of the server the Sentinel names primary now. */
+  currentPrimary(): Promise<number>;
+  /** SIGKILLs the server on `port` and waits for it to exit. */
+  kill(port: number): Promise<void>;
   stop(): Promise<void>;
 }
 
-async function waitFor(probe: () => Promise<boolean>, what: string, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await probe().catch(() => false)) return;
-    if (Date.now() > deadline) throw new Error(`redis sentinel: ${what} not reached within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+export interface StartRedisSentinelOptions {
+  /** Adds one replica, which the Sentinel promotes when the primary is down. @defaultValue false */
+  replica?: boolean;
+  /** How long the primary may not answer before the Sentinel counts it down. @defaultValue 5000 */
+  downAfterMs?: number;
 }
 
-async function ask<T>(port: number, password: string | undefined, fn: (r: Redis) => Promise<T>): Promise<T> {
-  const redis = new Redis({
-    port,
-    host: '127.0.0.1',
-    ...(password ? { password } : {}),
-    lazyConnect: true,
-    retryStrategy: () => null,
-  });
-  redis.on('error', () => {});
-  try {
-    await redis.connect();
-    return await fn(redis);
-  } finally {
-    redis.disconnect();
-  }
-}
-
-export async function startRedisSentinel(masterName = 'shipgate-primary'): Promise<TestRedisSentinel> {
+export async function startRedisSentinel(
+  masterName = 'shipgate-primary',
+  options: StartRedisSentinelOptions = {},
+): Promise<TestRedisSentinel> {
   const dir = mkdtempSync(path.join(tmpdir(), 'shipgate-sentinel-'));
   const password = randomBytes(18).toString('base64url');
   const primaryPort = await freePort();
   const sentinelPort = await freePort();
-  const children: ChildProcess[] = [];
+  const replicaPort = options.replica === true ? await freePort() : undefined;
+  const children = new Map<number, ChildProcess>();
   const stop = async () => {
-    await Promise.all(
-      children.map(
-        (child) =>
-          new Promise<void>((resolve) => {
-            if (child.exitCode !== null || child.signalCode !== null) return resolve();
-            child.once('exit', () => resolve());
-            child.kill('SIGKILL');
-          }),
-      ),
-    );
+    await Promise.all([...children.values()].map(killRedis));
     rmSync(dir, { recursive: true, force: true });
   };
   try {
-    children.push(
-      spawn(
-        'redis-server',
-        [
-          '--port',
-          String(primaryPort),
-          '--bind',
-          '127.0.0.1',
-          '--dir',
-          dir,
-          '--save',
-          '',
-          '--requirepass',
-          password,
-        ],
-        { stdio: 'ignore' },
-      ),
-    );
+    // Each server its own dir: a promoted replica rewrites nothing, but RDB transfers land there.
+    for (const port of [primaryPort, ...(replicaPort === undefined ? [] : [replicaPort])]) {
+      const own = path.join(dir, String(port));
+      mkdirSync(own);
+      children.set(
+        port,
+        spawnRedis([
+          ...['--port', String(port), '--bind', '127.0.0.1', '--dir', own, '--save', ''],
+          ...['--requirepass', password, '--masterauth', password],
+          ...(port === replicaPort ? ['--replicaof', '127.0.0.1', String(primaryPort)] : []),
+        ]),
+      );
+    }
     await waitFor(
-      async () => (await ask(primaryPort, password, (r) => r.ping())) === 'PONG',
-      'primary up',
+      async () => (await askRedis(primaryPort, password, (r) => r.ping())) === 'PONG',
+      'redis sentinel: primary up',
       10_000,
     );
+    if (replicaPort !== undefined) {
+      await waitFor(
+        async () =>
+          ((await askRedis(replicaPort, password, (r) => r.call('ROLE'))) as unknown[])[3] === 'connected',
+        'redis sentinel: replica in sync',
+        10_000,
+      );
+    }
     // Sentinel rewrites its config file, so it must be a file of its own.
     const conf = path.join(dir, 'sentinel.conf');
     writeFileSync(
@@ -97,19 +82,20 @@ export async function startRedisSentinel(masterName = 'shipgate-primary'): Promi
         `dir ${dir}`,
         `sentinel monitor ${masterName} 127.0.0.1 ${primaryPort} 1`,
         `sentinel auth-pass ${masterName} ${password}`,
-        `sentinel down-after-milliseconds ${masterName} 5000`,
+        `sentinel down-after-milliseconds ${masterName} ${options.downAfterMs ?? 5000}`,
+        `sentinel failover-timeout ${masterName} 10000`,
         '',
       ].join('\n'),
     );
-    children.push(spawn('redis-server', [conf, '--sentinel'], { stdio: 'ignore' }));
+    children.set(sentinelPort, spawnRedis([conf, '--sentinel']));
     await waitFor(
       async () =>
         (
-          (await ask(sentinelPort, undefined, (r) =>
+          (await askRedis(sentinelPort, undefined, (r) =>
             r.call('SENTINEL', 'get-master-addr-by-name', masterName),
           )) as string[] | null
         )?.[1] === String(primaryPort),
-      'sentinel knows the primary',
+      'redis sentinel: the Sentinel knows the primary',
       10_000,
     );
   } catch (err) {
@@ -120,6 +106,17 @@ export async function startRedisSentinel(masterName = 'shipgate-primary'): Promi
     url: `redis+sentinel://:${password}@127.0.0.1:${sentinelPort}/${masterName}`,
     masterName,
     primaryPort,
+    replicaPort,
+    async currentPrimary() {
+      const addr = (await askRedis(sentinelPort, undefined, (r) =>
+        r.call('SENTINEL', 'get-master-addr-by-name', masterName),
+      )) as string[];
+      return Number(addr[1]);
+    },
+    async kill(port) {
+      const child = children.get(port);
+      if (child !== undefined) await killRedis(child);
+    },
     stop,
   };
 }

@@ -18,6 +18,8 @@ export interface TestRedisServer {
   start(): Promise<void>;
   /** Stops it and removes the data dir. */
   dispose(): Promise<void>;
+  /** The running server's pid, for a synchronous kill in an exit handler. */
+  pid(): number | undefined;
 }
 
 export async function startRedisServer(): Promise<TestRedisServer> {
@@ -36,6 +38,7 @@ export async function startRedisServer(): Promise<TestRedisServer> {
     async start() {
       if (server === undefined) server = await startEmbeddedRedis({ dataDir, port, password });
     },
+    pid: () => server?.pid,
     async dispose() {
       await server?.stop();
       server = undefined;

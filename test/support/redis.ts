@@ -5,6 +5,7 @@ import {
   type ConnectionKind,
   type ConnectionOptions,
   type RedisClient,
+  waitUntilReady,
 } from '../../src/redis/connection.js';
 import { parseRedisTarget } from '../../src/redis/redis-target.js';
 
@@ -30,16 +31,12 @@ export function testRedis(kind: ConnectionKind = 'worker', options: ConnectionOp
   return createRedisConnection(TEST_REDIS_URL, kind, options);
 }
 
-/** Resolves once the client is connected (a cluster: once it knows its nodes). */
-export async function whenReady(redis: RedisClient): Promise<void> {
-  if (redis.status === 'ready') return;
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('test Redis not ready within 10 s')), 10_000);
-    redis.once('ready', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-  });
+/**
+ * Resolves once the client is connected (a cluster: once it knows its nodes); otherwise throws
+ * SHIPGATE_E_REDIS_UNAVAILABLE with the client's last reason.
+ */
+export async function whenReady(redis: RedisClient, timeoutMs = 10_000): Promise<void> {
+  await waitUntilReady(redis, timeoutMs);
 }
 
 /** A fresh key prefix per test, so tests never see each other's keys (the BullMQ habit). */

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Worker } from 'bullmq';
 import type { FastifyInstance } from 'fastify';
-import { createRedisConnection, type RedisClient } from '../../src/redis/connection.js';
+import { createRedisConnection, waitUntilReady, type RedisClient } from '../../src/redis/connection.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import { createMetrics } from '../../src/metrics/create-metrics.js';
@@ -177,7 +177,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const producer = createRedisConnection(redisUrl, 'producer');
   // The producer has no offline queue (the ingress must fail fast): wait until it is connected.
   // A cluster client is ready once it has read the slot map: give a loaded machine room.
-  await eventually(() => producer.status === 'ready', 15_000, 'redis producer ready');
+  await waitUntilReady(producer, 15_000);
   const connections: RedisClient[] = [producer];
   const queues = createAllQueues(producer, prefix);
   const app: FastifyInstance = await buildServer({

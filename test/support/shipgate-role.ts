@@ -80,7 +80,7 @@ async function main(role: ShipgateRole): Promise<void> {
   const { addConnectionShutdown, openRuntime } = await import('../../src/commands/runtime.js');
   const runtime = await openRuntime(loadConfig(process.env, role), { embedRedis: false });
   if (role === 'serve') {
-    const { startHttp } = await import('../../src/commands/serve.js');
+    const { startHttp } = await import('../../src/commands/start-http.js');
     const app = await startHttp(runtime);
     addConnectionShutdown(runtime);
     runtime.shutdown.installSignalHandlers();
@@ -88,7 +88,7 @@ async function main(role: ShipgateRole): Promise<void> {
     process.stdout.write(`READY ${typeof address === 'object' && address ? address.port : 0}\n`);
     return;
   }
-  const { startWorkers } = await import('../../src/commands/work.js');
+  const { startWorkers } = await import('../../src/commands/start-workers.js');
   const scanners = process.env.SHIPGATE_TEST_SCANNER_DIR;
   const connections = await startWorkers(runtime, {
     engineTuning: {

@@ -5,6 +5,7 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import type { RedisClient } from '../../redis/connection.js';
 import type { Config } from '../../config.js';
 import { ConfigInvalid } from '../../errors.js';
+import type { ApprovalDeps } from '../../approvals/approval-deps.js';
 import { ApprovalStore } from '../../approvals/approval-store.js';
 import { createArgoCdClient } from '../../argocd/argocd-client.js';
 import { createKubeDeploymentSource } from '../../deploy/watch-deployment.js';
@@ -92,16 +93,15 @@ export function createEngineContext(deps: {
       ? undefined
       : createSlackClient({ token: slack.botToken, apiUrl: slack.apiUrl, logger });
   const ledger = slackClient ? new MessageLedger(deps.redis, `${slackPrefix}:ledger`, { logger }) : undefined;
-  const approvals =
-    slackClient && ledger
-      ? {
-          store: new ApprovalStore(deps.redis, `${slackPrefix}:approvals`),
-          slack: slackClient,
-          ledger,
-          directory: new SlackUserDirectory(slackClient, { logger }),
-          logger,
-        }
-      : undefined;
+  // One store whether or not Slack is configured: Slack, the API and the CLI count votes in it.
+  const approvalStore = new ApprovalStore(deps.redis, `${slackPrefix}:approvals`);
+  const approvals: ApprovalDeps = {
+    store: approvalStore,
+    ...(slackClient && ledger
+      ? { slack: slackClient, ledger, directory: new SlackUserDirectory(slackClient, { logger }) }
+      : {}),
+    logger,
+  };
   const notifier = slackClient && ledger ? createNotifier({ slack: slackClient, ledger, logger }) : undefined;
   const envRepo = envRepoOptions(config, github);
   const workDir = path.join(config.dataDir, 'work');
@@ -130,6 +130,7 @@ export function createEngineContext(deps: {
     rolloutSource,
     deploymentSource,
     approvals,
+    approvalStore,
     notifier,
     metrics: deps.metrics,
     audit,

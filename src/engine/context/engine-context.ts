@@ -1,4 +1,5 @@
 import type { ApprovalDeps } from '../../approvals/approval-deps.js';
+import type { ApprovalStore } from '../../approvals/approval-store.js';
 import type { AuditLog } from '../../audit/audit-log.js';
 import type { DeployHistory } from '../../dora/deploy-history.js';
 import type { ArgoCdClient } from '../../argocd/argocd-client.js';
@@ -40,8 +41,15 @@ export interface EngineContext {
   rolloutSource: RolloutSource | undefined;
   /** Deployment watches (the rolling strategy), through the same Kubernetes API. */
   deploymentSource?: DeploymentSource | undefined;
-  /** Slack approvals; undefined without SLACK_BOT_TOKEN (approvals then go through the API/CLI only). */
+  /**
+   * The approval flows. Its store is the one approval store: Slack clicks, API and CLI
+   * decisions all count there. Its Slack parts are absent without SLACK_BOT_TOKEN (requests are
+   * then stored, not posted). Undefined only where a caller leaves approvals out altogether;
+   * `approvalStore` then still holds the requests.
+   */
   approvals: ApprovalDeps | undefined;
+  /** The one approval store (the same object as `approvals.store`). */
+  approvalStore: ApprovalStore;
   /** Release notifications in Slack; undefined without SLACK_BOT_TOKEN. */
   notifier: Notifier | undefined;
   /** Prometheus metrics of this process (gate durations, deploys, rollbacks). */

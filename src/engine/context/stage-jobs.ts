@@ -11,7 +11,8 @@ import { currentTraceparent, TRACEPARENT_PATTERN } from '../../telemetry/trace-c
  * pipeline job, two webhook deliveries racing) adds it once: BullMQ ignores an `add` whose
  * jobId already exists.
  */
-export const GATES = ['tests', 'trivy', 'zap'] as const;
+/** The gates that run as stage jobs. ZAP is not one: it runs inside the deploy, against the preview. */
+export const GATES = ['tests', 'trivy'] as const;
 export type GateName = (typeof GATES)[number];
 
 /** Parts of job ids: BullMQ forbids ':' in custom ids, and '.' separates the parts. */
@@ -140,10 +141,7 @@ export const DEPLOY_JOB_OPTIONS: Readonly<JobsOptions> = Object.freeze({
   backoff: { type: 'fixed', delay: 15_000 },
 });
 
-export type StageQueues = Pick<
-  Record<QueueName, Queue>,
-  'test' | 'trivy' | 'zap' | 'render' | 'deploy' | 'approval'
->;
+export type StageQueues = Pick<Record<QueueName, Queue>, 'test' | 'trivy' | 'render' | 'deploy' | 'approval'>;
 
 export async function enqueueStage(
   queues: StageQueues,

@@ -4,6 +4,7 @@ import {
   type CheckAnnotation,
   type CheckConclusion,
 } from '../../github/index.js';
+import { createOncePerRun } from '../../runs/create-once-per-run.js';
 import type { Run } from '../../runs/run-types.js';
 import { CHECK_NAMES, checkExternalId, type CheckKey } from '../decisions/check-names.js';
 import { splitRepo, type EngineContext } from '../context/engine-context.js';
@@ -25,12 +26,15 @@ export async function ensureRunChecks(
   const known = (await ctx.runs.getStepResult<RunChecks>(run.id, CHECKS_STEP)) ?? {};
   for (const key of keys) {
     if (known[key] !== undefined) continue;
-    const { id } = await ensureCheckRun(octokit, {
-      ...splitRepo(run.repo),
-      name: CHECK_NAMES[key],
-      headSha: run.sha,
-      externalId: checkExternalId(run.id, key),
-    });
+    // Once per run even when the same stage runs in two processes at once (see createOncePerRun).
+    const { id } = await createOncePerRun(ctx.runs, run.id, `check:${key}`, () =>
+      ensureCheckRun(octokit, {
+        ...splitRepo(run.repo),
+        name: CHECK_NAMES[key],
+        headSha: run.sha,
+        externalId: checkExternalId(run.id, key),
+      }),
+    );
     known[key] = id;
     await ctx.runs.recordStepResult(run.id, CHECKS_STEP, known);
   }

@@ -3,8 +3,8 @@ import { recordRefusedVote, recordVote } from '../../audit/record-decision.js';
 import { randomUUID } from 'node:crypto';
 import type { JobsOptions } from 'bullmq';
 import { z } from 'zod';
+import type { ApprovalDeps } from '../../approvals/approval-deps.js';
 import { approvedByTrailerValues } from '../../approvals/approval-audit.js';
-import { authorizeApproval } from '../../approvals/authorize-approval.js';
 import {
   handleApprovalClick,
   recordApiDecision,
@@ -13,28 +13,16 @@ import {
 } from '../../approvals/handle-approval-click.js';
 import { expireApproval } from '../../approvals/expire-approval.js';
 import { requestApproval } from '../../approvals/request-approval.js';
-import type {
-  ApprovalClick,
-  ApprovalMessageContent,
-  ApprovalRule,
-  FreezeState,
-  GateSummary,
-} from '../../approvals/types.js';
+import type { ApprovalClick, ApprovalMessageContent } from '../../approvals/types.js';
 import { ApprovalRequestClosed } from '../../errors.js';
-import {
-  activeFreeze,
-  approvalRequirement,
-  grantForRepo,
-  slackUserForGithubLogin,
-  type Policy,
-} from '../../policy/index.js';
+import { approvalRuleOf, freezeStateOf, gateSummaryOf } from '../decisions/approval-mapping.js';
+import { grantForRepo, slackUserForGithubLogin, type Policy } from '../../policy/index.js';
 import type { Run } from '../../runs/run-types.js';
 import { releaseEnvironments } from '../progress/advance-run.js';
 import { continueAfterApproval } from '../progress/continue-release.js';
 import type { EngineContext } from '../context/engine-context.js';
 import { githubWebUrl } from '../context/env-repo.js';
 import { checksUrlOf, notifyRelease } from '../progress/notify-release.js';
-import type { GatesField } from '../progress/record-gate-result.js';
 import { STAGE_JOB_OPTIONS, StageJobSchema, type StageJob } from '../context/stage-jobs.js';
 
 /**
@@ -61,66 +49,6 @@ export type ApprovalExpireJob = z.infer<typeof ApprovalExpireJobSchema>;
 export type ApprovalDecisionJob = Extract<StageJob, { stage: 'approval-decision' }>;
 
 // ── pure mapping ────────────────────────────────────────────────────────────
-
-/** The policy's approval requirement for `env` as the approvals module's rule; undefined when none is needed. */
-export function approvalRuleOf(policy: Policy, env: string): ApprovalRule | undefined {
-  const requirement = approvalRequirement(policy, env);
-  if (!requirement.required) return undefined;
-  return {
-    approvers: {
-      users: [...requirement.approvers.users],
-      userGroups: [...requirement.approvers.userGroups],
-    },
-    required: requirement.count,
-    releaserMayApprove: requirement.releaserMayApprove,
-    expiresAfterHours: requirement.expiresAfterHours,
-    channel: requirement.channel,
-  };
-}
-
-/** The run's gate results (keyed by check) as the approval message's summary; shows what ran. */
-export function gateSummaryOf(gates: GatesField | Record<string, unknown>): GateSummary {
-  const g = gates as GatesField;
-  const summary: GateSummary = {};
-  if (g.tests) {
-    const c = g.tests.counts ?? {};
-    const status =
-      g.tests.conclusion === 'success' ? 'passed' : g.tests.conclusion === 'failure' ? 'failed' : 'skipped';
-    const failed = (c.failures ?? 0) + (c.errors ?? 0);
-    summary.tests = {
-      status,
-      ...(c.tests !== undefined ? { passed: Math.max(0, c.tests - failed - (c.skipped ?? 0)) } : {}),
-      ...(c.tests !== undefined ? { failed } : {}),
-      ...(c.skipped !== undefined ? { skipped: c.skipped } : {}),
-    };
-  }
-  const trivy = g.trivy?.counts;
-  if (trivy) {
-    summary.trivy = {
-      critical: trivy.CRITICAL ?? 0,
-      high: trivy.HIGH ?? 0,
-      medium: trivy.MEDIUM ?? 0,
-      low: trivy.LOW ?? 0,
-      ...(trivy.UNKNOWN !== undefined ? { unknown: trivy.UNKNOWN } : {}),
-    };
-  }
-  const zap = g.zap?.counts;
-  if (zap) {
-    summary.zap = {
-      high: zap.high ?? 0,
-      medium: zap.medium ?? 0,
-      low: zap.low ?? 0,
-      informational: zap.informational ?? 0,
-    };
-  }
-  return summary;
-}
-
-/** The freeze state the approvals module wants, from the policy's freeze windows. */
-export function freezeStateOf(policy: Policy, env: string, now: Date): FreezeState {
-  const freeze = activeFreeze(policy, env, now);
-  return freeze.frozen ? { frozen: true, until: freeze.until, reason: freeze.reason } : { frozen: false };
-}
 
 /** A verified Slack click as an `approval-decision` job; undefined for ids no job could carry. */
 export function approvalDecisionJobOf(click: ApprovalClick): ApprovalDecisionJob | undefined {
@@ -193,10 +121,13 @@ const StageDecisionSchema = {
 
 export type ApprovalRequestOutcome =
   | { outcome: 'posted'; channel: string; ts: string; created: boolean; expiresAt: string }
+  /** Without Slack: the request is in the store, decided through the API or the CLI. */
+  | { outcome: 'opened'; created: boolean; expiresAt: string }
   | { outcome: 'skipped'; reason: string };
 
 /**
- * Posts the approval request for `env` and schedules its expiry. Idempotent: a retried job reuses
+ * Posts the approval request for `env` (without Slack: stores it, for the API and the CLI) and
+ * schedules its expiry. Idempotent: a retried job reuses
  * the stored request (same nonce, same message) and the same expiry job id.
  */
 export async function runApprovalRequestStage(
@@ -210,11 +141,11 @@ export async function runApprovalRequestStage(
     log.info({ state: run.state, currentEnv: run.currentEnv }, 'run no longer awaits this approval');
     return { outcome: 'skipped', reason: `run is ${run.state}` };
   }
-  if (ctx.approvals === undefined) {
+  const approvals = approvalsOf(ctx);
+  if (approvals.slack === undefined) {
     log.warn(
       'Slack is not configured (SLACK_BOT_TOKEN): approve with `shipgate approve` or POST /api/runs/:id/approvals',
     );
-    return { outcome: 'skipped', reason: 'no Slack' };
   }
   const { policy } = await ctx.policy.current();
   const rule = approvalRuleOf(policy, job.env);
@@ -231,7 +162,7 @@ export async function runApprovalRequestStage(
 
   let result;
   try {
-    result = await requestApproval(ctx.approvals, {
+    result = await requestApproval(approvals, {
       runId: run.id,
       app: content.app,
       content,
@@ -246,11 +177,12 @@ export async function runApprovalRequestStage(
   }
   const { request } = result;
   await scheduleApprovalExpiry(ctx, run.id, job.env, request.expiresAt);
+  const where = result.ts !== undefined ? 'in Slack' : 'from the API and the CLI';
   await ctx.runs.appendEvent(
     run.id,
     {
       type: 'approval-requested',
-      message: `approval for ${job.env} requested in Slack (expires ${request.expiresAt.toISOString()})`,
+      message: `approval for ${job.env} requested ${where} (expires ${request.expiresAt.toISOString()})`,
       data: { env: job.env, channel: result.channel, ts: result.ts, required: rule.required },
     },
     { eventKey: `approval-requested:${job.env}` },
@@ -258,6 +190,9 @@ export async function runApprovalRequestStage(
   if (result.supersededRunId !== undefined)
     await supersedeWaitingRun(ctx, result.supersededRunId, run.id, job.env);
   await notifyRelease(ctx, run, { kind: 'waiting-for-approval', env: job.env });
+  if (result.channel === undefined || result.ts === undefined) {
+    return { outcome: 'opened', created: result.created, expiresAt: request.expiresAt.toISOString() };
+  }
   return {
     outcome: 'posted',
     channel: result.channel,
@@ -265,6 +200,11 @@ export async function runApprovalRequestStage(
     created: result.created,
     expiresAt: request.expiresAt.toISOString(),
   };
+}
+
+/** The approval flows; a context without them still has the one store (no Slack parts). */
+function approvalsOf(ctx: EngineContext): ApprovalDeps {
+  return ctx.approvals ?? { store: ctx.approvalStore, logger: ctx.logger, now: () => ctx.now() };
 }
 
 export function approvalContentOf(
@@ -338,8 +278,7 @@ export async function runApprovalExpireStage(
   ctx: EngineContext,
   job: ApprovalExpireJob,
 ): Promise<{ expired: boolean; runState?: string }> {
-  if (ctx.approvals === undefined) return { expired: false };
-  const result = await expireApproval(ctx.approvals, job.runId, job.env);
+  const result = await expireApproval(approvalsOf(ctx), job.runId, job.env);
   // Act on the status, not on `expired`: a retry after a crash between the two steps still fails the run.
   if (result.request?.status !== 'expired') return { expired: false };
   const run = await failWaitingRun(ctx, job.runId, job.env, 'approval expired', 'expired');
@@ -368,19 +307,36 @@ export async function runApprovalDecisionStage(
   const { policy } = await ctx.policy.current();
   const getFreeze: ApprovalClickContext['getFreeze'] = (env) => freezeStateOf(policy, env, ctx.now());
 
-  if (ctx.approvals === undefined) {
+  const approvals = approvalsOf(ctx);
+  if (approvals.slack === undefined) {
     if (job.via === 'slack') {
       log.warn('Slack click without SLACK_BOT_TOKEN configured on the workers; ignored');
       return { outcome: 'no-request', decided: false, approvers: [] };
     }
-    return decideWithoutSlack(ctx, policy, job);
+    // Without Slack the run says whether a decision is still wanted (no message shows it).
+    const run = await ctx.runs.getRun(job.runId);
+    if (run === undefined) return { outcome: 'unknown', decided: false, approvers: [] };
+    if (run.state !== 'awaiting-approval' || run.currentEnv !== job.env) {
+      return { outcome: 'not-awaiting', decided: false, approvers: [], runState: run.state };
+    }
+    // A run that waited before the request was stored (its request job ran without a store).
+    if ((await approvals.store.getRequest(job.runId, job.env)) === undefined) {
+      const opened = await runApprovalRequestStage(ctx, { runId: job.runId, env: job.env });
+      if (opened.outcome === 'skipped') {
+        // The policy no longer asks for an approval here (the run went on), or the run moved.
+        const after = await ctx.runs.getRun(job.runId);
+        return opened.reason === 'no approval required'
+          ? { outcome: 'approved', decided: true, approvers: [], runState: after?.state }
+          : { outcome: 'not-awaiting', decided: false, approvers: [], runState: after?.state };
+      }
+    }
   }
 
   const result =
     job.via === 'slack'
-      ? await handleApprovalClick(ctx.approvals, clickOf(job), { getFreeze })
+      ? await handleApprovalClick(approvals, clickOf(job), { getFreeze })
       : await recordApiDecision(
-          ctx.approvals,
+          approvals,
           {
             runId: job.runId,
             env: job.env,
@@ -506,69 +462,6 @@ async function failWaitingRun(
     );
   }
   return after;
-}
-
-/**
- * The API/CLI fallback when the workers have no Slack token: no request was posted, so the
- * policy is applied here directly and the votes live in the run record. Limits: user groups cannot
- * be resolved without Slack (only listed users count) and there is no expiry.
- */
-async function decideWithoutSlack(
-  ctx: EngineContext,
-  policy: Policy,
-  job: ApprovalDecisionJob,
-): Promise<ApprovalDecisionOutcome> {
-  const run = await ctx.runs.getRun(job.runId);
-  if (run === undefined) return { outcome: 'unknown', decided: false, approvers: [] };
-  if (run.state !== 'awaiting-approval' || run.currentEnv !== job.env) {
-    return { outcome: 'not-awaiting', decided: false, approvers: [], runState: run.state };
-  }
-  const rule = approvalRuleOf(policy, job.env);
-  if (rule === undefined) {
-    const after = await continueAfterApproval(ctx, run.id, job.env, []);
-    return { outcome: 'approved', decided: true, approvers: [], runState: after.state };
-  }
-  const releaser = slackUserForGithubLogin(policy, run.releaser);
-  const auth = authorizeApproval({
-    userId: job.slackUserId,
-    decision: job.decision,
-    rule,
-    groupMembers: new Map(),
-    releaserSlackId: releaser ?? undefined,
-    freeze: freezeStateOf(policy, job.env, ctx.now()),
-    now: ctx.now(),
-  });
-  if (!auth.allowed) {
-    await auditVote(ctx, job, { refused: { code: auth.code, reason: auth.reason } });
-    return { outcome: 'refused', decided: false, code: auth.code, reason: auth.reason, approvers: [] };
-  }
-  const at = ctx.now().toISOString();
-  const { run: recorded } = await ctx.runs.addApproval(run.id, {
-    env: job.env,
-    slackUserId: job.slackUserId,
-    at,
-    decision: job.decision,
-  });
-  const votes = recorded.approvals.filter((a) => a.env === job.env);
-  const approvers = votes.filter((a) => a.decision === 'approve').map((a) => a.slackUserId);
-  const rejected = votes.some((a) => a.decision === 'reject');
-  await auditVote(ctx, job, {
-    outcome: rejected ? 'rejected' : new Set(approvers).size < rule.required ? 'recorded' : 'approved',
-    at: new Date(at),
-  });
-  if (votes.some((a) => a.decision === 'reject')) {
-    const by = votes.find((a) => a.decision === 'reject')!.slackUserId;
-    const after = await failWaitingRun(ctx, run.id, job.env, `rejected by ${by}`, 'rejected');
-    return { outcome: 'rejected', status: 'rejected', decided: true, approvers, runState: after?.state };
-  }
-  if (new Set(approvers).size < rule.required) {
-    return { outcome: 'recorded', status: 'open', decided: false, approvers, runState: recorded.state };
-  }
-  const trailers = votes
-    .filter((a) => a.decision === 'approve')
-    .map((a) => `${a.slackUserId} (Slack ${a.slackUserId}) ${a.at}`);
-  const after = await promoteIfWaiting(ctx, run.id, job.env, trailers);
-  return { outcome: 'approved', status: 'approved', decided: true, approvers, runState: after?.state };
 }
 
 /**

@@ -5,7 +5,7 @@ import { cloneAtSha } from '../../git/clone-with-token.js';
 import { previewManifestDiffs } from '../../gitops/preview-diff.js';
 import { isTerminal } from '../../runs/run-state-machine.js';
 import { advanceGatingRun } from '../progress/advance-run.js';
-import { planEnvironments } from '../../deploy/deploy-targets.js';
+import { planEnvironments } from '../decisions/deploy-targets.js';
 import { splitRepo, type EngineContext } from '../context/engine-context.js';
 import { requirePipelineOfRun } from '../progress/pipeline-of-run.js';
 import { recordGateResult } from '../progress/record-gate-result.js';

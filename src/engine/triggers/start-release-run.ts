@@ -1,7 +1,7 @@
 import { evaluateRepoAccess } from '../../policy/index.js';
 import { setExpectedGates, setReleaseEnvironments } from '../progress/advance-run.js';
 import type { Trigger } from '../decisions/decide-trigger.js';
-import { planEnvironments } from '../../deploy/deploy-targets.js';
+import { planEnvironments } from '../decisions/deploy-targets.js';
 import { splitRepo, type EngineContext } from '../context/engine-context.js';
 import { notifyRelease } from '../progress/notify-release.js';
 import { loadPipelineOfRun } from '../progress/pipeline-of-run.js';

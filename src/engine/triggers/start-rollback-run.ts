@@ -1,6 +1,7 @@
 import { notifyRelease } from '../progress/notify-release.js';
 import { recordRollback } from '../../audit/record-decision.js';
-import { approvalRuleOf } from '../stages/approval-stage.js';
+import { approvalRuleOf } from '../decisions/approval-mapping.js';
+import { ROLLBACK_PLAN_STEP, type RollbackRecord } from '../context/rollback-record.js';
 import { randomUUID } from 'node:crypto';
 import type { JobsOptions, Queue } from 'bullmq';
 import { z } from 'zod';
@@ -29,8 +30,6 @@ import { enqueueStage } from '../context/stage-jobs.js';
 
 /** BullMQ job name of a rollback request on the `deploy` queue. */
 export const ROLLBACK_REQUEST_JOB = 'rollback-request';
-/** Where a rollback run keeps what it was asked and what it planned. */
-export const ROLLBACK_PLAN_STEP = 'rollback-plan';
 /** The app-repo ref recorded on rollback runs (they restore a release, they build no ref). */
 export const ROLLBACK_REF = 'refs/shipgate/rollback';
 
@@ -66,22 +65,6 @@ export const RollbackRequestSchema = z
   })
   .strict();
 export type RollbackRequest = z.input<typeof RollbackRequestSchema>;
-
-/** What a rollback run records at the start (step `rollback-plan`). */
-export interface RollbackRecord {
-  app: string;
-  env: string;
-  target: EnvironmentTarget;
-  /** The env-repo commit that was live for the path when the rollback was planned. */
-  live: string;
-  plan: RollbackPlan;
-  to?: string;
-  requestedBy: string;
-  requestId?: string;
-  actor?: string;
-  reason?: string;
-  breakGlass?: { reason: string; freeze: string };
-}
 
 export interface StartedRollback {
   run: Run;

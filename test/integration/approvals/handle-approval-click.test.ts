@@ -2,7 +2,7 @@ import Fastify from 'fastify';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { ApprovalDeps } from '../../../src/approvals/approval-deps.js';
 import { ApprovalStore } from '../../../src/approvals/approval-store.js';
-import { decodeButtonValue } from '../../../src/approvals/button-value.js';
+import { decodeButtonValue } from '../../../src/slack/button-value.js';
 import {
   handleApprovalClick,
   recordApiDecision,

@@ -14,7 +14,7 @@ import { sinceTime } from '../../../src/commands/audit.js';
 import { Unauthorized } from '../../../src/errors.js';
 import { createLogger } from '../../../src/logger.js';
 import type { Policy } from '../../../src/policy/index.js';
-import { handleError } from '../../../src/server/error-handler.js';
+import { handleError } from '../../../src/http/error-handler.js';
 import { deleteKeysWithPrefix, testRedis, uniquePrefix } from '../../support/redis.js';
 import type { RedisClient } from '../../../src/redis/connection.js';
 

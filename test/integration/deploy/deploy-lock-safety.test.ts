@@ -89,9 +89,11 @@ describe('deploy lock safety', () => {
     const redis = redisFor(prefix);
     const locks = new DeployLock(redis, { prefix });
     const mine = newRunId();
-    await locks.acquire('web', 'prod', mine, { leaseMs: 200 });
-    const lease = holdDeployLease(locks, { app: 'web', env: 'prod', runId: mine }, { leaseMs: 200 });
-    await sleep(700); // several leases long: only renewals keep it
+    // A lease long enough that a renewal (every third of it) delayed by a loaded CI machine's
+    // scheduler still lands in time: 200 ms lost it under full CPU load.
+    await locks.acquire('web', 'prod', mine, { leaseMs: 1000 });
+    const lease = holdDeployLease(locks, { app: 'web', env: 'prod', runId: mine }, { leaseMs: 1000 });
+    await sleep(2500); // two and a half leases long: only renewals keep it
     expect(lease.signal.aborted).toBe(false);
     expect(await locks.holder('web', 'prod')).toBe(mine);
     lease.stop();
@@ -125,6 +127,10 @@ describe('deploy lock safety', () => {
     const events = new QueueEvents(name, {
       connection: connection.duplicate(),
       prefix: bullmqPrefix(prefix),
+      // From the stream's start, not '$': `waitUntilReady` does not wait for the first XREAD,
+      // so a 50 ms wait could be over before the reader looks (seen on the cluster suite).
+      // The prefix is this test's own, so the stream holds this test's events only.
+      lastEventId: '0-0',
     });
     let busyCalls = 0;
     const failed: string[] = [];

@@ -15,7 +15,7 @@ import { recordDeployForDora, type DeployOutcome } from '../../../src/dora/recor
 import { Unauthorized } from '../../../src/errors.js';
 import { createGithubApp } from '../../../src/github/create-github-app.js';
 import { createLogger } from '../../../src/logger.js';
-import { handleError } from '../../../src/server/error-handler.js';
+import { handleError } from '../../../src/http/error-handler.js';
 import { startGithubStandIn, type GithubStandIn } from '../../../sandbox/github-stand-in.js';
 import { startRedisServer, type TestRedisServer } from '../../support/redis-server.js';
 

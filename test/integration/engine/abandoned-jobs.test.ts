@@ -97,8 +97,15 @@ describe('a job BullMQ gives up on for stalling', () => {
 
     const failed = await h.waitForRun((r) => r.id === run.id && r.state === 'failed', 'run failed', 25_000);
     expect(failed.gates).toHaveProperty('trivy');
-    const checks = h.github.checkRuns('acme', 'web').filter((c) => c.head_sha === sha);
-    expect(checks.every((c) => c.status === 'completed')).toBe(true);
+    // The run is failed first (so nothing starts on it again), then its open checks are closed.
+    const checks = await eventually(
+      () => {
+        const all = h!.github.checkRuns('acme', 'web').filter((c) => c.head_sha === sha);
+        return all.length > 0 && all.every((c) => c.status === 'completed') ? all : undefined;
+      },
+      10_000,
+      'every check completed',
+    );
     const trivy = checks.find((c) => c.name === 'shipgate/trivy')!;
     expect(trivy.conclusion).toBe('failure');
     expect(JSON.stringify(trivy.output)).toMatch(/stalled more than the allowed 3 times/);

@@ -3,6 +3,7 @@ import { approveCommand } from '../../../src/commands/approve.js';
 import {
   runApprovalDecisionStage,
   runApprovalExpireStage,
+  runApprovalRequestStage,
   apiDecisionJobOf,
 } from '../../../src/engine/stages/approval-stage.js';
 import { approvedByFor, continueAfterEnvironment } from '../../../src/engine/progress/continue-release.js';
@@ -441,6 +442,40 @@ describe('approvals wired into the release engine', () => {
     });
     expect(await decide('U0APPROVER', 'approve')).toMatchObject({ outcome: 'not-awaiting' });
     expect(await h.queues.deploy.getJob(`${run.id}.deploy.production`)).toBeDefined();
+    expect(await approvedByFor(ctx, run.id, 'production')).toHaveLength(1);
+  }, 30_000);
+
+  it('without Slack at all, the request is stored (not posted) and decided in the one store', async () => {
+    const run = await releaseAwaitingProduction();
+    // Approvals with no Slack parts: what createEngineContext builds without SLACK_BOT_TOKEN.
+    const noSlack: EngineContext = {
+      ...ctx,
+      approvals: { store: ctx.approvalStore, logger: ctx.logger },
+      notifier: undefined,
+    };
+    expect(await runApprovalRequestStage(noSlack, { runId: run.id, env: 'production' })).toMatchObject({
+      outcome: 'opened',
+    });
+    expect(await ctx.approvalStore.getRequest(run.id, 'production')).toMatchObject({ status: 'open' });
+    expect(await h.queues.approval.getJob(`${run.id}.approval-expire.production`)).toBeDefined();
+    const decide = (slackUserId: string) =>
+      runApprovalDecisionStage(
+        noSlack,
+        apiDecisionJobOf({
+          runId: run.id,
+          env: 'production',
+          slackUserId,
+          decision: 'approve',
+          via: 'api',
+          receivedAt: new Date(),
+        }),
+      );
+    expect(await decide('U0RELEASER')).toMatchObject({
+      outcome: 'refused',
+      code: 'releaser-may-not-approve',
+    });
+    expect(await decide('U0APPROVER')).toMatchObject({ outcome: 'approved', runState: 'deploying' });
+    expect(await ctx.approvalStore.getRequest(run.id, 'production')).toMatchObject({ status: 'approved' });
     expect(await approvedByFor(ctx, run.id, 'production')).toHaveLength(1);
   }, 30_000);
 

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NotFound } from '../../../src/errors.js';
-import { requireBearerToken } from '../../../src/server/require-bearer-token.js';
+import { requireBearerToken } from '../../../src/http/require-bearer-token.js';
 import { postDelivery, signedDelivery } from '../../support/sign-webhook.js';
 import { SECRET, startIngress, type Ingress } from './ingress-harness.js';
 

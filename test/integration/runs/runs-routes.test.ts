@@ -4,7 +4,7 @@ import { runsRoutes, type GetRunResponse, type ListRunsResponse } from '../../..
 import { RunNotFound, RunsQueryInvalid, Unauthorized } from '../../../src/errors.js';
 import { RunStore } from '../../../src/runs/run-store.js';
 import type { Run } from '../../../src/runs/run-types.js';
-import { handleError } from '../../../src/server/error-handler.js';
+import { handleError } from '../../../src/http/error-handler.js';
 import { deleteKeysWithPrefix, testRedis, uniquePrefix } from '../../support/redis.js';
 import type { RedisClient } from '../../../src/redis/connection.js';
 

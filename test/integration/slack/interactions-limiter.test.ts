@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { encodeButtonValue, newApprovalNonce } from '../../../src/approvals/button-value.js';
+import { encodeButtonValue, newApprovalNonce } from '../../../src/slack/button-value.js';
 import type { ApprovalClick } from '../../../src/approvals/types.js';
 import { createLogger } from '../../../src/logger.js';
 import { slackInteractionsRoutes } from '../../../src/slack/interactions-routes.js';

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Writable } from 'node:stream';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { encodeButtonValue, newApprovalNonce } from '../../../src/approvals/button-value.js';
+import { encodeButtonValue, newApprovalNonce } from '../../../src/slack/button-value.js';
 import type { ApprovalClick } from '../../../src/approvals/types.js';
 import { createLogger } from '../../../src/logger.js';
 import { slackInteractionsRoutes } from '../../../src/slack/interactions-routes.js';

@@ -1,9 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  decodeButtonValue,
-  encodeButtonValue,
-  newApprovalNonce,
-} from '../../../src/approvals/button-value.js';
+import { decodeButtonValue, encodeButtonValue, newApprovalNonce } from '../../../src/slack/button-value.js';
 import { ApprovalValueInvalid } from '../../../src/errors.js';
 
 describe('approval button values', () => {

@@ -1,11 +1,10 @@
 import { describe, expect, it } from 'vitest';
+import { apiDecisionJobOf, approvalDecisionJobOf } from '../../../src/engine/stages/approval-stage.js';
 import {
-  apiDecisionJobOf,
-  approvalDecisionJobOf,
   approvalRuleOf,
   freezeStateOf,
   gateSummaryOf,
-} from '../../../src/engine/stages/approval-stage.js';
+} from '../../../src/engine/decisions/approval-mapping.js';
 import { releaseChannel } from '../../../src/engine/progress/notify-release.js';
 import { stageJobId } from '../../../src/engine/context/stage-jobs.js';
 import type { ApprovalClick } from '../../../src/approvals/types.js';

@@ -1,7 +1,7 @@
 /** The strategy per environment: chosen in `.shipgate.yml`, bounded by the platform policy. */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { planEnvironments } from '../../../src/deploy/deploy-targets.js';
+import { planEnvironments } from '../../../src/engine/decisions/deploy-targets.js';
 import { deployNames } from '../../../src/deploy/deploy-names.js';
 import { parsePipelineConfig } from '../../../src/pipeline/parse-pipeline-config.js';
 import { examplePolicy } from '../policy/policy-fixtures.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeButtonValue } from '../../../src/approvals/button-value.js';
+import { decodeButtonValue } from '../../../src/slack/button-value.js';
 import type { ApprovalMessageContent } from '../../../src/approvals/types.js';
 import { renderApprovalMessage, type ApprovalMessageState } from '../../../src/slack/approval-message.js';
 

@@ -5,6 +5,7 @@ import { ensureDeployment, setDeploymentStatus, type GithubOctokit } from '../..
 import { revertAppEnv } from '../../../gitops/revert-app-env.js';
 import type { Logger } from '../../../logger.js';
 import type { PipelineConfig } from '../../../pipeline/index.js';
+import { createOncePerRun } from '../../../runs/create-once-per-run.js';
 import type { Run } from '../../../runs/run-types.js';
 import { splitRepo, type EngineContext } from '../../context/engine-context.js';
 import { zapGateOptions } from '../../decisions/gate-options.js';
@@ -47,15 +48,18 @@ export async function createDeployPorts(
 ): Promise<DeployPorts> {
   const { run, app, env, pipeline, octokit } = request;
   const { owner, repo } = splitRepo(run.repo);
-  const { id: deploymentId } = await ensureDeployment(octokit, {
-    owner,
-    repo,
-    ref: run.sha,
-    environment: env,
-    runId: run.id,
-    description: request.description,
-    productionEnvironment: /^prod/.test(env),
-  });
+  // Once per run and environment even when this deploy runs in two processes at once.
+  const { id: deploymentId } = await createOncePerRun(ctx.runs, run.id, `deployment:${env}`, () =>
+    ensureDeployment(octokit, {
+      owner,
+      repo,
+      ref: run.sha,
+      environment: env,
+      runId: run.id,
+      description: request.description,
+      productionEnvironment: /^prod/.test(env),
+    }),
+  );
   const deploymentStatus = async (state: DeploymentState, description: string) => {
     const mapped = state === 'pending' ? 'queued' : state;
     await setDeploymentStatus(octokit, {

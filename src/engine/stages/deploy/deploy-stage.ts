@@ -13,7 +13,7 @@ import { rolloutAbortWording } from '../../../deploy/rollout-abort-wording.js';
 import { markRolledBack, syncAndVerify } from './sync-and-verify.js';
 import { withDeployTurn } from './with-deploy-turn.js';
 import { notifyRelease } from '../../progress/notify-release.js';
-import { planEnvironments } from '../../../deploy/deploy-targets.js';
+import { planEnvironments } from '../../decisions/deploy-targets.js';
 import { createDeployPorts } from './deploy-ports.js';
 import type { EngineContext } from '../../context/engine-context.js';
 import { requirePipelineOfRun } from '../../progress/pipeline-of-run.js';

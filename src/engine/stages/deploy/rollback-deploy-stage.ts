@@ -10,11 +10,11 @@ import { rolloutAbortWording } from '../../../deploy/rollout-abort-wording.js';
 import { markRolledBack, syncAndVerify } from './sync-and-verify.js';
 import { withDeployTurn } from './with-deploy-turn.js';
 import { createDeployPorts } from './deploy-ports.js';
-import { planEnvironments } from '../../../deploy/deploy-targets.js';
+import { planEnvironments } from '../../decisions/deploy-targets.js';
 import type { EngineContext } from '../../context/engine-context.js';
 import { requirePipelineOfRun } from '../../progress/pipeline-of-run.js';
 import type { StageJob } from '../../context/stage-jobs.js';
-import { ROLLBACK_PLAN_STEP, type RollbackRecord } from '../../triggers/start-rollback-run.js';
+import { ROLLBACK_PLAN_STEP, type RollbackRecord } from '../../context/rollback-record.js';
 
 type RollbackDeployJob = Extract<StageJob, { stage: 'rollback-deploy' }>;
 

@@ -10,7 +10,7 @@ import { DeployNotConfigured } from '../../../errors.js';
 import type { PipelineConfig } from '../../../pipeline/index.js';
 import type { Run } from '../../../runs/run-types.js';
 import { deployNames } from '../../../deploy/deploy-names.js';
-import type { PlannedEnvironment } from '../../../deploy/deploy-targets.js';
+import type { PlannedEnvironment } from '../../decisions/deploy-targets.js';
 import type { EngineContext } from '../../context/engine-context.js';
 
 export interface SyncAndVerifyRequest {

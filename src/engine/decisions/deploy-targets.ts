@@ -1,7 +1,7 @@
-import type { DeployStrategy } from './strategies.js';
-import type { EnvironmentTarget, ManifestSource } from '../gitops/types.js';
-import type { PipelineConfig } from '../pipeline/index.js';
-import { resolveDeployTarget, type Policy } from '../policy/index.js';
+import type { DeployStrategy } from '../../deploy/strategies.js';
+import type { EnvironmentTarget, ManifestSource } from '../../gitops/types.js';
+import type { PipelineConfig } from '../../pipeline/index.js';
+import { resolveDeployTarget, type Policy } from '../../policy/index.js';
 
 export interface PlannedEnvironment {
   target: EnvironmentTarget;

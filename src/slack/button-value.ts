@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { ApprovalValueInvalid } from '../errors.js';
-import type { ApprovalButtonValue, ApprovalDecision } from './types.js';
+import type { ApprovalButtonValue, ApprovalDecision } from '../approvals/types.js';
 
 /** `action_id`s of Shipgate's buttons; the interactions route ignores every other action. */
 export const APPROVE_ACTION_ID = 'shipgate_approve';
