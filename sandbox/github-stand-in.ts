@@ -51,6 +51,8 @@ export interface RecordedRequest {
   status?: number;
   /** When it arrived (epoch ms), for latency measurements. */
   at: number;
+  /** When its answer was sent in full (epoch ms); unset until then. */
+  doneAt?: number;
 }
 
 export interface FaultRule {
@@ -1195,7 +1197,15 @@ export async function startGithubStandIn(options: GithubStandInOptions): Promise
     const git = /^\/([^/]+)\/([^/]+)\.git(\/.*)$/.exec(url.pathname);
     const hosted = git ? gitRepos.get(repoKey(git[1]!, git[2]!)) : undefined;
     if (git && hosted) {
-      requests.push({ method, path: url.pathname, headers: {}, body: undefined, at: Date.now() });
+      const gitRecord: RecordedRequest = {
+        method,
+        path: url.pathname,
+        headers: {},
+        body: undefined,
+        at: Date.now(),
+      };
+      requests.push(gitRecord);
+      res.once('finish', () => (gitRecord.doneAt = Date.now()));
       const basic = /^Basic (.+)$/.exec(req.headers.authorization ?? '');
       const [user, token] = basic ? Buffer.from(basic[1]!, 'base64').toString('utf8').split(':') : [];
       if (user !== 'x-access-token' || !token || !isTokenValid(token, git[1]!, git[2]!)) {
@@ -1219,6 +1229,7 @@ export async function startGithubStandIn(options: GithubStandInOptions): Promise
       at: Date.now(),
     };
     requests.push(record);
+    res.once('finish', () => (record.doneAt = Date.now()));
 
     let raw: Buffer;
     try {
