@@ -88,6 +88,10 @@ async function waitForPong(url: string, child: ChildProcess, deadline: number): 
  */
 export async function startEmbeddedRedis(options: EmbeddedRedisOptions): Promise<EmbeddedRedis> {
   const dir = path.join(options.dataDir, 'redis');
+  // Only the Redis folder is private. A recursive mkdir would give 0700 to every folder it
+  // creates, the data dir included, and sandboxed gates (another uid) could then not reach their
+  // checkouts below it: after one `shipgate start`, the demo's gates all failed.
+  mkdirSync(options.dataDir, { recursive: true });
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const port = options.port ?? (await freePort());
   const password = options.password ?? randomBytes(32).toString('base64url');

@@ -55,6 +55,19 @@ describe('embedded redis-server', () => {
     expect(() => process.kill(redisServer.pid!, 0)).toThrow();
   });
 
+  it('makes only its own folder private: a data dir it creates stays reachable for sandboxed gates', async () => {
+    // `shipgate start` on a fresh clone creates .shipgate/ here; the demo's gates (another uid)
+    // later need to reach .shipgate/demo/… below it.
+    const dataDir = path.join(tempDir(), '.shipgate');
+    const redisServer = await startEmbeddedRedis({ dataDir });
+    try {
+      expect(statSync(path.join(dataDir, 'redis')).mode & 0o777).toBe(0o700);
+      expect(statSync(dataDir).mode & 0o777).toBe(0o777 & ~process.umask());
+    } finally {
+      await redisServer.stop();
+    }
+  });
+
   it('requires a random password that no command line and no world-readable file shows', async () => {
     const dataDir = tempDir();
     const redisServer = await startEmbeddedRedis({ dataDir });
