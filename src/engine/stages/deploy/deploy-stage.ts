@@ -1,6 +1,5 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { preflightDeploy } from '../../../deploy/preflight.js';
 import { DeployNotConfigured } from '../../../errors.js';
 import { cloneAtSha } from '../../../git/clone-with-token.js';
 import { releaseToEnvironment } from '../../../gitops/prepare-environment.js';
@@ -14,6 +13,7 @@ import { markRolledBack, syncAndVerify } from './sync-and-verify.js';
 import { withDeployTurn } from './with-deploy-turn.js';
 import { notifyRelease } from '../../progress/notify-release.js';
 import { planEnvironments } from '../../decisions/deploy-targets.js';
+import { commitOnce } from './commit-once.js';
 import { createDeployPorts } from './deploy-ports.js';
 import type { EngineContext } from '../../context/engine-context.js';
 import { requirePipelineOfRun } from '../../progress/pipeline-of-run.js';
@@ -77,18 +77,7 @@ async function deployWithLock(
 
   // 1. Render, validate and commit. commitToEnvRepo finds this run's earlier commit by its
   //    Shipgate-Run trailer, so a retry reuses it instead of committing twice.
-  const commitStep = `commit:${env}`;
-  let commit = await ctx.runs.getStepResult<{ sha: string; files: string[] }>(run.id, commitStep);
-  if (commit === undefined) {
-    // Nothing reaches the env repo that this deploy could not then verify (issue 11).
-    await preflightDeploy(
-      ctx,
-      {
-        application: `${planned.target.app}-${env}`,
-        rollout: { namespace: planned.target.namespace, name: planned.target.app },
-      },
-      signal,
-    );
+  const commit = await commitOnce(ctx, run, planned, signal, async () => {
     const checkoutDir = await mkdtemp(path.join(ctx.workDir, 'release-'));
     try {
       const src = path.join(checkoutDir, 'src');
@@ -111,21 +100,15 @@ async function deployWithLock(
         signal,
       });
       if (result.commit === null) throw DeployNotConfigured(`nothing was committed for ${app} in ${env}`);
-      commit = { sha: result.commit, files: result.files };
-      await ctx.runs.recordStepResult(run.id, commitStep, commit);
-      await ctx.runs.appendEvent(
-        run.id,
-        {
-          type: 'commit',
-          message: `${env}: ${result.status} ${result.commit.slice(0, 12)}`,
-          data: { env, commit: result.commit },
-        },
-        { eventKey: commitStep },
-      );
+      return {
+        sha: result.commit,
+        files: result.files,
+        event: { message: `${env}: ${result.status} ${result.commit.slice(0, 12)}`, data: {} },
+      };
     } finally {
       await rm(checkoutDir, { recursive: true, force: true });
     }
-  }
+  });
 
   // 2. GitHub Deployment for this environment and release, and the deploy's ports.
   const ports = await createDeployPorts(ctx, {

@@ -1,4 +1,3 @@
-import { preflightDeploy } from '../../../deploy/preflight.js';
 import { DeployNotConfigured, RollbackLiveMoved } from '../../../errors.js';
 import { openEnvRepo } from '../../../gitops/open-env-repo.js';
 import { readLive } from '../../../gitops/read-live.js';
@@ -9,6 +8,7 @@ import { envRepoWriteMode } from '../../context/env-repo.js';
 import { rolloutAbortWording } from '../../../deploy/rollout-abort-wording.js';
 import { markRolledBack, syncAndVerify } from './sync-and-verify.js';
 import { withDeployTurn } from './with-deploy-turn.js';
+import { commitOnce } from './commit-once.js';
 import { createDeployPorts } from './deploy-ports.js';
 import { planEnvironments } from '../../decisions/deploy-targets.js';
 import type { EngineContext } from '../../context/engine-context.js';
@@ -89,17 +89,7 @@ async function rollbackWithLock(
 
   // 1. The rollback commit: exactly one per run. revertAppEnv recognises its own commit (same
   //    Shipgate-Run, reverting the same live commit), so a retry finds it instead of writing again.
-  const commitStep = `commit:${env}`;
-  let commit = await ctx.runs.getStepResult<{ sha: string; files: string[] }>(run.id, commitStep);
-  if (commit === undefined) {
-    await preflightDeploy(
-      ctx,
-      {
-        application: `${planned.target.app}-${env}`,
-        rollout: { namespace: planned.target.namespace, name: planned.target.app },
-      },
-      signal,
-    );
+  const commit = await commitOnce(ctx, run, planned, signal, async () => {
     const mode = await envRepoWriteMode(ctx, planned.mode);
     signal.throwIfAborted();
     const result = await revertAppEnv(ctx.envRepo, {
@@ -128,18 +118,15 @@ async function rollbackWithLock(
     } else {
       throw DeployNotConfigured(`rollback of ${app} in ${env}: ${result.explanation}`);
     }
-    commit = { sha, files: await filesAt(ctx, sha, path) };
-    await ctx.runs.recordStepResult(run.id, commitStep, commit);
-    await ctx.runs.appendEvent(
-      run.id,
-      {
-        type: 'commit',
+    return {
+      sha,
+      files: await filesAt(ctx, sha, path),
+      event: {
         message: `${env}: ${result.status} — ${sha.slice(0, 12)} restores ${what}`,
-        data: { env, commit: sha, restores: target.sha, reverts: record.live },
+        data: { restores: target.sha, reverts: record.live },
       },
-      { eventKey: commitStep },
-    );
-  }
+    };
+  });
 
   // 2–3. The same ports and gates as a release deploy.
   const ports = await createDeployPorts(ctx, {
