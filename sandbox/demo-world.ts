@@ -4,7 +4,7 @@
  * sandbox simulators of GitHub, Argo CD with its cluster and Rollouts controller, and Slack.
  */
 import { execFileSync } from 'node:child_process';
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
 import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse, stringify } from 'yaml';
@@ -172,6 +172,36 @@ export function webRollout(image: string, namespace: string) {
   return rollout;
 }
 
+/**
+ * The environment a Shipgate process needs to run against the stand-ins: the App's key and
+ * fresh secrets, and every client pointed at its simulator. The demo and the soak both use it.
+ */
+export function standInShipgateEnv(world: {
+  dir: string;
+  privateKey: KeyObject;
+  github: Pick<GithubStandIn, 'url'>;
+  slack: Pick<SlackStandIn, 'token' | 'apiUrl'>;
+  argo: Pick<ArgoCdStandIn, 'url' | 'token'>;
+  kube: Pick<KubeStandIn, 'kubeconfigPath'>;
+}): Record<string, string> {
+  const { dir, privateKey, github, slack, argo, kube } = world;
+  return {
+    GITHUB_WEBHOOK_SECRET: randomBytes(24).toString('hex'),
+    GITHUB_APP_ID: APP_ID,
+    GITHUB_PRIVATE_KEY: privateKey.export({ type: 'pkcs1', format: 'pem' }).toString(),
+    GITHUB_API_URL: github.url,
+    ENV_REPO: 'acme/environments',
+    SHIPGATE_API_TOKEN: randomBytes(24).toString('hex'),
+    SHIPGATE_DATA_DIR: path.join(dir, 'data'),
+    SLACK_BOT_TOKEN: slack.token,
+    SLACK_SIGNING_SECRET: randomBytes(24).toString('hex'),
+    SLACK_API_URL: slack.apiUrl,
+    ARGOCD_SERVER: argo.url,
+    ARGOCD_TOKEN: argo.token,
+    KUBECONFIG: kube.kubeconfigPath,
+  };
+}
+
 export interface DemoWorld {
   dir: string;
   app: DemoRepo;
@@ -248,19 +278,7 @@ export async function createDemoWorld(dir: string): Promise<DemoWorld> {
     env.commit(seed, 'deploy web ghcr.io/acme/web:v0.9.0');
 
     const shipgateEnv: Record<string, string> = {
-      GITHUB_WEBHOOK_SECRET: randomBytes(24).toString('hex'),
-      GITHUB_APP_ID: APP_ID,
-      GITHUB_PRIVATE_KEY: privateKey.export({ type: 'pkcs1', format: 'pem' }).toString(),
-      GITHUB_API_URL: github.url,
-      ENV_REPO: 'acme/environments',
-      SHIPGATE_API_TOKEN: randomBytes(24).toString('hex'),
-      SHIPGATE_DATA_DIR: path.join(dir, 'data'),
-      SLACK_BOT_TOKEN: slack.token,
-      SLACK_SIGNING_SECRET: randomBytes(24).toString('hex'),
-      SLACK_API_URL: slack.apiUrl,
-      ARGOCD_SERVER: argo.url,
-      ARGOCD_TOKEN: argo.token,
-      KUBECONFIG: kube.kubeconfigPath,
+      ...standInShipgateEnv({ dir, privateKey, github, slack, argo, kube }),
       // Console sign-in through the stand-in's OAuth flow; SHIPGATE_PUBLIC_URL is set once the port is known.
       GITHUB_OAUTH_CLIENT_ID: github.oauth.clientId,
       GITHUB_OAUTH_CLIENT_SECRET: github.oauth.clientSecret,

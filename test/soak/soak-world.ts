@@ -6,10 +6,18 @@
  */
 import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { randomBytes, generateKeyPairSync } from 'node:crypto';
+import { generateKeyPairSync } from 'node:crypto';
 import { stringify } from 'yaml';
 import { startArgoCdStandIn, type ArgoCdStandIn } from '../../sandbox/argocd-stand-in.js';
-import { APP_ID, APPROVER, createRepo, git, webRollout, type DemoRepo } from '../../sandbox/demo-world.js';
+import {
+  APP_ID,
+  APPROVER,
+  createRepo,
+  git,
+  standInShipgateEnv,
+  webRollout,
+  type DemoRepo,
+} from '../../sandbox/demo-world.js';
 import { startGithubStandIn, type GithubStandIn } from '../../sandbox/github-stand-in.js';
 import { startKubeApiStandIn, type KubeStandIn } from '../../sandbox/kube-api-stand-in.js';
 import {
@@ -188,21 +196,7 @@ export async function createSoakWorld(
     }
     env.commit(seed, `deploy every app at ${SEED_TAG}`);
 
-    const shipgateEnv: Record<string, string> = {
-      GITHUB_WEBHOOK_SECRET: randomBytes(24).toString('hex'),
-      GITHUB_APP_ID: APP_ID,
-      GITHUB_PRIVATE_KEY: privateKey.export({ type: 'pkcs1', format: 'pem' }).toString(),
-      GITHUB_API_URL: github.url,
-      ENV_REPO: 'acme/environments',
-      SHIPGATE_API_TOKEN: randomBytes(24).toString('hex'),
-      SHIPGATE_DATA_DIR: path.join(dir, 'data'),
-      SLACK_BOT_TOKEN: slack.token,
-      SLACK_SIGNING_SECRET: randomBytes(24).toString('hex'),
-      SLACK_API_URL: slack.apiUrl,
-      ARGOCD_SERVER: argo.url,
-      ARGOCD_TOKEN: argo.token,
-      KUBECONFIG: kube.kubeconfigPath,
-    };
+    const shipgateEnv = standInShipgateEnv({ dir, privateKey, github, slack, argo, kube });
 
     return {
       dir,
