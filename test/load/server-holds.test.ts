@@ -154,7 +154,7 @@ describe('a server that holds (real server in a child process)', () => {
       // The timeouts empty the server while the attacker still holds its end (it waits up to 30 s
       // for the closes): once the attacker exits, its sockets would close on their own.
       let held = await child.connections();
-      for (const until = Date.now() + 20_000; held > 0 && Date.now() < until; ) {
+      for (const until = Date.now() + 20_000; held > 0 && Date.now() < until;) {
         await new Promise((r) => setTimeout(r, 250));
         held = await child.connections();
       }
