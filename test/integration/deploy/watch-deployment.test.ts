@@ -1,13 +1,17 @@
 /** The rolling strategy's Deployment watch (apps/v1 list + watch) against the Kubernetes stand-in. */
-import { KubeConfig } from '@kubernetes/client-node';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createKubeDeploymentSource, type DeploymentWatch } from '../../../src/deploy/watch-deployment.js';
-import { KubeWatchFailed } from '../../../src/errors.js';
 import {
   startKubeApiStandIn,
   type KubeObject,
   type KubeStandIn,
 } from '../../../sandbox/kube-api-stand-in.js';
+import {
+  expectRefusedFirstListFailsTyped,
+  FAST_RELIST,
+  kubeConfigFor,
+  untilSnapshot as until,
+} from './kube-watch-fixture.js';
 
 const NS = 'web-staging';
 const deployment = (name: string, image: string): KubeObject => ({
@@ -33,22 +37,11 @@ describe('createKubeDeploymentSource', () => {
   });
 
   async function open() {
-    const kc = new KubeConfig();
-    kc.loadFromFile(kube.kubeconfigPath);
-    watch = await createKubeDeploymentSource(kc, { backoffMs: 10, maxBackoffMs: 50 }).open({
+    watch = await createKubeDeploymentSource(kubeConfigFor(kube), FAST_RELIST).open({
       namespace: NS,
       name: 'web',
     });
     return watch;
-  }
-
-  async function until(w: DeploymentWatch, predicate: () => boolean, what: string) {
-    const deadline = Date.now() + 5_000;
-    let version = w.snapshot().version;
-    while (!predicate()) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-      version = (await w.next(version, 100)).version;
-    }
   }
 
   it('lists (timestamps in wire form), then follows only its own Deployment, narrowed by name', async () => {
@@ -94,13 +87,8 @@ describe('createKubeDeploymentSource', () => {
   });
 
   it('fails fast with a typed error when the first list is refused', async () => {
-    const kc = new KubeConfig();
-    kc.loadFromFile(kube.kubeconfigPath);
-    kc.users[0] = { ...kc.users[0]!, token: 'wrong' };
-    const err = await createKubeDeploymentSource(kc)
-      .open({ namespace: NS, name: 'web' })
-      .catch((e: unknown) => e);
-    expect(KubeWatchFailed.is(err)).toBe(true);
-    expect((err as Error).message).not.toContain(kube.token);
+    await expectRefusedFirstListFailsTyped(kube, (kc) =>
+      createKubeDeploymentSource(kc).open({ namespace: NS, name: 'web' }),
+    );
   });
 });

@@ -1,12 +1,16 @@
-import { KubeConfig } from '@kubernetes/client-node';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createKubeRolloutSource, type RolloutWatch } from '../../../src/deploy/watch-rollout.js';
-import { KubeWatchFailed } from '../../../src/errors.js';
 import {
   startKubeApiStandIn,
   type KubeObject,
   type KubeStandIn,
 } from '../../../sandbox/kube-api-stand-in.js';
+import {
+  expectRefusedFirstListFailsTyped,
+  FAST_RELIST,
+  kubeConfigFor,
+  untilSnapshot as until,
+} from './kube-watch-fixture.js';
 
 const NS = 'web-staging';
 const rollout = (name: string, image: string): KubeObject => ({
@@ -43,22 +47,11 @@ describe('createKubeRolloutSource', () => {
   });
 
   async function open() {
-    const kc = new KubeConfig();
-    kc.loadFromFile(kube.kubeconfigPath);
-    watch = await createKubeRolloutSource(kc, { backoffMs: 10, maxBackoffMs: 50 }).open({
+    watch = await createKubeRolloutSource(kubeConfigFor(kube), FAST_RELIST).open({
       namespace: NS,
       name: 'web',
     });
     return watch;
-  }
-
-  async function until(w: RolloutWatch, predicate: () => boolean, what: string) {
-    const deadline = Date.now() + 5_000;
-    let version = w.snapshot().version;
-    while (!predicate()) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-      version = (await w.next(version, 100)).version;
-    }
   }
 
   it('lists, then follows changes to the Rollout and only the AnalysisRuns it owns', async () => {
@@ -116,13 +109,8 @@ describe('createKubeRolloutSource', () => {
   });
 
   it('fails fast with a typed error when the first list is refused', async () => {
-    const kc = new KubeConfig();
-    kc.loadFromFile(kube.kubeconfigPath);
-    kc.users[0] = { ...kc.users[0]!, token: 'wrong' };
-    const err = await createKubeRolloutSource(kc)
-      .open({ namespace: NS, name: 'web' })
-      .catch((e: unknown) => e);
-    expect(KubeWatchFailed.is(err)).toBe(true);
-    expect((err as Error).message).not.toContain(kube.token);
+    await expectRefusedFirstListFailsTyped(kube, (kc) =>
+      createKubeRolloutSource(kc).open({ namespace: NS, name: 'web' }),
+    );
   });
 });
