@@ -1,23 +1,57 @@
 /**
  * What the Kubernetes watch tests (watch-rollout.test.ts, watch-deployment.test.ts) share: a
- * client configured for the Kubernetes API stand-in, a wait for the watch's snapshot to reach a
- * state, and the check that a refused first list fails fast with a typed error.
+ * Kubernetes API stand-in per test with the watch under test opened on it, a wait for the
+ * watch's snapshot to reach a state, and the check that a refused first list fails fast with a
+ * typed error.
  */
 import { KubeConfig } from '@kubernetes/client-node';
-import { expect } from 'vitest';
+import { afterEach, beforeEach, expect } from 'vitest';
 import type { ListWatchOptions, SnapshotWatch } from '../../../src/deploy/kube-list-watch.js';
 import { KubeWatchFailed } from '../../../src/errors.js';
-import type { KubeStandIn } from '../../../sandbox/kube-api-stand-in.js';
+import { startKubeApiStandIn, type KubeStandIn } from '../../../sandbox/kube-api-stand-in.js';
 
 /** Relists within milliseconds, so a dropped watch is back before a test's wait times out. */
-export const FAST_RELIST: ListWatchOptions = { backoffMs: 10, maxBackoffMs: 50 };
+const FAST_RELIST: ListWatchOptions = { backoffMs: 10, maxBackoffMs: 50 };
 
 /** A client config for `kube`; with `token`, one that presents that token instead of its own. */
-export function kubeConfigFor(kube: KubeStandIn, token?: string): KubeConfig {
+function kubeConfigFor(kube: KubeStandIn, token?: string): KubeConfig {
   const kc = new KubeConfig();
   kc.loadFromFile(kube.kubeconfigPath);
   if (token !== undefined) kc.users[0] = { ...kc.users[0]!, token };
   return kc;
+}
+
+export interface KubeWatchFixture<W> {
+  /** This test's stand-in. */
+  readonly kube: KubeStandIn;
+  /** Opens the watch under test on it (relisting fast); it is closed after the test. */
+  open(): Promise<W>;
+}
+
+/** Registers the hooks that give each test of the suite a fresh stand-in, and close it after. */
+export function useKubeWatch<W extends { close(): void }>(
+  openWatch: (kc: KubeConfig, options: ListWatchOptions) => Promise<W>,
+): KubeWatchFixture<W> {
+  let kube: KubeStandIn | undefined;
+  let watch: W | undefined;
+  beforeEach(async () => {
+    kube = await startKubeApiStandIn();
+  });
+  afterEach(async () => {
+    watch?.close();
+    watch = undefined;
+    await kube?.close();
+  });
+  return {
+    get kube() {
+      if (kube === undefined) throw new Error('the Kubernetes stand-in exists only inside a test');
+      return kube;
+    },
+    async open() {
+      watch = await openWatch(kubeConfigFor(this.kube), FAST_RELIST);
+      return watch;
+    },
+  };
 }
 
 /** Waits (5 s at most) on the watch's snapshots until `predicate` holds. */

@@ -1,16 +1,11 @@
 /** The rolling strategy's Deployment watch (apps/v1 list + watch) against the Kubernetes stand-in. */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createKubeDeploymentSource, type DeploymentWatch } from '../../../src/deploy/watch-deployment.js';
-import {
-  startKubeApiStandIn,
-  type KubeObject,
-  type KubeStandIn,
-} from '../../../sandbox/kube-api-stand-in.js';
+import { describe, expect, it } from 'vitest';
+import { createKubeDeploymentSource } from '../../../src/deploy/watch-deployment.js';
+import type { KubeObject } from '../../../sandbox/kube-api-stand-in.js';
 import {
   expectRefusedFirstListFailsTyped,
-  FAST_RELIST,
-  kubeConfigFor,
   untilSnapshot as until,
+  useKubeWatch,
 } from './kube-watch-fixture.js';
 
 const NS = 'web-staging';
@@ -26,25 +21,13 @@ const deployment = (name: string, image: string): KubeObject => ({
 });
 
 describe('createKubeDeploymentSource', () => {
-  let kube: KubeStandIn;
-  let watch: DeploymentWatch | undefined;
-  beforeEach(async () => {
-    kube = await startKubeApiStandIn();
-  });
-  afterEach(async () => {
-    watch?.close();
-    await kube.close();
-  });
-
-  async function open() {
-    watch = await createKubeDeploymentSource(kubeConfigFor(kube), FAST_RELIST).open({
-      namespace: NS,
-      name: 'web',
-    });
-    return watch;
-  }
+  const fixture = useKubeWatch((kc, options) =>
+    createKubeDeploymentSource(kc, options).open({ namespace: NS, name: 'web' }),
+  );
+  const open = () => fixture.open();
 
   it('lists (timestamps in wire form), then follows only its own Deployment, narrowed by name', async () => {
+    const { kube } = fixture;
     kube.upsert(deployment('web', 'web:1'));
     kube.upsert(deployment('api', 'api:1'));
     const w = await open();
@@ -67,6 +50,7 @@ describe('createKubeDeploymentSource', () => {
   });
 
   it('re-lists when the stream drops and after 410 Gone; close() stops it', async () => {
+    const { kube } = fixture;
     kube.upsert(deployment('web', 'web:1'));
     const w = await open();
     await until(w, () => kube.openWatchCount() === 1, 'the watch');
@@ -87,6 +71,7 @@ describe('createKubeDeploymentSource', () => {
   });
 
   it('fails fast with a typed error when the first list is refused', async () => {
+    const { kube } = fixture;
     await expectRefusedFirstListFailsTyped(kube, (kc) =>
       createKubeDeploymentSource(kc).open({ namespace: NS, name: 'web' }),
     );

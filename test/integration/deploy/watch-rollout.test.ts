@@ -1,15 +1,10 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createKubeRolloutSource, type RolloutWatch } from '../../../src/deploy/watch-rollout.js';
-import {
-  startKubeApiStandIn,
-  type KubeObject,
-  type KubeStandIn,
-} from '../../../sandbox/kube-api-stand-in.js';
+import { describe, expect, it } from 'vitest';
+import { createKubeRolloutSource } from '../../../src/deploy/watch-rollout.js';
+import type { KubeObject } from '../../../sandbox/kube-api-stand-in.js';
 import {
   expectRefusedFirstListFailsTyped,
-  FAST_RELIST,
-  kubeConfigFor,
   untilSnapshot as until,
+  useKubeWatch,
 } from './kube-watch-fixture.js';
 
 const NS = 'web-staging';
@@ -36,25 +31,13 @@ const run = (name: string, owner: string, uid: string): KubeObject => ({
 });
 
 describe('createKubeRolloutSource', () => {
-  let kube: KubeStandIn;
-  let watch: RolloutWatch | undefined;
-  beforeEach(async () => {
-    kube = await startKubeApiStandIn();
-  });
-  afterEach(async () => {
-    watch?.close();
-    await kube.close();
-  });
-
-  async function open() {
-    watch = await createKubeRolloutSource(kubeConfigFor(kube), FAST_RELIST).open({
-      namespace: NS,
-      name: 'web',
-    });
-    return watch;
-  }
+  const fixture = useKubeWatch((kc, options) =>
+    createKubeRolloutSource(kc, options).open({ namespace: NS, name: 'web' }),
+  );
+  const open = () => fixture.open();
 
   it('lists, then follows changes to the Rollout and only the AnalysisRuns it owns', async () => {
+    const { kube } = fixture;
     const web = kube.upsert(rollout('web', 'web:1'));
     kube.upsert(rollout('api', 'api:1'));
     const w = await open();
@@ -80,6 +63,7 @@ describe('createKubeRolloutSource', () => {
   });
 
   it('re-lists and re-watches when the API server drops the streams', async () => {
+    const { kube } = fixture;
     kube.upsert(rollout('web', 'web:1'));
     const w = await open();
     const lists = () =>
@@ -99,6 +83,7 @@ describe('createKubeRolloutSource', () => {
   });
 
   it('recovers from 410 Gone (history compacted) by listing again', async () => {
+    const { kube } = fixture;
     kube.upsert(rollout('web', 'web:1'));
     const w = await open();
     await until(w, () => kube.openWatchCount() === 2, 'both watches');
@@ -109,6 +94,7 @@ describe('createKubeRolloutSource', () => {
   });
 
   it('fails fast with a typed error when the first list is refused', async () => {
+    const { kube } = fixture;
     await expectRefusedFirstListFailsTyped(kube, (kc) =>
       createKubeRolloutSource(kc).open({ namespace: NS, name: 'web' }),
     );
