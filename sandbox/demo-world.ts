@@ -11,7 +11,11 @@ import { parse, stringify } from 'yaml';
 import { startArgoCdStandIn, type ArgoCdStandIn } from './argocd-stand-in.js';
 import { startGithubStandIn, type GithubStandIn } from './github-stand-in.js';
 import { startKubeApiStandIn, type KubeStandIn } from './kube-api-stand-in.js';
-import { simulateRolloutController, type ControllerSim } from './rollout-controller-sim.js';
+import {
+  simulateRolloutController,
+  type ControllerScenario,
+  type ControllerSim,
+} from './rollout-controller-sim.js';
 import { startSlackStandIn, type SlackStandIn } from './slack-stand-in.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
@@ -21,11 +25,12 @@ const WEB_APP = path.join(ROOT, 'test/fixtures/apps/web');
 export const APP_ID = '4242';
 export const APPROVER = 'U0APPROVER';
 
-export const PIPELINE = `# .shipgate.yml: how Shipgate tests, scans and deploys this app.
+/** The `.shipgate.yml` of app `app` (a copy of the web fixture with `web` renamed). */
+export const appPipeline = (app: string) => `# .shipgate.yml: how Shipgate tests, scans and deploys this app.
 version: 1
-app: web
+app: ${app}
 image:
-  repository: ghcr.io/acme/web
+  repository: ghcr.io/acme/${app}
 test:
   image: node:20-bookworm
   command: sh ./run-tests.sh
@@ -39,6 +44,8 @@ manifests:
     kustomize: deploy/overlays/production
 environments: [staging, production]
 `;
+
+export const PIPELINE = appPipeline('web');
 
 export const POLICY = `# shipgate/policy.yml: the platform team's rules, read from the env repo's main branch.
 version: 1
@@ -161,14 +168,14 @@ export function createRepo(dir: string, name: string): DemoRepo {
   };
 }
 
-/** The web fixture's Rollout running `image` in `namespace`. */
-export function webRollout(image: string, namespace: string) {
+/** The web fixture's Rollout running `image` in `namespace`, named `name`. */
+export function webRollout(image: string, namespace: string, name = 'web') {
   const rollout = parse(readFileSync(path.join(WEB_APP, 'deploy/base/rollout.yaml'), 'utf8')) as {
     metadata: Record<string, unknown>;
     spec: { template: { spec: { containers: { image: string }[] } } };
   };
   rollout.spec.template.spec.containers[0]!.image = image;
-  rollout.metadata = { name: 'web', namespace };
+  rollout.metadata = { name, namespace };
   return rollout;
 }
 
@@ -202,6 +209,86 @@ export function standInShipgateEnv(world: {
   };
 }
 
+/** The simulators a world runs on, the GitHub App installed (as 1001) on every account. */
+export interface StandIns {
+  /** The App's private key (GitHub holds the public one). */
+  privateKey: KeyObject;
+  github: GithubStandIn;
+  kube: KubeStandIn;
+  argo: ArgoCdStandIn;
+  slack: SlackStandIn;
+  /** Closes every stand-in, newest first. */
+  close(): Promise<void>;
+}
+
+export const INSTALLATION_ID = 1001;
+
+export async function startStandIns(): Promise<StandIns> {
+  const closers: (() => Promise<unknown>)[] = [];
+  const close = async () => {
+    await Promise.allSettled(closers.reverse().map((c) => c()));
+  };
+  try {
+    const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const github = await startGithubStandIn({
+      appId: APP_ID,
+      publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }).toString(),
+      installations: [{ id: INSTALLATION_ID, account: '*' }],
+    });
+    closers.push(() => github.close());
+    const kube = await startKubeApiStandIn();
+    closers.push(() => kube.close());
+    const argo = await startArgoCdStandIn();
+    closers.push(() => argo.close());
+    const slack = await startSlackStandIn();
+    closers.push(() => slack.close());
+    return { privateKey, github, kube, argo, slack, close };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}
+
+const ENVIRONMENTS = ['staging', 'production'] as const;
+
+/**
+ * Plays the Rollouts controller for every app in staging and production (Application and
+ * namespace `<app>-<env>`, env-repo folder `apps/<app>/<env>`), and puts `ghcr.io/acme/<app>:<tag>`
+ * live in each: committed to the env repo, and Healthy in the cluster.
+ */
+export function simulateLiveApps(
+  world: Pick<StandIns, 'kube' | 'argo'> & { env: DemoRepo },
+  apps: readonly string[],
+  live: { tag: string; message: string },
+  scenario: Partial<ControllerScenario>,
+): ControllerSim {
+  const { kube, argo, env } = world;
+  const sim = simulateRolloutController({
+    kube,
+    argo,
+    readFile: async (rev, file) => env.show(rev, file),
+    environments: apps.flatMap((app) =>
+      ENVIRONMENTS.map((e) => ({
+        application: `${app}-${e}`,
+        namespace: `${app}-${e}`,
+        path: `apps/${app}/${e}`,
+        rollout: app,
+      })),
+    ),
+    scenario,
+  });
+  const seed: Record<string, string> = {};
+  for (const app of apps) {
+    for (const e of ENVIRONMENTS) {
+      const rollout = webRollout(`ghcr.io/acme/${app}:${live.tag}`, `${app}-${e}`, app);
+      seed[`apps/${app}/${e}/rollout-${app}.yaml`] = stringify(rollout);
+      sim.seedHealthy(`${app}-${e}`, rollout);
+    }
+  }
+  env.commit(seed, live.message);
+  return sim;
+}
+
 export interface DemoWorld {
   dir: string;
   app: DemoRepo;
@@ -221,22 +308,10 @@ export interface DemoWorld {
 export async function createDemoWorld(dir: string): Promise<DemoWorld> {
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
-  const closers: (() => Promise<unknown>)[] = [];
+  const standIns = await startStandIns();
+  const { privateKey, github, kube, argo, slack } = standIns;
   try {
-    const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-    const github = await startGithubStandIn({
-      appId: APP_ID,
-      publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }).toString(),
-      installations: [{ id: 1001, account: '*' }],
-    });
     for (const user of DEMO_CONSOLE_USERS) github.oauth.addUser(user);
-    closers.push(() => github.close());
-    const kube = await startKubeApiStandIn();
-    closers.push(() => kube.close());
-    const argo = await startArgoCdStandIn();
-    closers.push(() => argo.close());
-    const slack = await startSlackStandIn();
-    closers.push(() => slack.close());
 
     // The app repo: the web app's kustomize tree, its pipeline and a test script.
     const app = createRepo(dir, 'web');
@@ -256,26 +331,13 @@ export async function createDemoWorld(dir: string): Promise<DemoWorld> {
     env.commit({ 'shipgate/policy.yml': POLICY }, 'platform policy');
     github.hostGitRepo('acme', 'environments', env.bare);
 
-    const sim = simulateRolloutController({
-      kube,
-      argo,
-      readFile: async (rev, file) => env.show(rev, file),
-      environments: ['staging', 'production'].map((e) => ({
-        application: `web-${e}`,
-        namespace: `web-${e}`,
-        path: `apps/web/${e}`,
-        rollout: 'web',
-      })),
-      // Slow enough to watch the blue-green steps go by.
-      scenario: { stepMs: 300 },
-    });
-    const seed: Record<string, string> = {};
-    for (const e of ['staging', 'production']) {
-      const live = webRollout('ghcr.io/acme/web:v0.9.0', `web-${e}`);
-      seed[`apps/web/${e}/rollout-web.yaml`] = stringify(live);
-      sim.seedHealthy(`web-${e}`, live);
-    }
-    env.commit(seed, 'deploy web ghcr.io/acme/web:v0.9.0');
+    // Slow enough to watch the blue-green steps go by.
+    const sim = simulateLiveApps(
+      { kube, argo, env },
+      ['web'],
+      { tag: 'v0.9.0', message: 'deploy web ghcr.io/acme/web:v0.9.0' },
+      { stepMs: 300 },
+    );
 
     const shipgateEnv: Record<string, string> = {
       ...standInShipgateEnv({ dir, privateKey, github, slack, argo, kube }),
@@ -303,12 +365,10 @@ export async function createDemoWorld(dir: string): Promise<DemoWorld> {
           github.setFile('acme', 'web', sha, file, content);
         return sha;
       },
-      async close() {
-        await Promise.allSettled(closers.reverse().map((c) => c()));
-      },
+      close: standIns.close,
     };
   } catch (err) {
-    await Promise.allSettled(closers.reverse().map((c) => c()));
+    await standIns.close();
     throw err;
   }
 }

@@ -10,23 +10,21 @@
  * `--yes` approves by itself and exits 0 only when every stage went as expected (CI runs it
  * so). `--keep` leaves everything running for exploring; Ctrl-C stops it all.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
-import { sign } from '@octokit/webhooks-methods';
 import { approveCommand } from '../src/commands/approve.js';
-import { addConnectionShutdown, openRuntime, type Runtime } from '../src/commands/runtime.js';
-import { startHttp } from '../src/commands/start-http.js';
-import { startWorkers } from '../src/commands/start-workers.js';
-import { loadConfig } from '../src/config.js';
-import { RunStore } from '../src/runs/run-store.js';
+import type { RunStore } from '../src/runs/run-store.js';
 import type { Run } from '../src/runs/run-types.js';
-import { installFakeScanners, type FakeScanners } from '../test/support/fake-scanners/install.js';
 import { APPROVER, createDemoWorld, git, type DemoWorld } from './demo-world.js';
-
-const ROOT = path.resolve(import.meta.dirname, '..');
-const FIXTURES = path.join(ROOT, 'test/fixtures');
+import {
+  deliverWebhook,
+  demoPayload as payload,
+  startDemoShipgate,
+  tagPushPayload,
+  type DemoShipgate,
+} from './start-demo-shipgate.js';
 
 export interface DemoOptions {
   /** Approve by itself instead of waiting for `shipgate approve`. */
@@ -71,26 +69,11 @@ const sleep = (ms: number, signal: AbortSignal) =>
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)}s`;
 
-/** A GitHub payload from the recorded fixtures, retargeted at acme/web. */
-function payload(file: string): Record<string, unknown> {
-  const p = JSON.parse(readFileSync(path.join(FIXTURES, 'github', file), 'utf8')) as Record<string, unknown>;
-  Object.assign(p.repository as object, {
-    name: 'web',
-    full_name: 'acme/web',
-    owner: { ...((p.repository as { owner: object }).owner ?? {}), login: 'acme' },
-    private: true,
-  });
-  p.installation = { id: 1001, node_id: 'MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9u' };
-  return p;
-}
-
 export async function runDemo(options: DemoOptions): Promise<StageResult[]> {
   const { out, signal } = options;
   const results: StageResult[] = [];
   let world: DemoWorld | undefined;
-  let runtime: Runtime | undefined;
-  let scanners: FakeScanners | undefined;
-  const originalPath = process.env.PATH;
+  let shipgate: DemoShipgate | undefined;
   const t0 = Date.now();
 
   async function stage(name: string, play: () => Promise<string>): Promise<void> {
@@ -139,23 +122,8 @@ export async function runDemo(options: DemoOptions): Promise<StageResult[]> {
     };
 
     const deliver = async (event: string, body: unknown) => {
-      const text = JSON.stringify(body);
-      const res = await fetch(`${base}/webhooks/github`, {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          'user-agent': 'GitHub-Hookshot/demo',
-          'x-github-event': event,
-          'x-github-delivery': crypto.randomUUID(),
-          'x-github-hook-id': '1',
-          'x-github-hook-installation-target-id': '4242',
-          'x-github-hook-installation-target-type': 'integration',
-          'x-hub-signature-256': await sign(world!.shipgateEnv.GITHUB_WEBHOOK_SECRET!, text),
-        },
-        body: text,
-      });
-      await res.arrayBuffer();
-      expectThat(res.status === 202, `the ${event} webhook got HTTP ${res.status}, expected 202`);
+      const status = await deliverWebhook(base, world!, 'GitHub-Hookshot/demo', event, body);
+      expectThat(status === 202, `the ${event} webhook got HTTP ${status}, expected 202`);
     };
 
     const approve = async (run: Run, note: string) => {
@@ -178,40 +146,9 @@ export async function runDemo(options: DemoOptions): Promise<StageResult[]> {
 
     await stage('start: simulators, repos and Shipgate', async () => {
       world = await createDemoWorld(options.dir);
-      scanners = installFakeScanners();
-      // Trivy and ZAP are simulated too: the local executor finds them first on PATH.
-      process.env.PATH = `${scanners.binDir}:${originalPath}`;
-      scanners.configure({
-        trivy: { fixture: path.join(FIXTURES, 'trivy/image-no-vulnerabilities.json') },
-        zap: { fixture: path.join(FIXTURES, 'zap/baseline-zap2.14-medium-low-info.json') },
-      });
-      const { freePort } = await import('../src/redis/embedded-redis.js');
-      const port = await freePort();
-      const config = loadConfig(
-        {
-          ...world.shipgateEnv,
-          PORT: String(port),
-          HOST: '127.0.0.1',
-          LOG_LEVEL: options.logLevel,
-          SHIPGATE_PUBLIC_URL: `http://127.0.0.1:${port}`,
-        },
-        'start',
-      );
-      runtime = await openRuntime(config, { embedRedis: true });
-      await startHttp(runtime);
-      // The stand-in needs no spacing of writes (GitHub asks for a second between them).
-      // Gates run sandboxed: the simulated scanners record their calls beside themselves.
-      const connections = await startWorkers(runtime, {
-        engineTuning: {
-          github: { spaceWrites: false },
-          executor: {
-            local: { mounts: [{ source: scanners.binDir, target: scanners.binDir, writable: true }] },
-          },
-        },
-      });
-      addConnectionShutdown(runtime, connections);
-      base = `http://127.0.0.1:${port}`;
-      runs = new RunStore(runtime.producer, { prefix: `${config.queuePrefix}:runs` });
+      shipgate = await startDemoShipgate(world, options.logLevel);
+      base = shipgate.base;
+      runs = shipgate.runs;
       process.env.SHIPGATE_API_TOKEN = world.shipgateEnv.SHIPGATE_API_TOKEN;
       writeFileSync(
         path.join(options.dir, 'demo.env'),
@@ -264,10 +201,7 @@ export async function runDemo(options: DemoOptions): Promise<StageResult[]> {
     const tagPush = (tag: string, sha: string) => {
       git(world!.app.work, ['tag', tag, sha]);
       git(world!.app.work, ['push', '-q', 'origin', 'main', tag]);
-      const p = payload('push-tag-created.docs-example.json');
-      Object.assign(p, { ref: `refs/tags/${tag}`, after: sha, created: true, deleted: false });
-      (p.sender as Record<string, unknown>).login = 'releaser-gh';
-      return p;
+      return tagPushPayload(tag, sha, 'releaser-gh');
     };
 
     let first: Run | undefined;
@@ -362,10 +296,8 @@ export async function runDemo(options: DemoOptions): Promise<StageResult[]> {
     }
     return results;
   } finally {
-    await runtime?.shutdown.run('demo finished');
+    await shipgate?.stop('demo finished');
     await world?.close();
-    scanners?.cleanup();
-    process.env.PATH = originalPath;
   }
 }
 

@@ -12,8 +12,8 @@
  * `stall` (the new pods never become available, so the deadline passes).
  */
 import { createHash } from 'node:crypto';
-import { parse } from 'yaml';
 import type { ArgoCdStandIn } from './argocd-stand-in.js';
+import { applyInNamespace, applySyncedManifests, laterUnlessClosed } from './controller-sim-kit.js';
 import type { KubeObject, KubeStandIn } from './kube-api-stand-in.js';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -60,17 +60,7 @@ export function simulateDeploymentController(options: {
   /** The pod template hash each Deployment is rolling out now; a newer one stops the older loop. */
   const current = new Map<string, string>();
 
-  const later = (fn: () => void, ms = scenario.stepMs) => {
-    setTimeout(() => {
-      try {
-        fn();
-      } catch {
-        // The stand-ins may be closed when a test ends mid-rollout.
-      }
-    }, ms).unref();
-  };
-
-  for (const env of options.environments) argo.addApplication(env.application, { namespace: env.namespace });
+  const later = (fn: () => void, ms = scenario.stepMs) => laterUnlessClosed(fn, ms);
 
   const get = (env: DeploymentEnvironment) => kube.get('deployments', env.namespace, env.deployment);
   const patch = (env: DeploymentEnvironment, status: Json) =>
@@ -220,25 +210,22 @@ export function simulateDeploymentController(options: {
   const desiredOf = (env: DeploymentEnvironment) =>
     ((get(env)?.spec as Json | undefined)?.replicas as number | undefined) ?? 1;
 
-  argo.onSynced(async (application, revision, phase) => {
-    const env = byApp.get(application);
-    if (!env || phase !== 'Succeeded') return;
-    const text = await options.readFile(revision, `${env.path}/deployment-${env.deployment}.yaml`);
-    if (text === undefined) return;
-    const manifest = parse(text) as Json;
-    const previous = get(env);
-    const stored = kube.upsert({
-      ...manifest,
-      metadata: { ...manifest.metadata, namespace: env.namespace },
-      ...(previous?.status ? { status: previous.status } : {}),
-    } as KubeObject);
-    const hash = templateHash(manifest.spec.template);
-    if (previous !== undefined && JSON.stringify(previous.spec) === JSON.stringify(stored.spec)) return;
-    current.set(application, hash);
-    // A revert goes back to a template the cluster ran well: it always completes.
-    const known = (rolledOut.get(application) ?? []).includes(image(manifest));
-    // Argo CD reports the sync before the controller has looked: health follows in rollOut.
-    later(() => rollOut(env, hash, known ? 'complete' : scenario.outcome), 0);
+  applySyncedManifests({
+    kube,
+    argo,
+    environments: options.environments,
+    readFile: options.readFile,
+    file: (env) => `deployment-${env.deployment}.yaml`,
+    current: get,
+    applied(env, manifest, previous, stored) {
+      const hash = templateHash(manifest.spec.template);
+      if (previous !== undefined && JSON.stringify(previous.spec) === JSON.stringify(stored.spec)) return;
+      current.set(env.application, hash);
+      // A revert goes back to a template the cluster ran well: it always completes.
+      const known = (rolledOut.get(env.application) ?? []).includes(image(manifest));
+      // Argo CD reports the sync before the controller has looked: health follows in rollOut.
+      later(() => rollOut(env, hash, known ? 'complete' : scenario.outcome), 0);
+    },
   });
 
   return {
@@ -246,10 +233,7 @@ export function simulateDeploymentController(options: {
     rolledOutImages: (application) => rolledOut.get(application) ?? [],
     seedAvailable(application, manifest) {
       const env = byApp.get(application)!;
-      const stored = kube.upsert({
-        ...manifest,
-        metadata: { ...manifest.metadata, namespace: env.namespace },
-      } as KubeObject);
+      const stored = applyInNamespace(kube, manifest, env.namespace);
       const hash = templateHash(manifest.spec.template);
       current.set(application, hash);
       finish(env, stored, hash);

@@ -14,8 +14,8 @@
  * whole update. `status.currentStepIndex` says where it is.
  */
 import { createHash } from 'node:crypto';
-import { parse } from 'yaml';
 import type { ArgoCdStandIn } from './argocd-stand-in.js';
+import { applyInNamespace, applySyncedManifests, laterUnlessClosed } from './controller-sim-kit.js';
 import type { KubeObject, KubeStandIn } from './kube-api-stand-in.js';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -81,17 +81,7 @@ export function simulateRolloutController(options: {
   const stable = new Map<string, string>();
   const healthy = new Map<string, string[]>();
   const byApp = new Map(options.environments.map((e) => [e.application, e]));
-  const later = (fn: () => void) => {
-    setTimeout(() => {
-      try {
-        fn();
-      } catch {
-        // The stand-ins may be closed when a test ends mid-step.
-      }
-    }, scenario.stepMs).unref();
-  };
-
-  for (const env of options.environments) argo.addApplication(env.application, { namespace: env.namespace });
+  const later = (fn: () => void) => laterUnlessClosed(fn, scenario.stepMs);
 
   const get = (env: SimulatedEnvironment) => kube.get('rollouts', env.namespace, env.rollout);
   const patch = (env: SimulatedEnvironment, status: Json) =>
@@ -174,14 +164,7 @@ export function simulateRolloutController(options: {
       options.onDone?.();
     };
     if (options.afterMs === undefined) later(finish);
-    else
-      setTimeout(() => {
-        try {
-          finish();
-        } catch {
-          // closed
-        }
-      }, options.afterMs).unref();
+    else laterUnlessClosed(finish, options.afterMs);
     return name;
   }
 
@@ -267,19 +250,23 @@ export function simulateRolloutController(options: {
     });
   }
 
-  argo.onSynced(async (application, revision, phase) => {
-    const env = byApp.get(application);
-    if (!env || phase !== 'Succeeded') return;
-    const text = await options.readFile(revision, `${env.path}/rollout-${env.rollout}.yaml`);
-    if (text === undefined) return;
-    const manifest = parse(text) as Json;
+  applySyncedManifests({
+    kube,
+    argo,
+    environments: options.environments,
+    readFile: options.readFile,
+    file: (env) => `rollout-${env.rollout}.yaml`,
+    current: get,
+    applied: rolloutApplied,
+  });
+
+  /**
+   * The controller's answer to an applied Rollout: straight to Healthy on a first install or a
+   * revert to the stable spec; otherwise the canary steps, or blue-green up to its pause.
+   */
+  function rolloutApplied(env: SimulatedEnvironment, manifest: Json, _previous: unknown, stored: KubeObject) {
+    const { application } = env;
     const image = manifest.spec.template.spec.containers[0].image as string;
-    const previous = get(env);
-    const stored = kube.upsert({
-      ...manifest,
-      metadata: { ...manifest.metadata, namespace: env.namespace },
-      ...(previous?.status ? { status: previous.status } : {}),
-    } as KubeObject);
     const generation = stored.metadata.generation!;
     const hash = podHash(image);
     const stableHash = stable.get(application);
@@ -353,7 +340,7 @@ export function simulateRolloutController(options: {
         });
       });
     });
-  });
+  }
 
   argo.onAction(({ body }) => {
     if (body.kind !== 'Rollout') return;
@@ -422,10 +409,7 @@ export function simulateRolloutController(options: {
     seedHealthy(application, manifest) {
       const env = byApp.get(application)!;
       const image = manifest.spec.template.spec.containers[0].image as string;
-      const stored = kube.upsert({
-        ...manifest,
-        metadata: { ...manifest.metadata, namespace: env.namespace },
-      } as KubeObject);
+      const stored = applyInNamespace(kube, manifest, env.namespace);
       patch(env, healthyStatus(stored.metadata.generation!, podHash(image)));
       markHealthy(env, image);
     },

@@ -10,6 +10,7 @@
  */
 import type { Watch } from '@kubernetes/client-node';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { KubeWatchFailed } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { backoffDelayMs } from '../retry/retry.js';
 
@@ -191,6 +192,27 @@ export function snapshotWatch<S>(
   };
   signal?.addEventListener('abort', () => handle.close(), { once: true });
   return handle;
+}
+
+/**
+ * `openListWatch` as a reader's handle, each snapshot made by `snapshot` from the watch's
+ * version. A failed first list rejects with `KubeWatchFailed` naming `what` (`Rollout ns/name`).
+ */
+export async function openSnapshotWatch<S>(
+  watcher: Watch,
+  streams: readonly ListWatchStream[],
+  options: ListWatchOptions,
+  what: string,
+  snapshot: (version: number) => S,
+  signal?: AbortSignal,
+): Promise<SnapshotWatch<S>> {
+  let watch: ListWatch;
+  try {
+    watch = await openListWatch(watcher, streams, options);
+  } catch (err) {
+    throw KubeWatchFailed(what, kubeErrorText(err), { cause: err });
+  }
+  return snapshotWatch(watch, () => snapshot(watch.version()), signal);
 }
 
 /** A failed Kubernetes call in one line: `HTTP 403: forbidden`. */

@@ -9,16 +9,8 @@
  * watch-rollout.ts.
  */
 import { AppsV1Api, Watch, type KubeConfig } from '@kubernetes/client-node';
-import { KubeWatchFailed } from '../errors.js';
-import {
-  kubeErrorText,
-  openListWatch,
-  type ListWatch,
-  type ListWatchOptions,
-  type ListWatchStream,
-  type SnapshotWatch,
-  snapshotWatch,
-} from './kube-list-watch.js';
+import { openSnapshotWatch, type ListWatchOptions, type SnapshotWatch } from './kube-list-watch.js';
+import { namedObjectStream } from './kube-named-object-stream.js';
 import { DeploymentSchema, type Deployment } from './schema.js';
 
 export interface DeploymentRef {
@@ -53,38 +45,32 @@ export function createKubeDeploymentSource(
   return {
     async open(target, signal) {
       let deployment: Deployment | undefined;
-      const fieldSelector = `metadata.name=${target.name}`;
-      const stream: ListWatchStream = {
+      const stream = namedObjectStream({
         name: 'deployment',
         path: `/apis/apps/v1/namespaces/${encodeURIComponent(target.namespace)}/deployments`,
-        query: { fieldSelector },
-        async list() {
+        objectName: target.name,
+        schema: DeploymentSchema,
+        async list(fieldSelector) {
           const body = await apps.listNamespacedDeployment({ namespace: target.namespace, fieldSelector });
           // The typed client hands back model objects with Date fields; the schema (like the watch
           // stream) reads the wire form.
-          const found = (body.items ?? [])
-            .map((i) => DeploymentSchema.safeParse(JSON.parse(JSON.stringify(i))))
-            .find((p) => p.success && p.data.metadata.name === target.name);
-          deployment = found?.success ? found.data : undefined;
-          return body.metadata?.resourceVersion;
+          return {
+            metadata: body.metadata,
+            items: (body.items ?? []).map((i) => JSON.parse(JSON.stringify(i)) as unknown),
+          };
         },
-        apply(type, object) {
-          const parsed = DeploymentSchema.safeParse(object);
-          if (!parsed.success || parsed.data.metadata.name !== target.name) return false;
-          deployment = type === 'DELETED' ? undefined : parsed.data;
-          return true;
+        set(found) {
+          deployment = found;
         },
-      };
-
-      let watch: ListWatch;
-      try {
-        watch = await openListWatch(watcher, [stream], options);
-      } catch (err) {
-        throw KubeWatchFailed(`Deployment ${target.namespace}/${target.name}`, kubeErrorText(err), {
-          cause: err,
-        });
-      }
-      return snapshotWatch(watch, () => ({ version: watch.version(), deployment }), signal);
+      });
+      return openSnapshotWatch(
+        watcher,
+        [stream],
+        options,
+        `Deployment ${target.namespace}/${target.name}`,
+        (version) => ({ version, deployment }),
+        signal,
+      );
     },
   };
 }

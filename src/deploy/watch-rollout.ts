@@ -13,16 +13,13 @@
  * resourceVersion) is `kube-list-watch.ts`, shared with watch-deployment.ts.
  */
 import { CustomObjectsApi, Watch, type KubeConfig } from '@kubernetes/client-node';
-import { KubeWatchFailed } from '../errors.js';
 import {
-  kubeErrorText,
-  openListWatch,
-  type ListWatch,
+  openSnapshotWatch,
   type ListWatchOptions,
   type ListWatchStream,
   type SnapshotWatch,
-  snapshotWatch,
 } from './kube-list-watch.js';
+import { namedObjectStream, type KubeList } from './kube-named-object-stream.js';
 import { AnalysisRunSchema, RolloutSchema, type AnalysisRun, type Rollout } from './schema.js';
 
 export interface RolloutRef {
@@ -52,11 +49,6 @@ export type KubeRolloutSourceOptions = ListWatchOptions;
 const GROUP = 'argoproj.io';
 const VERSION = 'v1alpha1';
 
-interface KubeListObject {
-  metadata?: { resourceVersion?: string };
-  items?: unknown[];
-}
-
 export function createKubeRolloutSource(
   kubeConfig: KubeConfig,
   options: KubeRolloutSourceOptions = {},
@@ -70,7 +62,6 @@ export function createKubeRolloutSource(
       const runs = new Map<string, AnalysisRun>();
       const owned = (run: AnalysisRun) =>
         (run.metadata.ownerReferences ?? []).some((r) => r.kind === 'Rollout' && r.name === target.name);
-      const fieldSelector = `metadata.name=${target.name}`;
       const pathOf = (plural: string) =>
         `/apis/${GROUP}/${VERSION}/namespaces/${encodeURIComponent(target.namespace)}/${plural}`;
       const listOf = async (plural: string, selector?: string) =>
@@ -80,27 +71,18 @@ export function createKubeRolloutSource(
           namespace: target.namespace,
           plural,
           ...(selector !== undefined ? { fieldSelector: selector } : {}),
-        })) as KubeListObject;
+        })) as KubeList;
 
-      const rollouts: ListWatchStream = {
+      const rollouts = namedObjectStream({
         name: 'rollouts',
         path: pathOf('rollouts'),
-        query: { fieldSelector },
-        async list() {
-          const body = await listOf('rollouts', fieldSelector);
-          const found = (body.items ?? [])
-            .map((i) => RolloutSchema.safeParse(i))
-            .find((p) => p.success && p.data.metadata.name === target.name);
-          rollout = found?.success ? found.data : undefined;
-          return body.metadata?.resourceVersion;
+        objectName: target.name,
+        schema: RolloutSchema,
+        list: (fieldSelector) => listOf('rollouts', fieldSelector),
+        set(found) {
+          rollout = found;
         },
-        apply(type, object) {
-          const parsed = RolloutSchema.safeParse(object);
-          if (!parsed.success || parsed.data.metadata.name !== target.name) return false;
-          rollout = type === 'DELETED' ? undefined : parsed.data;
-          return true;
-        },
-      };
+      });
       const analysisRuns: ListWatchStream = {
         name: 'analysisruns',
         path: pathOf('analysisruns'),
@@ -122,17 +104,12 @@ export function createKubeRolloutSource(
         },
       };
 
-      let watch: ListWatch;
-      try {
-        watch = await openListWatch(watcher, [rollouts, analysisRuns], options);
-      } catch (err) {
-        throw KubeWatchFailed(`Rollout ${target.namespace}/${target.name}`, kubeErrorText(err), {
-          cause: err,
-        });
-      }
-      return snapshotWatch(
-        watch,
-        () => ({ version: watch.version(), rollout, analysisRuns: [...runs.values()] }),
+      return openSnapshotWatch(
+        watcher,
+        [rollouts, analysisRuns],
+        options,
+        `Rollout ${target.namespace}/${target.name}`,
+        (version) => ({ version, rollout, analysisRuns: [...runs.values()] }),
         signal,
       );
     },

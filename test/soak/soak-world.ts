@@ -6,26 +6,22 @@
  */
 import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { generateKeyPairSync } from 'node:crypto';
-import { stringify } from 'yaml';
-import { startArgoCdStandIn, type ArgoCdStandIn } from '../../sandbox/argocd-stand-in.js';
+import type { ArgoCdStandIn } from '../../sandbox/argocd-stand-in.js';
 import {
-  APP_ID,
+  appPipeline,
   APPROVER,
   createRepo,
   git,
+  INSTALLATION_ID,
+  simulateLiveApps,
   standInShipgateEnv,
-  webRollout,
+  startStandIns,
   type DemoRepo,
 } from '../../sandbox/demo-world.js';
-import { startGithubStandIn, type GithubStandIn } from '../../sandbox/github-stand-in.js';
-import { startKubeApiStandIn, type KubeStandIn } from '../../sandbox/kube-api-stand-in.js';
-import {
-  simulateRolloutController,
-  type AnalysisPhase,
-  type ControllerSim,
-} from '../../sandbox/rollout-controller-sim.js';
-import { startSlackStandIn, type SlackStandIn } from '../../sandbox/slack-stand-in.js';
+import type { GithubStandIn } from '../../sandbox/github-stand-in.js';
+import type { KubeStandIn } from '../../sandbox/kube-api-stand-in.js';
+import type { AnalysisPhase, ControllerSim } from '../../sandbox/rollout-controller-sim.js';
+import type { SlackStandIn } from '../../sandbox/slack-stand-in.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const WEB_APP = path.join(ROOT, 'test/fixtures/apps/web');
@@ -75,24 +71,6 @@ identities:
 `;
 }
 
-const pipeline = (app: string) => `version: 1
-app: ${app}
-image:
-  repository: ghcr.io/acme/${app}
-test:
-  image: node:20-bookworm
-  command: sh ./run-tests.sh
-scan:
-  trivy:
-    mode: image
-manifests:
-  staging:
-    kustomize: deploy/overlays/staging
-  production:
-    kustomize: deploy/overlays/production
-environments: [staging, production]
-`;
-
 /** Copies the web fixture's `deploy/` tree with every `web` renamed to `app`. */
 function copyRenamed(from: string, to: string, app: string): void {
   mkdirSync(to, { recursive: true });
@@ -132,30 +110,17 @@ export async function createSoakWorld(
 ): Promise<SoakWorld> {
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
-  const closers: (() => Promise<unknown>)[] = [];
+  const standIns = await startStandIns();
+  const { privateKey, github, kube, argo, slack } = standIns;
+  const installationId = INSTALLATION_ID;
   try {
-    const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-    const installationId = 1001;
-    const github = await startGithubStandIn({
-      appId: APP_ID,
-      publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }).toString(),
-      installations: [{ id: installationId, account: '*' }],
-    });
-    closers.push(() => github.close());
-    const kube = await startKubeApiStandIn();
-    closers.push(() => kube.close());
-    const argo = await startArgoCdStandIn();
-    closers.push(() => argo.close());
-    const slack = await startSlackStandIn();
-    closers.push(() => slack.close());
-
     const names = Array.from({ length: appCount }, (_, i) => appName(i));
     const apps: SoakApp[] = names.map((name) => {
       const repo = createRepo(dir, name);
       copyRenamed(path.join(WEB_APP, 'deploy'), path.join(repo.work, 'deploy'), name);
       repo.commit(
         {
-          '.shipgate.yml': pipeline(name),
+          '.shipgate.yml': appPipeline(name),
           'run-tests.sh': 'echo "all 3 tests passed"\n',
           VERSION: 'initial\n',
         },
@@ -169,32 +134,12 @@ export async function createSoakWorld(
     env.commit({ 'shipgate/policy.yml': policy(names) }, 'platform policy');
     github.hostGitRepo('acme', 'environments', env.bare);
 
-    const sim = simulateRolloutController({
-      kube,
-      argo,
-      readFile: async (rev, file) => env.show(rev, file),
-      environments: names.flatMap((app) =>
-        ENVIRONMENTS.map((e) => ({
-          application: `${app}-${e}`,
-          namespace: `${app}-${e}`,
-          path: `apps/${app}/${e}`,
-          rollout: app,
-        })),
-      ),
-      scenario: { stepMs: 100, postFor: analysis },
-    });
-    const seed: Record<string, string> = {};
-    for (const app of names) {
-      for (const e of ENVIRONMENTS) {
-        const live = webRollout(imageOf(app, SEED_TAG), `${app}-${e}`) as {
-          metadata: Record<string, unknown>;
-        };
-        live.metadata = { name: app, namespace: `${app}-${e}` };
-        seed[rolloutPath(app, e)] = stringify(live);
-        sim.seedHealthy(`${app}-${e}`, live);
-      }
-    }
-    env.commit(seed, `deploy every app at ${SEED_TAG}`);
+    const sim = simulateLiveApps(
+      { kube, argo, env },
+      names,
+      { tag: SEED_TAG, message: `deploy every app at ${SEED_TAG}` },
+      { stepMs: 100, postFor: analysis },
+    );
 
     const shipgateEnv = standInShipgateEnv({ dir, privateKey, github, slack, argo, kube });
 
@@ -220,12 +165,10 @@ export async function createSoakWorld(
           github.setFile('acme', app.name, sha, file, readFileSync(path.join(app.repo.work, file), 'utf8'));
         return sha;
       },
-      async close() {
-        await Promise.allSettled(closers.reverse().map((c) => c()));
-      },
+      close: standIns.close,
     };
   } catch (err) {
-    await Promise.allSettled(closers.reverse().map((c) => c()));
+    await standIns.close();
     throw err;
   }
 }

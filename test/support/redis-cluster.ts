@@ -1,10 +1,9 @@
-import { spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { freePort } from '../../src/redis/embedded-redis.js';
-import { askRedis, killRedis, spawnRedis, waitFor } from './redis-processes.js';
+import { askRedis, redisGroup, waitFor, waitForPong } from './redis-processes.js';
 
 /**
  * A real Redis Cluster of three primaries (and, when asked, one replica each) on free loopback
@@ -52,29 +51,20 @@ async function converged(port: number, password: string): Promise<boolean> {
 export async function startRedisCluster(options: StartRedisClusterOptions = {}): Promise<TestRedisCluster> {
   const replicas = options.replicas ?? 0;
   const nodeTimeoutMs = options.nodeTimeoutMs ?? 2000;
-  const root = mkdtempSync(path.join(tmpdir(), 'shipgate-cluster-'));
+  const nodes = redisGroup('shipgate-cluster-');
   const password = randomBytes(18).toString('base64url');
   const ports: number[] = [];
-  const children = new Map<number, ChildProcess>();
-  const stop = async () => {
-    await Promise.all([...children.values()].map(killRedis));
-    rmSync(root, { recursive: true, force: true });
-  };
   try {
     for (let i = 0; i < 3 * (1 + replicas); i += 1) {
-      const dir = path.join(root, `node-${i}`);
+      const dir = path.join(nodes.dir, `node-${i}`);
       mkdirSync(dir);
       const port = await freePort();
       const busPort = await freePort();
       ports.push(port);
-      children.set(port, spawnRedis(nodeArgs(dir, port, busPort, password, nodeTimeoutMs)));
+      nodes.spawn(port, nodeArgs(dir, port, busPort, password, nodeTimeoutMs));
     }
     for (const port of ports) {
-      await waitFor(
-        async () => (await askRedis(port, password, (r) => r.ping())) === 'PONG',
-        `redis cluster: node ${port} up`,
-        10_000,
-      );
+      await waitForPong(port, password, `redis cluster: node ${port} up`, 10_000);
     }
     const create = spawnSync(
       'redis-cli',
@@ -104,17 +94,14 @@ export async function startRedisCluster(options: StartRedisClusterOptions = {}):
       );
     }
   } catch (err) {
-    await stop();
+    await nodes.stop();
     throw err;
   }
   return {
     url: `redis+cluster://:${password}@127.0.0.1:${ports[0]}`,
     password,
     ports,
-    async kill(port) {
-      const child = children.get(port);
-      if (child !== undefined) await killRedis(child);
-    },
-    stop,
+    kill: nodes.kill,
+    stop: nodes.stop,
   };
 }

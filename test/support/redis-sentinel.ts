@@ -1,10 +1,8 @@
-import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { freePort } from '../../src/redis/embedded-redis.js';
-import { askRedis, killRedis, spawnRedis, waitFor } from './redis-processes.js';
+import { askRedis, redisGroup, waitFor, waitForPong } from './redis-processes.js';
 
 /**
  * A redis-server primary (with a password) watched by one Sentinel (`redis-server --sentinel`),
@@ -35,35 +33,24 @@ export async function startRedisSentinel(
   masterName = 'shipgate-primary',
   options: StartRedisSentinelOptions = {},
 ): Promise<TestRedisSentinel> {
-  const dir = mkdtempSync(path.join(tmpdir(), 'shipgate-sentinel-'));
+  const servers = redisGroup('shipgate-sentinel-');
+  const { dir } = servers;
   const password = randomBytes(18).toString('base64url');
   const primaryPort = await freePort();
   const sentinelPort = await freePort();
   const replicaPort = options.replica === true ? await freePort() : undefined;
-  const children = new Map<number, ChildProcess>();
-  const stop = async () => {
-    await Promise.all([...children.values()].map(killRedis));
-    rmSync(dir, { recursive: true, force: true });
-  };
   try {
     // Each server its own dir: a promoted replica rewrites nothing, but RDB transfers land there.
     for (const port of [primaryPort, ...(replicaPort === undefined ? [] : [replicaPort])]) {
       const own = path.join(dir, String(port));
       mkdirSync(own);
-      children.set(
-        port,
-        spawnRedis([
-          ...['--port', String(port), '--bind', '127.0.0.1', '--dir', own, '--save', ''],
-          ...['--requirepass', password, '--masterauth', password],
-          ...(port === replicaPort ? ['--replicaof', '127.0.0.1', String(primaryPort)] : []),
-        ]),
-      );
+      servers.spawn(port, [
+        ...['--port', String(port), '--bind', '127.0.0.1', '--dir', own, '--save', ''],
+        ...['--requirepass', password, '--masterauth', password],
+        ...(port === replicaPort ? ['--replicaof', '127.0.0.1', String(primaryPort)] : []),
+      ]);
     }
-    await waitFor(
-      async () => (await askRedis(primaryPort, password, (r) => r.ping())) === 'PONG',
-      'redis sentinel: primary up',
-      10_000,
-    );
+    await waitForPong(primaryPort, password, 'redis sentinel: primary up', 10_000);
     if (replicaPort !== undefined) {
       await waitFor(
         async () =>
@@ -87,7 +74,7 @@ export async function startRedisSentinel(
         '',
       ].join('\n'),
     );
-    children.set(sentinelPort, spawnRedis([conf, '--sentinel']));
+    servers.spawn(sentinelPort, [conf, '--sentinel']);
     await waitFor(
       async () =>
         (
@@ -99,7 +86,7 @@ export async function startRedisSentinel(
       10_000,
     );
   } catch (err) {
-    await stop();
+    await servers.stop();
     throw err;
   }
   return {
@@ -113,10 +100,7 @@ export async function startRedisSentinel(
       )) as string[];
       return Number(addr[1]);
     },
-    async kill(port) {
-      const child = children.get(port);
-      if (child !== undefined) await killRedis(child);
-    },
-    stop,
+    kill: servers.kill,
+    stop: servers.stop,
   };
 }

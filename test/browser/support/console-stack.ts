@@ -4,22 +4,18 @@
  * OAuth pages), Argo CD with a cluster and the Rollouts controller, and Slack. The platform
  * policy names the people the browser tests sign in as.
  */
-import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { sign } from '@octokit/webhooks-methods';
-import { addConnectionShutdown, openRuntime, type Runtime } from '../../../src/commands/runtime.js';
-import { startHttp } from '../../../src/commands/start-http.js';
-import { startWorkers } from '../../../src/commands/start-workers.js';
-import { loadConfig } from '../../../src/config.js';
-import { freePort } from '../../../src/redis/embedded-redis.js';
-import { RunStore } from '../../../src/runs/run-store.js';
+import type { RunStore } from '../../../src/runs/run-store.js';
 import type { Run } from '../../../src/runs/run-types.js';
 import { createDemoWorld, git, POLICY, type DemoWorld } from '../../../sandbox/demo-world.js';
-import { installFakeScanners, type FakeScanners } from '../../support/fake-scanners/install.js';
-
-const ROOT = path.resolve(import.meta.dirname, '../../..');
-const FIXTURES = path.join(ROOT, 'test/fixtures');
+import {
+  deliverWebhook,
+  startDemoShipgate,
+  tagPushPayload,
+  type DemoShipgate,
+} from '../../../sandbox/start-demo-shipgate.js';
 
 /** The demo's people (sandbox/demo-world.ts: DEMO_OAUTH and the policy's access section). */
 export const PEOPLE = {
@@ -48,87 +44,27 @@ export interface ConsoleStack {
   close(): Promise<void>;
 }
 
-/** A GitHub payload from the recorded fixtures, retargeted at acme/web. */
-function payload(file: string): Record<string, unknown> {
-  const p = JSON.parse(readFileSync(path.join(FIXTURES, 'github', file), 'utf8')) as Record<string, unknown>;
-  Object.assign(p.repository as object, {
-    name: 'web',
-    full_name: 'acme/web',
-    owner: { ...((p.repository as { owner: object }).owner ?? {}), login: 'acme' },
-    private: true,
-  });
-  p.installation = { id: 1001, node_id: 'MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9u' };
-  return p;
-}
-
 export async function startConsoleStack(): Promise<ConsoleStack> {
   const dir = mkdtempSync(path.join(tmpdir(), 'shipgate-console-e2e-'));
   // The sandboxed gates' unprivileged uid passes through this folder to reach their checkout.
   chmodSync(dir, 0o755);
   let world: DemoWorld | undefined;
-  let runtime: Runtime | undefined;
-  let scanners: FakeScanners | undefined;
-  const originalPath = process.env.PATH;
+  let shipgate: DemoShipgate | undefined;
   const close = async () => {
-    await runtime?.shutdown.run('browser tests finished');
+    await shipgate?.stop('browser tests finished');
     await world?.close();
-    scanners?.cleanup();
-    process.env.PATH = originalPath;
     rmSync(dir, { recursive: true, force: true });
   };
   try {
     world = await createDemoWorld(path.join(dir, 'demo'));
     world.env.commit({ 'shipgate/policy.yml': CONSOLE_POLICY }, 'platform policy: console access');
-    scanners = installFakeScanners();
-    process.env.PATH = `${scanners.binDir}:${originalPath}`;
-    scanners.configure({
-      trivy: { fixture: path.join(FIXTURES, 'trivy/image-no-vulnerabilities.json') },
-      zap: { fixture: path.join(FIXTURES, 'zap/baseline-zap2.14-medium-low-info.json') },
-    });
-    const port = await freePort();
-    const base = `http://127.0.0.1:${port}`;
-    const config = loadConfig(
-      {
-        ...world.shipgateEnv,
-        PORT: String(port),
-        HOST: '127.0.0.1',
-        LOG_LEVEL: process.env.SHIPGATE_TEST_LOG_LEVEL ?? 'silent',
-        SHIPGATE_PUBLIC_URL: base,
-      },
-      'start',
-    );
-    runtime = await openRuntime(config, { embedRedis: true });
-    await startHttp(runtime);
-    const connections = await startWorkers(runtime, {
-      engineTuning: {
-        github: { spaceWrites: false },
-        executor: {
-          local: { mounts: [{ source: scanners.binDir, target: scanners.binDir, writable: true }] },
-        },
-      },
-    });
-    addConnectionShutdown(runtime, connections);
-    const runs = new RunStore(runtime.producer, { prefix: `${config.queuePrefix}:runs` });
+    shipgate = await startDemoShipgate(world, process.env.SHIPGATE_TEST_LOG_LEVEL ?? 'silent');
+    const { base, runs } = shipgate;
     const w = world;
 
     const deliver = async (event: string, body: unknown) => {
-      const text = JSON.stringify(body);
-      const res = await fetch(`${base}/webhooks/github`, {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          'user-agent': 'GitHub-Hookshot/browser-test',
-          'x-github-event': event,
-          'x-github-delivery': crypto.randomUUID(),
-          'x-github-hook-id': '1',
-          'x-github-hook-installation-target-id': '4242',
-          'x-github-hook-installation-target-type': 'integration',
-          'x-hub-signature-256': await sign(w.shipgateEnv.GITHUB_WEBHOOK_SECRET!, text),
-        },
-        body: text,
-      });
-      await res.arrayBuffer();
-      if (res.status !== 202) throw new Error(`the ${event} webhook got HTTP ${res.status}`);
+      const status = await deliverWebhook(base, w, 'GitHub-Hookshot/browser-test', event, body);
+      if (status !== 202) throw new Error(`the ${event} webhook got HTTP ${status}`);
     };
 
     return {
@@ -140,10 +76,7 @@ export async function startConsoleStack(): Promise<ConsoleStack> {
         const sha = w.publishApp();
         git(w.app.work, ['tag', tag, sha]);
         git(w.app.work, ['push', '-q', 'origin', 'main', tag]);
-        const p = payload('push-tag-created.docs-example.json');
-        Object.assign(p, { ref: `refs/tags/${tag}`, after: sha, created: true, deleted: false });
-        (p.sender as Record<string, unknown>).login = PEOPLE.releaser.login;
-        await deliver('push', p);
+        await deliver('push', tagPushPayload(tag, sha, PEOPLE.releaser.login));
       },
       async waitForRun(match, done, timeoutMs = 60_000) {
         const deadline = Date.now() + timeoutMs;

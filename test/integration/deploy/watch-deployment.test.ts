@@ -1,13 +1,12 @@
 /** The rolling strategy's Deployment watch (apps/v1 list + watch) against the Kubernetes stand-in. */
-import { KubeConfig } from '@kubernetes/client-node';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createKubeDeploymentSource, type DeploymentWatch } from '../../../src/deploy/watch-deployment.js';
-import { KubeWatchFailed } from '../../../src/errors.js';
+import { describe, expect, it } from 'vitest';
+import { createKubeDeploymentSource } from '../../../src/deploy/watch-deployment.js';
+import type { KubeObject } from '../../../sandbox/kube-api-stand-in.js';
 import {
-  startKubeApiStandIn,
-  type KubeObject,
-  type KubeStandIn,
-} from '../../../sandbox/kube-api-stand-in.js';
+  expectRefusedFirstListFailsTyped,
+  untilSnapshot as until,
+  useKubeWatch,
+} from './kube-watch-fixture.js';
 
 const NS = 'web-staging';
 const deployment = (name: string, image: string): KubeObject => ({
@@ -22,36 +21,13 @@ const deployment = (name: string, image: string): KubeObject => ({
 });
 
 describe('createKubeDeploymentSource', () => {
-  let kube: KubeStandIn;
-  let watch: DeploymentWatch | undefined;
-  beforeEach(async () => {
-    kube = await startKubeApiStandIn();
-  });
-  afterEach(async () => {
-    watch?.close();
-    await kube.close();
-  });
-
-  async function open() {
-    const kc = new KubeConfig();
-    kc.loadFromFile(kube.kubeconfigPath);
-    watch = await createKubeDeploymentSource(kc, { backoffMs: 10, maxBackoffMs: 50 }).open({
-      namespace: NS,
-      name: 'web',
-    });
-    return watch;
-  }
-
-  async function until(w: DeploymentWatch, predicate: () => boolean, what: string) {
-    const deadline = Date.now() + 5_000;
-    let version = w.snapshot().version;
-    while (!predicate()) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-      version = (await w.next(version, 100)).version;
-    }
-  }
+  const fixture = useKubeWatch((kc, options) =>
+    createKubeDeploymentSource(kc, options).open({ namespace: NS, name: 'web' }),
+  );
+  const open = () => fixture.open();
 
   it('lists (timestamps in wire form), then follows only its own Deployment, narrowed by name', async () => {
+    const { kube } = fixture;
     kube.upsert(deployment('web', 'web:1'));
     kube.upsert(deployment('api', 'api:1'));
     const w = await open();
@@ -74,6 +50,7 @@ describe('createKubeDeploymentSource', () => {
   });
 
   it('re-lists when the stream drops and after 410 Gone; close() stops it', async () => {
+    const { kube } = fixture;
     kube.upsert(deployment('web', 'web:1'));
     const w = await open();
     await until(w, () => kube.openWatchCount() === 1, 'the watch');
@@ -94,13 +71,9 @@ describe('createKubeDeploymentSource', () => {
   });
 
   it('fails fast with a typed error when the first list is refused', async () => {
-    const kc = new KubeConfig();
-    kc.loadFromFile(kube.kubeconfigPath);
-    kc.users[0] = { ...kc.users[0]!, token: 'wrong' };
-    const err = await createKubeDeploymentSource(kc)
-      .open({ namespace: NS, name: 'web' })
-      .catch((e: unknown) => e);
-    expect(KubeWatchFailed.is(err)).toBe(true);
-    expect((err as Error).message).not.toContain(kube.token);
+    const { kube } = fixture;
+    await expectRefusedFirstListFailsTyped(kube, (kc) =>
+      createKubeDeploymentSource(kc).open({ namespace: NS, name: 'web' }),
+    );
   });
 });

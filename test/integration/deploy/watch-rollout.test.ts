@@ -1,12 +1,11 @@
-import { KubeConfig } from '@kubernetes/client-node';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createKubeRolloutSource, type RolloutWatch } from '../../../src/deploy/watch-rollout.js';
-import { KubeWatchFailed } from '../../../src/errors.js';
+import { describe, expect, it } from 'vitest';
+import { createKubeRolloutSource } from '../../../src/deploy/watch-rollout.js';
+import type { KubeObject } from '../../../sandbox/kube-api-stand-in.js';
 import {
-  startKubeApiStandIn,
-  type KubeObject,
-  type KubeStandIn,
-} from '../../../sandbox/kube-api-stand-in.js';
+  expectRefusedFirstListFailsTyped,
+  untilSnapshot as until,
+  useKubeWatch,
+} from './kube-watch-fixture.js';
 
 const NS = 'web-staging';
 const rollout = (name: string, image: string): KubeObject => ({
@@ -32,36 +31,13 @@ const run = (name: string, owner: string, uid: string): KubeObject => ({
 });
 
 describe('createKubeRolloutSource', () => {
-  let kube: KubeStandIn;
-  let watch: RolloutWatch | undefined;
-  beforeEach(async () => {
-    kube = await startKubeApiStandIn();
-  });
-  afterEach(async () => {
-    watch?.close();
-    await kube.close();
-  });
-
-  async function open() {
-    const kc = new KubeConfig();
-    kc.loadFromFile(kube.kubeconfigPath);
-    watch = await createKubeRolloutSource(kc, { backoffMs: 10, maxBackoffMs: 50 }).open({
-      namespace: NS,
-      name: 'web',
-    });
-    return watch;
-  }
-
-  async function until(w: RolloutWatch, predicate: () => boolean, what: string) {
-    const deadline = Date.now() + 5_000;
-    let version = w.snapshot().version;
-    while (!predicate()) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-      version = (await w.next(version, 100)).version;
-    }
-  }
+  const fixture = useKubeWatch((kc, options) =>
+    createKubeRolloutSource(kc, options).open({ namespace: NS, name: 'web' }),
+  );
+  const open = () => fixture.open();
 
   it('lists, then follows changes to the Rollout and only the AnalysisRuns it owns', async () => {
+    const { kube } = fixture;
     const web = kube.upsert(rollout('web', 'web:1'));
     kube.upsert(rollout('api', 'api:1'));
     const w = await open();
@@ -87,6 +63,7 @@ describe('createKubeRolloutSource', () => {
   });
 
   it('re-lists and re-watches when the API server drops the streams', async () => {
+    const { kube } = fixture;
     kube.upsert(rollout('web', 'web:1'));
     const w = await open();
     const lists = () =>
@@ -106,6 +83,7 @@ describe('createKubeRolloutSource', () => {
   });
 
   it('recovers from 410 Gone (history compacted) by listing again', async () => {
+    const { kube } = fixture;
     kube.upsert(rollout('web', 'web:1'));
     const w = await open();
     await until(w, () => kube.openWatchCount() === 2, 'both watches');
@@ -116,13 +94,9 @@ describe('createKubeRolloutSource', () => {
   });
 
   it('fails fast with a typed error when the first list is refused', async () => {
-    const kc = new KubeConfig();
-    kc.loadFromFile(kube.kubeconfigPath);
-    kc.users[0] = { ...kc.users[0]!, token: 'wrong' };
-    const err = await createKubeRolloutSource(kc)
-      .open({ namespace: NS, name: 'web' })
-      .catch((e: unknown) => e);
-    expect(KubeWatchFailed.is(err)).toBe(true);
-    expect((err as Error).message).not.toContain(kube.token);
+    const { kube } = fixture;
+    await expectRefusedFirstListFailsTyped(kube, (kc) =>
+      createKubeRolloutSource(kc).open({ namespace: NS, name: 'web' }),
+    );
   });
 });
