@@ -10,7 +10,7 @@
  * the ratios, p99 and RSS at a fixed 500 req/s, and idle RSS; once with Redis as `shipgate start`
  * runs it (AOF everysec) and once with `appendonly no`.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import { createWriteStream, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -329,7 +329,8 @@ async function main(): Promise<void> {
   console.log(
     `load: ${CONNECTIONS} connections, ${ROUNDS} interleaved rounds × ${DURATION_S} s after ${WARMUP_S} s warm-up; body ${body.length} bytes`,
   );
-  const modes = (process.env.BENCH_REDIS_MODES ?? 'aof,noaof').split(',');
+  // BENCH_REDIS_MODES=none measures only the compiled `shipgate serve` below.
+  const modes = (process.env.BENCH_REDIS_MODES ?? 'aof,noaof').split(',').filter((m) => m !== 'none');
   for (const mode of modes) {
     const rows = await runAll(body, signature, mode === 'aof');
     print(
@@ -339,22 +340,44 @@ async function main(): Promise<void> {
         : 'own redis-server, appendonly no',
     );
   }
-  const productionRss = await productionServeIdleRss();
+  const production = await productionServe(body, signature);
+  if (production === undefined) {
+    console.log('\n`node dist/src/cli.js serve`: skipped (run `npm run build` first)');
+    return;
+  }
+  const p = production;
   console.log(
-    productionRss === undefined
-      ? '\nRSS idle of `node dist/src/cli.js serve`: skipped (run `npm run build` first)'
-      : `\nRSS idle of \`node dist/src/cli.js serve\` (production entry, compiled): ${productionRss.toFixed(0)} MB`,
+    `\n\`node ${[...p.flags, 'dist/src/cli.js serve'].join(' ')}\` (production entry, compiled; ${p.node}, AOF everysec):` +
+      `\nRSS idle ${p.idleRss.toFixed(0)} MB; at ${FIXED_RATE} req/s: p99 ${p.fixedP99} ms, RSS ${p.fixedRss.toFixed(0)} MB;` +
+      ` ${CONNECTIONS} connections: ${p.rps.toFixed(0)} req/s, p99 ${p.p99} ms, RSS ${p.peakRss.toFixed(0)} MB; errors ${p.errors}`,
   );
 }
 
+interface ProductionFigures {
+  node: string;
+  flags: string[];
+  idleRss: number;
+  fixedRss: number;
+  fixedP99: number;
+  rps: number;
+  p99: number;
+  peakRss: number;
+  errors: number;
+}
+
 /**
- * Idle RSS of Shipgate as production runs it: the compiled `shipgate serve` (`node
- * dist/src/cli.js serve`, the Dockerfile's entry), not the benchmark's tsx child, whose loader
- * alone adds about 45 MB. Skipped when `dist/` is not built.
+ * Shipgate as production runs it: the compiled `shipgate serve` (`node dist/src/cli.js serve`,
+ * the Dockerfile's entry), not the benchmark's tsx child, whose loader alone adds about 45 MB.
+ * Idle RSS 2 s after it listens, then (after a warm-up) peak RSS and p99 at the fixed 500 req/s,
+ * then throughput and peak RSS with the usual connections. BENCH_SERVE_NODE runs it on another
+ * `node` binary (Node 24, say); BENCH_SERVE_NODE_FLAGS adds flags (`--max-semi-space-size=4`).
+ * Undefined when `dist/` is not built.
  */
-async function productionServeIdleRss(): Promise<number | undefined> {
+async function productionServe(body: string, signature: string): Promise<ProductionFigures | undefined> {
   const cli = fileURLToPath(new URL('../dist/src/cli.js', import.meta.url));
   if (!existsSync(cli)) return undefined;
+  const node = process.env.BENCH_SERVE_NODE ?? process.execPath;
+  const flags = (process.env.BENCH_SERVE_NODE_FLAGS ?? '').split(' ').filter(Boolean);
   const { startEmbeddedRedis } = await import('../src/redis/embedded-redis.js');
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'shipgate-bench-'));
   const embedded = await startEmbeddedRedis({ dataDir, appendOnly: true });
@@ -365,7 +388,7 @@ async function productionServeIdleRss(): Promise<number | undefined> {
   });
   const keyPath = path.join(dataDir, 'app.pem');
   writeFileSync(keyPath, privateKey, { mode: 0o600 });
-  const child = spawn(process.execPath, [cli, 'serve'], {
+  const child = spawn(node, [...flags, cli, 'serve'], {
     cwd: dataDir,
     env: {
       PATH: process.env.PATH ?? '',
@@ -380,18 +403,48 @@ async function productionServeIdleRss(): Promise<number | undefined> {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   try {
-    await new Promise<void>((resolve, reject) => {
+    const url = await new Promise<string>((resolve, reject) => {
       let out = '';
-      child.stdout!.on('data', (c: Buffer) => {
+      const onData = (c: Buffer) => {
         out += c.toString();
-        if (out.includes('Server listening')) resolve();
-      });
+        const listening = /Server listening at (http:\/\/[\d.:]+)/.exec(out);
+        if (listening) {
+          child.stdout!.off('data', onData);
+          child.stdout!.resume();
+          resolve(listening[1]!);
+        }
+      };
+      child.stdout!.on('data', onData);
       child.once('exit', (code) =>
         reject(new Error(`shipgate serve exited with ${code}: ${out.slice(-500)}`)),
       );
     });
     await new Promise((r) => setTimeout(r, 2000));
-    return rssMb(child);
+    const idleRss = rssMb(child);
+    const sample = async (run: () => Promise<Result>) => {
+      let peak = 0;
+      const sampler = setInterval(() => (peak = Math.max(peak, rssMb(child))), 250);
+      try {
+        return { result: await run(), peak };
+      } finally {
+        clearInterval(sampler);
+      }
+    };
+    await load(url, body, signature, WARMUP_S, FIXED_RATE);
+    const fixed = await sample(() => load(url, body, signature, FIXED_S, FIXED_RATE));
+    const full = await sample(() => load(url, body, signature, DURATION_S));
+    const failed = (r: Result) => r.non2xx + r.errors + r.timeouts;
+    return {
+      node: execFileSync(node, ['--version'], { encoding: 'utf8' }).trim(),
+      flags,
+      idleRss,
+      fixedRss: fixed.peak,
+      fixedP99: fixed.result.latency.p99,
+      rps: full.result.requests.average,
+      p99: full.result.latency.p99,
+      peakRss: full.peak,
+      errors: failed(fixed.result) + failed(full.result),
+    };
   } finally {
     child.kill('SIGTERM');
     await new Promise((r) => child.once('exit', r));

@@ -1,8 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
-import { constantTimeEqual, SESSION_COOKIE, type AuthGuard } from '../auth/auth-guard.js';
-import { createGithubOAuth, OAUTH_CALLBACK_PATH, type GithubOAuth } from '../auth/github-oauth.js';
+import {
+  constantTimeEqual,
+  OAUTH_CALLBACK_PATH,
+  SESSION_COOKIE,
+  type AuthGuard,
+} from '../auth/auth-guard.js';
+import type { GithubOAuth } from '../auth/github-oauth.js';
 import type { SessionStore } from '../auth/session-store.js';
 import type { Config } from '../config.js';
 import { ConsoleLoginDisabled, OAuthStateInvalid } from '../errors.js';
@@ -34,14 +39,19 @@ export interface AuthRoutesOptions {
 
 export function authRoutes(options: AuthRoutesOptions): FastifyPluginAsync {
   const consoleConfig = options.config.console;
-  const oauth =
-    consoleConfig === undefined
-      ? undefined
-      : (options.oauth ?? createGithubOAuth({ config: consoleConfig, apiUrl: options.config.github.apiUrl }));
   const secure = consoleConfig?.secureCookies ?? false;
   const ttlS = (consoleConfig?.sessionTtlHours ?? 12) * 3600;
 
   return async (app) => {
+    // Octokit's OAuth client is loaded only when console sign-in is configured.
+    const oauth =
+      consoleConfig === undefined
+        ? undefined
+        : (options.oauth ??
+          (await import('../auth/github-oauth.js')).createGithubOAuth({
+            config: consoleConfig,
+            apiUrl: options.config.github.apiUrl,
+          }));
     app.get('/auth/login', async (_request, reply) => {
       if (!oauth) throw ConsoleLoginDisabled();
       const state = randomBytes(24).toString('base64url');

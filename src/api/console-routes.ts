@@ -4,7 +4,7 @@ import { decideApprove, slackIdentityOf } from '../auth/access-decisions.js';
 import type { ConsoleAuth } from '../auth/console-auth.js';
 import { ApprovalStore } from '../approvals/approval-store.js';
 import type { ArgoCdClient } from '../argocd/argocd-client.js';
-import { previewRollback, readEnvironments, type EnvironmentCell } from '../console/env-repo-view.js';
+import type { EnvironmentCell } from '../console/env-repo-view.js';
 import { AccessPolicyUnavailable, BadRequest, Forbidden } from '../errors.js';
 import type { RunStore } from '../runs/run-store.js';
 import { ResourceName } from '../runs/run-types.js';
@@ -34,6 +34,11 @@ const PreviewBody = z
   })
   .strict();
 
+// The env-repo view (git checkouts, manifest diffs, rollback planning) is loaded by the first
+// request that reads the env repo, not by `shipgate serve` at start: it is idle memory otherwise,
+// and that request clones or fetches the env repo anyway, which takes far longer than the import.
+const envRepoView = () => import('../console/env-repo-view.js');
+
 export function consoleRoutes(options: ConsoleRoutesOptions): FastifyPluginAsync {
   const { auth } = options;
   const needPolicy = async (request: Parameters<typeof auth.guard.rolesOf>[0]) => {
@@ -46,6 +51,7 @@ export function consoleRoutes(options: ConsoleRoutesOptions): FastifyPluginAsync
     app.get('/api/environments', { preHandler: auth.guard.viewer }, async (request, reply) => {
       const { policy } = await needPolicy(request);
       if (!auth.envRepo) throw AccessPolicyUnavailable('ENV_REPO is not readable by this server');
+      const { readEnvironments } = await envRepoView();
       const raw = await readEnvironments(auth.envRepo, policy, {
         whoOfRun: async (runId) => {
           const run = await options.runs.getRun(runId);
@@ -136,6 +142,7 @@ export function consoleRoutes(options: ConsoleRoutesOptions): FastifyPluginAsync
           throw Forbidden(`you are not an operator for ${parsed.data.env}`);
         }
         if (!auth.envRepo) throw AccessPolicyUnavailable('ENV_REPO is not readable by this server');
+        const { previewRollback } = await envRepoView();
         const preview = await previewRollback(auth.envRepo, policy, parsed.data);
         void reply.header('cache-control', 'no-store');
         return preview;

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { NotFound } from '../errors.js';
-import { readLiveSnapshot } from '../recovery/recover-after-redis-loss.js';
+import { readLiveSnapshot } from '../recovery/live-snapshot.js';
 import { RunKeys } from '../runs/run-keys.js';
 import type { ApiContext } from './api-context.js';
 import { requireBearerToken } from '../http/require-bearer-token.js';

@@ -18,6 +18,8 @@ import type { SessionStore } from './session-store.js';
 import type { TokenStore } from './token-store.js';
 
 export const SESSION_COOKIE = 'shipgate_session';
+/** Where GitHub sends the browser back after the console's OAuth sign-in. */
+export const OAUTH_CALLBACK_PATH = '/auth/callback';
 export const CSRF_HEADER = 'x-csrf-token';
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 

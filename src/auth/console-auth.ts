@@ -2,9 +2,14 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { RedisClient } from '../redis/connection.js';
 import type { Config } from '../config.js';
-import { createEnvRepoPolicySource, envRepoOptions, type PolicySource } from '../engine/context/env-repo.js';
+import {
+  createEnvRepoPolicySource,
+  envRepoOptions,
+  type EnvRepoGithub,
+  type PolicySource,
+} from '../engine/context/env-repo.js';
 import type { EnvRepoOptions } from '../gitops/write-env-path.js';
-import { createGithubApp } from '../github/index.js';
+import type { GithubAppOptions } from '../github/index.js';
 import type { Logger } from '../logger.js';
 import { AuthGuard } from './auth-guard.js';
 import { SessionStore } from './session-store.js';
@@ -45,11 +50,24 @@ export function serverEnvRepo(
   const github =
     isUrl || appId === undefined || privateKey === undefined
       ? undefined
-      : createGithubApp({ appId, privateKey, apiUrl: config.github.apiUrl, logger });
+      : lazyGithubApp({ appId, privateKey, apiUrl: config.github.apiUrl, logger });
   const workDir = path.join(config.dataDir, 'console-policy');
   mkdirSync(workDir, { recursive: true });
   const options = { ...envRepoOptions(config, github), workDir };
   return { options, policy: createEnvRepoPolicySource(options) };
+}
+
+/**
+ * The App as the console's env-repo reads use it (an installation token to fetch with), with
+ * Octokit and its plugins imported on the first fetch rather than when `shipgate serve` starts.
+ */
+function lazyGithubApp(options: GithubAppOptions): EnvRepoGithub {
+  let app: Promise<EnvRepoGithub> | undefined;
+  const load = () => (app ??= import('../github/index.js').then((m) => m.createGithubApp(options)));
+  return {
+    findRepoInstallation: async (owner, repo) => (await load()).findRepoInstallation(owner, repo),
+    getInstallationToken: async (id, opts) => (await load()).getInstallationToken(id, opts),
+  };
 }
 
 export function createConsoleAuth(deps: {

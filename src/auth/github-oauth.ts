@@ -3,6 +3,7 @@ import { exchangeWebFlowCode, getWebFlowAuthorizationUrl } from '@octokit/oauth-
 import { z } from 'zod';
 import type { ConsoleConfig } from '../config.js';
 import { OAuthFailed } from '../errors.js';
+import { OAUTH_CALLBACK_PATH } from './auth-guard.js';
 import { fetchWithTimeout } from '../github/fetch-with-timeout.js';
 
 /**
@@ -10,8 +11,6 @@ import { fetchWithTimeout } from '../github/fetch-with-timeout.js';
  * and the code exchange on GitHub's web host, the user, orgs and teams on its REST API.
  * The user token is used for those three reads and dropped: Shipgate keeps no GitHub token.
  */
-
-export const OAUTH_CALLBACK_PATH = '/auth/callback';
 
 export interface GithubIdentity {
   login: string;

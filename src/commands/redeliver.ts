@@ -2,7 +2,6 @@ import { parseArgs } from 'node:util';
 import { ConfigInvalid } from '../errors.js';
 import { createLogger } from '../logger.js';
 import { createMetrics } from '../metrics/create-metrics.js';
-import { createHookDeliveriesClient } from '../redelivery/hook-deliveries-client.js';
 import { parseSince } from '../redelivery/plan-redeliveries.js';
 import { sweepMissedDeliveries } from '../redelivery/sweep-missed-deliveries.js';
 import { createRedisConnection } from '../redis/connection.js';
@@ -50,6 +49,8 @@ export const redeliverCommand: Command = {
     const logger = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel);
     const redis = createRedisConnection(redisUrl, 'worker', { connectionName: 'shipgate-redeliver' });
     try {
+      // Octokit is loaded here, not with the registry every command (`serve` too) imports.
+      const { createHookDeliveriesClient } = await import('../redelivery/hook-deliveries-client.js');
       const result = await sweepMissedDeliveries({
         client: createHookDeliveriesClient({ appId, privateKey, apiUrl }),
         redis,

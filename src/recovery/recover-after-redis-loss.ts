@@ -7,17 +7,11 @@ import { cancelCheckRun, closeOpenDeployments } from './close-open-work.js';
 import { observeGithub } from './observe-github.js';
 import { lostDeploymentDescription, lostRunExplanation, planLostRuns } from './plan-recovery.js';
 import { readLiveEntries, recentEnvCommits } from './read-env-repo.js';
-import type { LiveEntry, LostRun } from './types.js';
+import type { LostRun } from './types.js';
+import type { LiveSnapshot } from './live-snapshot.js';
 
 /** Env-repo commits whose `Source-Commit` is asked about. @defaultValue 200 */
 export const RECENT_ENV_COMMITS = 200;
-
-export interface LiveSnapshot {
-  rebuiltAt: string;
-  /** The env-repo commit the snapshot was read at (the policy's). */
-  envCommit: string;
-  entries: LiveEntry[];
-}
 
 /**
  * The first Shipgate start on a Redis claims it. False when this Redis was already claimed:
@@ -41,11 +35,6 @@ export async function rebuildLiveState(
   };
   await redis.set(keys.liveState(), JSON.stringify(snapshot));
   return snapshot;
-}
-
-export async function readLiveSnapshot(redis: RedisClient, keys: RunKeys): Promise<LiveSnapshot | undefined> {
-  const raw = await redis.get(keys.liveState());
-  return raw === null ? undefined : (JSON.parse(raw) as LiveSnapshot);
 }
 
 export interface RecoveryReport {

@@ -12,11 +12,25 @@ import { RunFeedReader } from '../runs/run-feed.js';
 import { consoleRoutes } from '../api/console-routes.js';
 import { tokensRoutes } from '../api/tokens-routes.js';
 import { ApprovalStore } from '../approvals/approval-store.js';
-import { createArgoCdClient } from '../argocd/argocd-client.js';
+import type { ArgoCdClient, ArgoCdClientOptions } from '../argocd/argocd-client.js';
 import { readFileSync } from 'node:fs';
 
 export { consoleAuthOf, type ApiContext } from '../api/api-context.js';
 import { consoleAuthOf, type ApiContext } from '../api/api-context.js';
+
+/**
+ * The console's only Argo CD call (an Application's health), with the client (its HTTP
+ * transport and schemas) imported on the first call rather than when `shipgate serve` starts.
+ */
+function lazyArgoCdHealth(options: ArgoCdClientOptions): Pick<ArgoCdClient, 'getApplication'> {
+  let client: Promise<ArgoCdClient> | undefined;
+  return {
+    async getApplication(...args) {
+      client ??= import('../argocd/argocd-client.js').then((m) => m.createArgoCdClient(options));
+      return (await client).getApplication(...args);
+    },
+  };
+}
 
 export type ApiPluginFactory = (ctx: ApiContext) => FastifyPluginAsync;
 
@@ -48,7 +62,7 @@ export const API_PLUGINS: readonly ApiPluginFactory[] = [
       approvals: new ApprovalStore(ctx.producer, `${ctx.config.queuePrefix}:slack:approvals`),
       ...(argocd.server !== undefined && argocd.token !== undefined
         ? {
-            argocd: createArgoCdClient({
+            argocd: lazyArgoCdHealth({
               server: argocd.server,
               token: argocd.token,
               insecure: argocd.insecure,

@@ -17,12 +17,15 @@ export function githubWebUrl(apiUrl: string): string {
   return `${url.protocol}//${url.host}${url.pathname.replace(/\/api\/v3\/?$/, '')}`.replace(/\/+$/, '');
 }
 
+/** What cloning the env repo needs of the GitHub App: an installation token for it. */
+export type EnvRepoGithub = Pick<GithubApp, 'findRepoInstallation' | 'getInstallationToken'>;
+
 /**
  * Where the env repo lives and how to authenticate. `owner/name` is cloned over HTTPS from the
  * configured GitHub with an installation token of the App's installation on that repo; a URL
  * is used as it is (file:// for local use and tests).
  */
-export function envRepoRemote(config: Readonly<Config>, github: GithubApp | undefined): RemoteSpec {
+export function envRepoRemote(config: Readonly<Config>, github: EnvRepoGithub | undefined): RemoteSpec {
   const envRepo = config.envRepo;
   if (envRepo === undefined)
     throw ConfigInvalid('ENV_REPO', 'is required to deploy and to read the platform policy');
@@ -42,7 +45,7 @@ export function envRepoRemote(config: Readonly<Config>, github: GithubApp | unde
   return { url: envRepo };
 }
 
-export function envRepoOptions(config: Readonly<Config>, github: GithubApp | undefined): EnvRepoOptions {
+export function envRepoOptions(config: Readonly<Config>, github: EnvRepoGithub | undefined): EnvRepoOptions {
   return {
     git: new GitCli(),
     remote: envRepoRemote(config, github),
