@@ -133,6 +133,20 @@ describe('release runs', () => {
 
     // The approval request is queued for production.
     expect(await h.queues.approval.getJob(`${run.id}.approval-request.production`)).toBeDefined();
+
+    // GitHub paces writes, so each one counts: the config check is created completed, the gate
+    // checks are created running and completed once, and nothing is sent twice.
+    const checkWrites = h.github.requests.filter(
+      (r) => (r.method === 'POST' || r.method === 'PATCH') && r.path.includes('/check-runs'),
+    );
+    expect(checkWrites.filter((r) => r.method === 'POST')).toHaveLength(4);
+    expect(checkWrites.filter((r) => r.method === 'PATCH')).toHaveLength(3);
+    for (const name of ['shipgate/tests', 'shipgate/trivy', 'shipgate/zap']) {
+      expect(checkWrites.find((r) => (r.body as { name?: string }).name === name)?.body).toMatchObject({
+        status: 'in_progress',
+        started_at: expect.any(String),
+      });
+    }
   });
 
   it('aborts the Rollout AND reverts git when a gate fails on the preview', async () => {
