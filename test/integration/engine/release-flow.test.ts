@@ -130,6 +130,13 @@ describe('release runs', () => {
     const states = h.github.deploymentStatuses(deployment!.id).map((s) => s.state);
     expect(states[0]).toBe('success');
     expect(states).toContain('in_progress');
+    // The fixture's Rollout has no post-promotion analysis, so no "promoted; watching …" status
+    // that `success` would supersede at once: syncing, ZAP on the preview, live.
+    expect(h.github.deploymentStatuses(deployment!.id).map((s) => s.description)).toEqual([
+      expect.stringMatching(/is live in staging$/),
+      expect.stringMatching(/^ZAP scanning the preview/),
+      expect.stringMatching(/^syncing /),
+    ]);
 
     // The approval request is queued for production.
     expect(await h.queues.approval.getJob(`${run.id}.approval-request.production`)).toBeDefined();
