@@ -32,12 +32,15 @@ const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const FIXED_RATE = 500;
 
-type Kind = 'fastify' | 'probot' | 'verify-add' | 'shipgate';
-const ALL_KINDS: Kind[] = ['fastify', 'probot', 'verify-add', 'shipgate'];
-// BENCH_KINDS narrows the set (e.g. `shipgate` alone, to profile it); the ratios need fastify and probot.
+type Kind = 'fastify' | 'probot' | 'verify-add' | 'checks-only' | 'shipgate';
+const DEFAULT_KINDS: Kind[] = ['fastify', 'probot', 'verify-add', 'shipgate'];
+// BENCH_KINDS narrows or widens the set (e.g. `shipgate` alone, to profile it; or `checks-only`,
+// which is not in the default set); the ratios need fastify and probot.
 const KINDS: Kind[] = process.env.BENCH_KINDS
-  ? ALL_KINDS.filter((k) => process.env.BENCH_KINDS!.split(',').includes(k))
-  : ALL_KINDS;
+  ? [...DEFAULT_KINDS.slice(0, 3), 'checks-only' as const, 'shipgate' as const].filter((k) =>
+      process.env.BENCH_KINDS!.split(',').includes(k),
+    )
+  : DEFAULT_KINDS;
 // BENCH_CPU_PROF_DIR: each server child writes a V8 CPU profile there when it exits.
 const PROFILE_ARGS = process.env.BENCH_CPU_PROF_DIR
   ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF_DIR}`]
@@ -96,6 +99,30 @@ async function serve(kind: Kind): Promise<string> {
       const id = String(request.headers['x-github-delivery']);
       await queue.add('push', { ref: payload.ref, after: payload.after }, { jobId: `d-${id}` });
       return reply.code(202).send({ ok: true });
+    });
+    return app.listen({ port: 0, host: '127.0.0.1' });
+  }
+  if (kind === 'checks-only') {
+    // Shipgate's own per-delivery work without persisting anything: header read, HMAC, JSON
+    // parse, the one validation pass into job data. What is left for Redis after this is the
+    // budget an enqueue has if Shipgate is to beat Probot, which persists nothing.
+    const { default: Fastify } = await import('fastify');
+    const { verifySignature } = await import('../src/webhooks/verify-signature.js');
+    const { readDeliveryHeaders, deliveryKey } = await import('../src/webhooks/delivery-headers.js');
+    const { normalizeWebhook } = await import('../src/webhooks/normalize-webhook.js');
+    const app = Fastify({ loggerInstance: pino({ level: 'info' }, sink) });
+    app.addContentTypeParser(
+      'application/json',
+      { parseAs: 'buffer', bodyLimit: 25 * 1024 * 1024 },
+      (_r, b, done) => done(null, b),
+    );
+    app.post(PATH, async (request, reply) => {
+      const headers = readDeliveryHeaders(request.headers);
+      const header = request.headers['x-hub-signature-256'] as string | undefined;
+      if (!verifySignature([SECRET], request.body as Buffer, header)) return reply.code(401).send();
+      const payload = JSON.parse((request.body as Buffer).toString('utf8')) as Record<string, unknown>;
+      const job = normalizeWebhook({ ...headers, receivedAt: new Date() }, payload);
+      return reply.code(202).send({ ok: true, jobId: deliveryKey(headers), event: job.event });
     });
     return app.listen({ port: 0, host: '127.0.0.1' });
   }
@@ -269,6 +296,7 @@ function print(rows: Row[], redis: string): void {
     fastify: 'bare fastify (reads the body, 202)',
     probot: 'Probot 14, no-op handler, persists nothing',
     'verify-add': 'plain verify + one BullMQ add',
+    'checks-only': "Shipgate's checks and validation, no enqueue",
     shipgate: 'Shipgate ingress',
   };
   console.log(`\nRedis: ${redis}`);

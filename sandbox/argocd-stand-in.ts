@@ -58,6 +58,8 @@ export interface ArgoCdStandIn {
   setUnavailable(mode: '503' | 'reset' | null, forMs?: number): void;
   /** The next requests fail in this order, one mode each (an outage that does not depend on timing). */
   failNextRequests(modes: ('503' | 'reset')[]): void;
+  /** Plain reads of an Application are accepted and never answered (an API server that hangs). */
+  hangApplicationReads(on: boolean): void;
   /** The watch stream: cut open streams, mute them, refuse new ones. */
   streams: {
     /** Streams opened so far (refused ones included) and open now. */
@@ -98,6 +100,7 @@ export async function startArgoCdStandIn(): Promise<ArgoCdStandIn> {
   const subscribers = new Set<{ name: string | null; res: ServerResponse }>();
   let streamsOpened = 0;
   let muted = false;
+  let hangReads = false;
   let refuseStreams: '503' | null = null;
   let resourceVersion = 1_000;
 
@@ -207,6 +210,9 @@ export async function startArgoCdStandIn(): Promise<ArgoCdStandIn> {
     failNextRequests(modes) {
       queuedFailures.push(...modes);
     },
+    hangApplicationReads(on) {
+      hangReads = on;
+    },
     streams: {
       get opened() {
         return streamsOpened;
@@ -302,6 +308,8 @@ export async function startArgoCdStandIn(): Promise<ArgoCdStandIn> {
     if (!app) return fail(404, 5, `applications.argoproj.io "${name}" not found`);
 
     if (req.method === 'GET' && sub === '') {
+      // Held until the client gives up (close() destroys what is left).
+      if (hangReads) return;
       const refresh = url.searchParams.get('refresh');
       if (refresh) {
         app.status.reconciledAt = new Date().toISOString();

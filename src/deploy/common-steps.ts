@@ -206,10 +206,13 @@ export function applicationHealthStep(kit: DeployKit): Step {
     timeoutMs: REPORT_TIMEOUT_MS,
     outputs: ['record'],
     run: async (ctx) => {
+      // Its own budget, shorter than the step's deadline: a hung Argo CD is "not checked", never
+      // the timed-out check that would roll back a workload already seen Healthy.
+      const read = AbortSignal.any([ctx.signal, AbortSignal.timeout(kit.applicationReadMs)]);
       try {
         const app = await ports.argocd.getApplication(input.argocd.application, {
           ...kit.scope,
-          signal: ctx.signal,
+          signal: read,
         });
         const health = app.status?.health?.status;
         if (health === 'Degraded') {
@@ -230,7 +233,7 @@ export function applicationHealthStep(kit: DeployKit): Step {
           },
         };
       } catch (err) {
-        if (ctx.signal.aborted || !isRetryable(err)) throw err;
+        if (ctx.signal.aborted || (!read.aborted && !isRetryable(err))) throw err;
         // The workload is Healthy; an Argo CD hiccup at this moment must not revert it.
         return {
           output: {

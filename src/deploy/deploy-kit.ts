@@ -13,6 +13,12 @@ import type { DeploymentWatch } from './watch-deployment.js';
 import type { RolloutWatch } from './watch-rollout.js';
 
 const GITHUB_DESCRIPTION_MAX = 140;
+/**
+ * Well inside the Application-health step's 60 s deadline: the Argo CD client's own retries
+ * (5 tries of up to 15 s) outlast that deadline against a server that accepts and never answers,
+ * and a check that times out rolls back. @defaultValue 20000
+ */
+export const DEFAULT_APPLICATION_READ_MS = 20_000;
 
 export interface DeployKit {
   input: ParsedDeployInput;
@@ -21,6 +27,8 @@ export interface DeployKit {
   log: Logger | undefined;
   /** How often to re-check Argo CD, and the longest quiet wait on the watch. */
   pollMs: number;
+  /** How long a one-off read of the Application may take before it counts as "Argo CD unreachable". */
+  applicationReadMs: number;
   /**
    * The Rollout watch, opened on first use and closed when the plan ends. `signal` only bounds
    * the opening; the watch itself lives as long as the deploy (a step's timeout must not close
@@ -44,7 +52,7 @@ export interface DeployKit {
 export function createDeployKit(
   input: ParsedDeployInput,
   ports: DeployPorts,
-  pollMs: number,
+  timing: { pollMs: number; applicationReadMs?: number },
   deploySignal?: AbortSignal,
 ): DeployKit {
   const log = ports.logger?.child({ runId: input.runId, app: input.app, environment: input.environment });
@@ -60,7 +68,8 @@ export function createDeployKit(
       ...(input.argocd.project ? { project: input.argocd.project } : {}),
     },
     log,
-    pollMs,
+    pollMs: timing.pollMs,
+    applicationReadMs: timing.applicationReadMs ?? DEFAULT_APPLICATION_READ_MS,
     watch(signal) {
       signal.throwIfAborted();
       watch ??= ports.rolloutSource.open(input.rollout, deploySignal).then((w) => (opened = w));

@@ -37,6 +37,8 @@ export interface RunDeployOptions {
   pollIntervalMs?: number;
   /** Sees every step start and end (tracing, metrics). */
   onStep?: StepObserver;
+  /** How long the Application-health read may take before it counts as not checked. @defaultValue 20000 */
+  applicationReadMs?: number;
 }
 
 /** The step list of one deploy. Exported so the docs, the PR check and tests can show it. */
@@ -64,7 +66,15 @@ export async function runDeploy(
   options: RunDeployOptions = {},
 ): Promise<DeployResult> {
   const input = parseDeployInput(rawInput);
-  const kit = createDeployKit(input, ports, options.pollIntervalMs ?? 2_000, options.signal);
+  const kit = createDeployKit(
+    input,
+    ports,
+    {
+      pollMs: options.pollIntervalMs ?? 2_000,
+      ...(options.applicationReadMs === undefined ? {} : { applicationReadMs: options.applicationReadMs }),
+    },
+    options.signal,
+  );
   const plan = deployPlan(kit);
   const outcomeKey = `${plan.scope}:outcome`;
   const finished = (await ports.steps.result(outcomeKey)) as DeployResult | undefined;

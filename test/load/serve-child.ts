@@ -25,6 +25,10 @@ const app = await buildServer({
 });
 const url = await app.listen({ port: 0, host: '127.0.0.1' });
 process.stdout.write(`LISTENING ${url}\n`);
+// SIGUSR2 asks how many connections the server holds: what a slow-connection attack costs it.
+process.on('SIGUSR2', () => {
+  app.server.getConnections((_err, count) => process.stdout.write(`CONNECTIONS ${count}\n`));
+});
 process.on('SIGTERM', () => {
   void app.close().then(() => {
     producer.disconnect();

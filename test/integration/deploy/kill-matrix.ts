@@ -86,7 +86,7 @@ export function boundaries(strategy: DeployStrategy, path: DeployPath): KillPoin
     ...overrides,
   }));
   // Building a plan calls no port; the steps only close over them.
-  const plan = deployPlan(createDeployKit(parseDeployInput(input), {} as DeployPorts, 25));
+  const plan = deployPlan(createDeployKit(parseDeployInput(input), {} as DeployPorts, { pollMs: 25 }));
   if (path === 'success') {
     return plan.steps.map((s) => ({ after: 'done', step: s.name, phase: 'forward' }));
   }

@@ -194,6 +194,36 @@ describe('runDeploy against Argo CD and Kubernetes stand-ins, with a real env re
     expect(syncedRevisions(x)).toEqual([x.releaseCommit]);
   });
 
+  it('Argo CD hangs on the Application read after a Healthy rollout: not checked, not rolled back', async () => {
+    const x = await start();
+    const appReads = () =>
+      x.argo.requests.filter((r) => r.method === 'GET' && r.path === `/api/v1/applications/${APP}`).length;
+    let readsBefore = 0;
+    const result = await runDeploy(x.input(), x.ports(), {
+      pollIntervalMs: 25,
+      // The harness's client tries 3 times for 2 s each; the read's own budget ends it first.
+      applicationReadMs: 300,
+      onStep: (event) => {
+        if (event.type === 'start' && event.step === 'application-health') {
+          readsBefore = appReads();
+          x.argo.hangApplicationReads(true);
+        }
+      },
+    });
+    expect(result).toMatchObject({ outcome: 'succeeded' });
+    if (result.outcome !== 'succeeded') return;
+    expect(result.gates.at(-1)).toMatchObject({
+      gate: 'application-health',
+      passed: true,
+      summary: 'not checked: Argo CD unreachable',
+    });
+    // One read, abandoned at the budget: not the client's retries, which in production (5 tries
+    // of 15 s) outlast the step's 60 s deadline and made a hung Argo CD a failed check.
+    expect(appReads() - readsBefore).toBe(1);
+    expect(actions(x)).toEqual(['resume']);
+    expect(x.statuses.at(-1)?.state).toBe('success');
+  });
+
   it('a worker killed mid-watch resumes with no second action', async () => {
     const x = await start({ holdPost: true });
     const first = new AbortController();
