@@ -17,7 +17,14 @@
  *   - "no-op gates": the test command is `true`, so each gate job is Shipgate's own work (job,
  *     checkout, sandbox, report, check runs) and nothing of the app's;
  *   - "trivial gates": the fixture app's `sh ./run-tests.sh`;
+ *   - "write pacing off": no-op gates with GitHub write pacing off (what is left of Shipgate's time);
+ *   - "after a quiet spell": no-op gates, each tag sent once the write bucket is full again;
  *   - with `BENCH_OLD_PACING=1`, also the old GitHub write pacing (one write a second).
+ *   GitHub API writes per release (POST/PATCH/PUT/DELETE in the stand-in's log, by endpoint).
+ *
+ * - PR latency (`BENCH_ONLY=pr`, same count): every worker, trivial gates; PR webhook accepted →
+ *   the last of its four check runs completed, PRs one after another, paced, unpaced and after a
+ *   quiet spell; GitHub API writes per PR run.
  *   Where the time goes (token minting, `.shipgate.yml`, policy load, checkout, gate jobs,
  *   render + commit + push) comes from the GitHub stand-in's request log, whose git and API
  *   requests carry their arrival and completion times. `BENCH_EVENTS=1` also prints the last
@@ -389,41 +396,39 @@ async function releaseBenchmark(): Promise<void> {
   ];
   if (process.env.BENCH_OLD_PACING === '1')
     variants.push({ name: 'trivial gates, old pacing', writeBurst: 1, testCommand: 'sh ./run-tests.sh' });
-  {
-    const results: ({ variant: ReleaseVariant } & Awaited<ReturnType<typeof releaseLatency>>)[] = [];
-    for (const variant of variants) results.push({ variant, ...(await releaseLatency(variant)) });
-    console.log(
-      `\nRelease latency: every worker, local executor, fake Trivy (image mode), ${RELEASES} tags per column after a warm-up (ms)`,
-    );
-    console.log(`| measure | ${results.map((r) => r.variant.name).join(' | ')} |`);
-    console.log(`|---|${results.map(() => '---:|').join('')}`);
-    const row = (label: string, pick: (s: ReleaseSample) => number, ps = [50]) => {
-      for (const p of ps) {
-        const cells = results.map((r) =>
-          percentile(
-            r.samples.map(pick).sort((a, b) => a - b),
-            p,
-          ).toFixed(0),
-        );
-        console.log(`| ${label}${ps.length > 1 ? ` p${p}` : ''} | ${cells.join(' | ')} |`);
-      }
-    };
-    row('**tag accepted → staging commit pushed**', (s) => s.toStagingCommit, [50, 99]);
-    row(
-      "Shipgate's own time: tag → staging minus the gate stage",
-      (s) => s.toStagingCommit - s.gateStage,
-      [50, 99],
-    );
-    for (const phase of Object.keys(results[0]?.samples[0]?.phases ?? {}))
-      row(`  ${phase}`, (s) => s.phases[phase] ?? 0);
-    console.log(
-      `p99 is the maximum below 100 tags. Installation tokens minted: ${results.map((r) => `${r.tokens} (${r.variant.name})`).join(', ')}`,
-    );
-    writeTable(
-      'GitHub writes per release (tag webhook → run awaiting approval; mean over the tags above)',
-      results.map((r) => ({ name: r.variant.name, perRun: r.samples.map((s) => s.writes) })),
-    );
-  }
+  const results: ({ variant: ReleaseVariant } & Awaited<ReturnType<typeof releaseLatency>>)[] = [];
+  for (const variant of variants) results.push({ variant, ...(await releaseLatency(variant)) });
+  console.log(
+    `\nRelease latency: every worker, local executor, fake Trivy (image mode), ${RELEASES} tags per column after a warm-up (ms)`,
+  );
+  console.log(`| measure | ${results.map((r) => r.variant.name).join(' | ')} |`);
+  console.log(`|---|${results.map(() => '---:|').join('')}`);
+  const row = (label: string, pick: (s: ReleaseSample) => number, ps = [50]) => {
+    for (const p of ps) {
+      const cells = results.map((r) =>
+        percentile(
+          r.samples.map(pick).sort((a, b) => a - b),
+          p,
+        ).toFixed(0),
+      );
+      console.log(`| ${label}${ps.length > 1 ? ` p${p}` : ''} | ${cells.join(' | ')} |`);
+    }
+  };
+  row('**tag accepted → staging commit pushed**', (s) => s.toStagingCommit, [50, 99]);
+  row(
+    "Shipgate's own time: tag → staging minus the gate stage",
+    (s) => s.toStagingCommit - s.gateStage,
+    [50, 99],
+  );
+  for (const phase of Object.keys(results[0]?.samples[0]?.phases ?? {}))
+    row(`  ${phase}`, (s) => s.phases[phase] ?? 0);
+  console.log(
+    `p99 is the maximum below 100 tags. Installation tokens minted: ${results.map((r) => `${r.tokens} (${r.variant.name})`).join(', ')}`,
+  );
+  writeTable(
+    'GitHub writes per release (tag webhook → run awaiting approval; mean over the tags above)',
+    results.map((r) => ({ name: r.variant.name, perRun: r.samples.map((s) => s.writes) })),
+  );
 }
 
 async function main(): Promise<void> {
