@@ -154,7 +154,7 @@ describe('release runs', () => {
         started_at: expect.any(String),
       });
     }
-  });
+  }, 90_000); // Its own wait for the release is 60 s: the suite's 30 s cut it short at load 25.
 
   it('aborts the Rollout AND reverts git when a gate fails on the preview', async () => {
     // ZAP's medium alerts fail this app's gate.
