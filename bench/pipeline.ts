@@ -17,7 +17,14 @@
  *   - "no-op gates": the test command is `true`, so each gate job is Shipgate's own work (job,
  *     checkout, sandbox, report, check runs) and nothing of the app's;
  *   - "trivial gates": the fixture app's `sh ./run-tests.sh`;
+ *   - "write pacing off": no-op gates with GitHub write pacing off (what is left of Shipgate's time);
+ *   - "after a quiet spell": no-op gates, each tag sent once the write bucket is full again;
  *   - with `BENCH_OLD_PACING=1`, also the old GitHub write pacing (one write a second).
+ *   GitHub API writes per release (POST/PATCH/PUT/DELETE in the stand-in's log, by endpoint).
+ *
+ * - PR latency (`BENCH_ONLY=pr`, same count): every worker, trivial gates; PR webhook accepted →
+ *   the last of its four check runs completed, PRs one after another, paced, unpaced and after a
+ *   quiet spell; GitHub API writes per PR run.
  *   Where the time goes (token minting, `.shipgate.yml`, policy load, checkout, gate jobs,
  *   render + commit + push) comes from the GitHub stand-in's request log, whose git and API
  *   requests carry their arrival and completion times. `BENCH_EVENTS=1` also prints the last
@@ -61,6 +68,8 @@ interface ReleaseSample {
   /** The run's gate stage: its move to `gating` → its move to `deploying`. */
   gateStage: number;
   phases: Record<string, number>;
+  /** GitHub API writes from the tag webhook until the run awaits approval, by endpoint. */
+  writes: Map<string, number>;
 }
 
 interface ReleaseVariant {
@@ -75,9 +84,49 @@ interface ReleaseVariant {
   spaceWrites?: boolean;
   /** The app's test command (the tests gate); Trivy is the fake scanner, image mode, no checkout. */
   testCommand: string;
+  /**
+   * Wait before each tag long enough for the write bucket to refill (burst + 1 s): a release
+   * after a quiet spell, against the default of releases back to back. @defaultValue false
+   */
+  quiet?: boolean;
 }
 
 type Logged = Harness['github']['requests'][number];
+
+const WRITE_METHODS = new Set(['POST', 'PATCH', 'PUT', 'DELETE']);
+/**
+ * GitHub API writes in a slice of the stand-in's request log, by endpoint (ids folded to
+ * `{id}`): what Shipgate's write pacing spaces out. Git smart-HTTP POSTs are not API calls, and
+ * token minting is not paced (the throttling plugin counts it as auth), so both are left out.
+ */
+function apiWrites(log: Logged[]): Map<string, number> {
+  const byEndpoint = new Map<string, number>();
+  for (const r of log) {
+    if (!WRITE_METHODS.has(r.method) || r.path.includes('.git/') || r.path.endsWith('/access_tokens'))
+      continue;
+    const route = r.path
+      .split('?')[0]!
+      .replace(/^\/repos\/[^/]+\/[^/]+/, '/repos/{o}/{r}')
+      .replace(/\/\d+(?=\/|$)/g, '/{id}');
+    const key = `${r.method} ${route}`;
+    byEndpoint.set(key, (byEndpoint.get(key) ?? 0) + 1);
+  }
+  return byEndpoint;
+}
+const total = (m: Map<string, number>) => [...m.values()].reduce((a, b) => a + b, 0);
+
+/** Mean writes per run for each endpoint, over `perRun` (one map per run), as printed rows. */
+function writeTable(title: string, columns: { name: string; perRun: Map<string, number>[] }[]): void {
+  const endpoints = [...new Set(columns.flatMap((c) => c.perRun.flatMap((m) => [...m.keys()])))].sort();
+  const mean = (runs: Map<string, number>[], pick: (m: Map<string, number>) => number) =>
+    runs.length ? (runs.reduce((a, m) => a + pick(m), 0) / runs.length).toFixed(1).replace(/\.0$/, '') : '–';
+  console.log(`\n${title}`);
+  console.log(`| GitHub API writes per run | ${columns.map((c) => c.name).join(' | ')} |`);
+  console.log(`|---|${columns.map(() => '---:|').join('')}`);
+  console.log(`| **total** | ${columns.map((c) => `**${mean(c.perRun, total)}**`).join(' | ')} |`);
+  for (const e of endpoints)
+    console.log(`| \`${e}\` | ${columns.map((c) => mean(c.perRun, (m) => m.get(e) ?? 0)).join(' | ')} |`);
+}
 const span = (records: Logged[]) =>
   records.length === 0 ? 0 : Math.max(...records.map((r) => r.doneAt ?? r.at)) - records[0]!.at;
 const busy = (records: Logged[]) => records.reduce((sum, r) => sum + ((r.doneAt ?? r.at) - r.at), 0);
@@ -108,9 +157,13 @@ async function releaseLatency(
   const sim = cluster.simulate(h);
   await seedLiveRelease(h, sim, ['staging'], 'ghcr.io/acme/web:v0.9.0');
   const samples: ReleaseSample[] = [];
+  // Where each measured release's slice of the request log starts: its writes are counted up to
+  // the next tag (some land after the run awaits approval), the last one after a short settle.
+  const windows: number[] = [];
   try {
     for (let i = 0; i <= RELEASES; i += 1) {
       const tag = `v1.${i}.0`;
+      if (variant.quiet) await new Promise((r) => setTimeout(r, (variant.writeBurst + 1) * 1000));
       const payload = fixturePayload('push-tag-created.docs-example.json', h);
       Object.assign(payload, {
         ref: `refs/tags/${tag}`,
@@ -182,8 +235,17 @@ async function releaseLatency(
         for (const e of events)
           console.log(`  +${Date.parse(e.at) - accepted}\t${e.type}\t${e.message.slice(0, 90)}`);
       }
-      samples.push({ toStagingCommit: pushed - accepted, gateStage: deploying - gating, phases });
+      samples.push({
+        toStagingCommit: pushed - accepted,
+        gateStage: deploying - gating,
+        phases,
+        writes: new Map(),
+      });
+      windows.push(from);
     }
+    await new Promise((r) => setTimeout(r, 1_000));
+    windows.push(h.github.requests.length);
+    samples.forEach((s, k) => (s.writes = apiWrites(h.github.requests.slice(windows[k], windows[k + 1]))));
   } finally {
     await h.close();
     await cluster.close();
@@ -191,7 +253,125 @@ async function releaseLatency(
   return { samples, tokens: h.github.tokensIssued };
 }
 
-async function releaseBenchmark(): Promise<void> {
+interface PrSample {
+  /** PR webhook accepted → the last of the run's check runs completed on the stand-in. */
+  toAllChecksCompleted: number;
+  writes: Map<string, number>;
+}
+
+/**
+ * One pull request at a time through every worker, each opened once the previous run's checks
+ * are all completed: config, tests, Trivy (fs) and the manifests diff.
+ */
+async function prLatency(variant: ReleaseVariant): Promise<PrSample[]> {
+  const cluster = await startClusterStandIns();
+  const h = await startHarness({
+    env: cluster.env,
+    appFiles: {
+      '.shipgate.yml': WEB_PIPELINE.replace(
+        'command: sh ./run-tests.sh',
+        `command: ${JSON.stringify(variant.testCommand)}`,
+      ),
+    },
+    engineTuning: {
+      github: {
+        spaceWrites: variant.spaceWrites ?? true,
+        writeBurst: variant.writeBurst,
+        retryAfterBaseMs: 5,
+      },
+      executor: { local: { mounts: fakeScannerMounts() } },
+    },
+  });
+  const samples: PrSample[] = [];
+  const windows: number[] = [];
+  const sha = h.appRepo.shas[0]!;
+  try {
+    for (let i = 0; i <= RELEASES; i += 1) {
+      if (variant.quiet) await new Promise((r) => setTimeout(r, (variant.writeBurst + 1) * 1000));
+      const number = 100 + i;
+      const from = h.github.requests.length;
+      let status = await h.deliver('pull_request', prPayload(h, number, sha));
+      for (let retry = 0; status === 503 && retry < 5; retry += 1)
+        status = await h.deliver('pull_request', prPayload(h, number, sha));
+      const accepted = Date.now();
+      if (status !== 202) throw new Error(`PR webhook answered ${status}`);
+      const run = await h.waitForRun(
+        (r) => r.prNumber === number && (r.state === 'succeeded' || r.state === 'failed'),
+        `PR #${number} done`,
+        120_000,
+      );
+      if (run.state !== 'succeeded') throw new Error(`PR #${number}: run ${run.state} (${run.reason ?? ''})`);
+      const mine = h.github.checkRuns('acme', 'web').filter((c) => String(c.external_id).includes(run.id));
+      const completed = await eventually(
+        () => (mine.length >= 4 && mine.every((c) => c.status === 'completed') ? mine : undefined),
+        30_000,
+        `PR #${number} checks completed`,
+      );
+      const ids = new Set(completed.map((c) => c.id));
+      const completions = h.github.requests
+        .slice(from)
+        .filter(
+          (r) =>
+            (r.method === 'PATCH' || r.method === 'POST') &&
+            r.path.includes('/check-runs') &&
+            (r.body as { status?: string } | undefined)?.status === 'completed' &&
+            (r.method === 'POST' || ids.has(Number(/check-runs\/(\d+)/.exec(r.path)?.[1]))),
+        );
+      const last = Math.max(...completions.map((r) => r.doneAt ?? r.at));
+      if (i === 0) continue; // warm-up
+      samples.push({ toAllChecksCompleted: last - accepted, writes: new Map() });
+      windows.push(from);
+    }
+    await new Promise((r) => setTimeout(r, 1_000));
+    windows.push(h.github.requests.length);
+    samples.forEach((s, k) => (s.writes = apiWrites(h.github.requests.slice(windows[k], windows[k + 1]))));
+  } finally {
+    await h.close();
+    await cluster.close();
+  }
+  return samples;
+}
+
+async function prBenchmark(): Promise<void> {
+  const variants: ReleaseVariant[] = [
+    { name: 'trivial gates', writeBurst: 15, testCommand: 'sh ./run-tests.sh' },
+    {
+      name: 'trivial gates, write pacing off',
+      writeBurst: 15,
+      spaceWrites: false,
+      testCommand: 'sh ./run-tests.sh',
+    },
+    {
+      name: 'trivial gates, after a quiet spell',
+      writeBurst: 15,
+      testCommand: 'sh ./run-tests.sh',
+      quiet: true,
+    },
+  ];
+  const results: { variant: ReleaseVariant; samples: PrSample[] }[] = [];
+  for (const variant of variants) results.push({ variant, samples: await prLatency(variant) });
+  console.log(
+    `\nPR latency: every worker, local executor, fake Trivy (fs), ${RELEASES} PRs per column after a warm-up, each opened when the last one's checks completed (ms)`,
+  );
+  console.log(`| measure | ${results.map((r) => r.variant.name).join(' | ')} |`);
+  console.log(`|---|${results.map(() => '---:|').join('')}`);
+  for (const p of [50, 99]) {
+    const cells = results.map((r) =>
+      percentile(
+        r.samples.map((s) => s.toAllChecksCompleted).sort((a, b) => a - b),
+        p,
+      ).toFixed(0),
+    );
+    console.log(`| **PR opened → all checks completed** p${p} | ${cells.join(' | ')} |`);
+  }
+  writeTable(
+    'GitHub writes per pull-request run (webhook → the next PR; mean over the PRs above)',
+    results.map((r) => ({ name: r.variant.name, perRun: r.samples.map((s) => s.writes) })),
+  );
+}
+
+/** The fake Trivy (clean report) and ZAP on PATH for the local executor, as in the tests. */
+async function withFakeScanners(run: () => Promise<void>): Promise<void> {
   const scanners = installFakeScanners();
   const originalPath = process.env.PATH;
   process.env.PATH = `${scanners.binDir}:${originalPath}`;
@@ -199,52 +379,63 @@ async function releaseBenchmark(): Promise<void> {
     trivy: { fixture: `${FIXTURES}/trivy/image-no-vulnerabilities.json` },
     zap: { fixture: `${FIXTURES}/zap/baseline-zap2.14-medium-low-info.json` },
   });
-  const variants: ReleaseVariant[] = [
-    { name: 'no-op gates', writeBurst: 15, testCommand: 'true' },
-    { name: 'trivial gates', writeBurst: 15, testCommand: 'sh ./run-tests.sh' },
-    { name: 'no-op gates, write pacing off', writeBurst: 15, spaceWrites: false, testCommand: 'true' },
-  ];
-  if (process.env.BENCH_OLD_PACING === '1')
-    variants.push({ name: 'trivial gates, old pacing', writeBurst: 1, testCommand: 'sh ./run-tests.sh' });
   try {
-    const results: ({ variant: ReleaseVariant } & Awaited<ReturnType<typeof releaseLatency>>)[] = [];
-    for (const variant of variants) results.push({ variant, ...(await releaseLatency(variant)) });
-    console.log(
-      `\nRelease latency: every worker, local executor, fake Trivy (image mode), ${RELEASES} tags per column after a warm-up (ms)`,
-    );
-    console.log(`| measure | ${results.map((r) => r.variant.name).join(' | ')} |`);
-    console.log(`|---|${results.map(() => '---:|').join('')}`);
-    const row = (label: string, pick: (s: ReleaseSample) => number, ps = [50]) => {
-      for (const p of ps) {
-        const cells = results.map((r) =>
-          percentile(
-            r.samples.map(pick).sort((a, b) => a - b),
-            p,
-          ).toFixed(0),
-        );
-        console.log(`| ${label}${ps.length > 1 ? ` p${p}` : ''} | ${cells.join(' | ')} |`);
-      }
-    };
-    row('**tag accepted → staging commit pushed**', (s) => s.toStagingCommit, [50, 99]);
-    row(
-      "Shipgate's own time: tag → staging minus the gate stage",
-      (s) => s.toStagingCommit - s.gateStage,
-      [50, 99],
-    );
-    for (const phase of Object.keys(results[0]?.samples[0]?.phases ?? {}))
-      row(`  ${phase}`, (s) => s.phases[phase] ?? 0);
-    console.log(
-      `p99 is the maximum below 100 tags. Installation tokens minted: ${results.map((r) => `${r.tokens} (${r.variant.name})`).join(', ')}`,
-    );
+    await run();
   } finally {
     process.env.PATH = originalPath;
     scanners.cleanup();
   }
 }
 
+async function releaseBenchmark(): Promise<void> {
+  const variants: ReleaseVariant[] = [
+    { name: 'no-op gates', writeBurst: 15, testCommand: 'true' },
+    { name: 'trivial gates', writeBurst: 15, testCommand: 'sh ./run-tests.sh' },
+    { name: 'no-op gates, write pacing off', writeBurst: 15, spaceWrites: false, testCommand: 'true' },
+    { name: 'no-op gates, after a quiet spell', writeBurst: 15, testCommand: 'true', quiet: true },
+  ];
+  if (process.env.BENCH_OLD_PACING === '1')
+    variants.push({ name: 'trivial gates, old pacing', writeBurst: 1, testCommand: 'sh ./run-tests.sh' });
+  const results: ({ variant: ReleaseVariant } & Awaited<ReturnType<typeof releaseLatency>>)[] = [];
+  for (const variant of variants) results.push({ variant, ...(await releaseLatency(variant)) });
+  console.log(
+    `\nRelease latency: every worker, local executor, fake Trivy (image mode), ${RELEASES} tags per column after a warm-up (ms)`,
+  );
+  console.log(`| measure | ${results.map((r) => r.variant.name).join(' | ')} |`);
+  console.log(`|---|${results.map(() => '---:|').join('')}`);
+  const row = (label: string, pick: (s: ReleaseSample) => number, ps = [50]) => {
+    for (const p of ps) {
+      const cells = results.map((r) =>
+        percentile(
+          r.samples.map(pick).sort((a, b) => a - b),
+          p,
+        ).toFixed(0),
+      );
+      console.log(`| ${label}${ps.length > 1 ? ` p${p}` : ''} | ${cells.join(' | ')} |`);
+    }
+  };
+  row('**tag accepted → staging commit pushed**', (s) => s.toStagingCommit, [50, 99]);
+  row(
+    "Shipgate's own time: tag → staging minus the gate stage",
+    (s) => s.toStagingCommit - s.gateStage,
+    [50, 99],
+  );
+  for (const phase of Object.keys(results[0]?.samples[0]?.phases ?? {}))
+    row(`  ${phase}`, (s) => s.phases[phase] ?? 0);
+  console.log(
+    `p99 is the maximum below 100 tags. Installation tokens minted: ${results.map((r) => `${r.tokens} (${r.variant.name})`).join(', ')}`,
+  );
+  writeTable(
+    'GitHub writes per release (tag webhook → run awaiting approval; mean over the tags above)',
+    results.map((r) => ({ name: r.variant.name, perRun: r.samples.map((s) => s.writes) })),
+  );
+}
+
 async function main(): Promise<void> {
-  if (process.env.BENCH_ONLY !== 'first-check') await releaseBenchmark();
-  if (process.env.BENCH_ONLY === 'release') return;
+  const only = process.env.BENCH_ONLY;
+  if (only === undefined || only === 'release') await withFakeScanners(releaseBenchmark);
+  if (only === undefined || only === 'pr') await withFakeScanners(prBenchmark);
+  if (only === 'release' || only === 'pr') return;
   const h = await startHarness({
     workers: [{ ...pipelineWorker, concurrency: Number(process.env.BENCH_CONCURRENCY ?? 8) }],
   });

@@ -19,10 +19,16 @@ import { watchRolloutUntil } from './watch-rollout-until.js';
 interface PauseOutput {
   /** False when the Rollout went Healthy without a blue-green pause (a person promoted it). */
   paused: boolean;
+  /**
+   * Whether the Rollout has a post-promotion analysis to watch after the promotion. Unset in
+   * ledgers written before it was recorded: read as true.
+   */
+  postPromotionAnalysis?: boolean;
 }
 
-const paused = (ctx: { outputs: ReadonlyMap<string, unknown> }) =>
-  (ctx.outputs.get('pre-promotion-analysis') as PauseOutput | undefined)?.paused === true;
+const pauseOutput = (ctx: { outputs: ReadonlyMap<string, unknown> }) =>
+  ctx.outputs.get('pre-promotion-analysis') as PauseOutput | undefined;
+const paused = (ctx: { outputs: ReadonlyMap<string, unknown> }) => pauseOutput(ctx)?.paused === true;
 
 export function blueGreenSteps(kit: DeployKit): Step[] {
   const { input, ports } = kit;
@@ -35,17 +41,22 @@ export function blueGreenSteps(kit: DeployKit): Step[] {
       name: 'pre-promotion-analysis',
       check: true,
       inputs: ['started'],
-      outputs: ['paused', 'record'],
+      outputs: ['paused', 'postPromotionAnalysis', 'record'],
       run: (ctx) =>
-        watchRolloutUntil(kit, ctx, (verdict) => {
+        watchRolloutUntil(kit, ctx, (verdict, snapshot) => {
           if (verdict.stage === 'healthy') return { output: { paused: false } };
           if (verdict.stage !== 'awaiting-promotion') return undefined;
           const pre = verdict.prePromotion;
           // Failures arrive as a `failed` verdict; anything else is still running.
           if (pre.phase !== 'None' && pre.phase !== 'Successful') return undefined;
           const summary = pre.phase === 'None' ? 'none configured' : `${pre.run ?? 'AnalysisRun'} Successful`;
+          const post = snapshot.rollout?.spec?.strategy?.blueGreen?.postPromotionAnalysis;
           return {
-            output: { paused: true, record: { gate: 'pre-promotion-analysis', passed: true, summary } },
+            output: {
+              paused: true,
+              postPromotionAnalysis: post !== undefined && post !== null,
+              record: { gate: 'pre-promotion-analysis', passed: true, summary },
+            },
           };
         }),
     },
@@ -122,9 +133,13 @@ export function blueGreenSteps(kit: DeployKit): Step[] {
         );
         // A resume that got through leaves no BlueGreenPause behind.
         await resumeRolloutOnce(kit, ctx, (rollout) => rolloutPhase(rollout) !== 'Paused');
-        await ctx.once('status-promoted', () =>
-          kit.status('in_progress', 'promoted; watching post-promotion analysis'),
-        );
+        // With no post-promotion analysis the Rollout is Healthy right after the promotion, and
+        // `success` would supersede this status at once: GitHub paces writes, so it is left out.
+        if (pauseOutput(ctx)?.postPromotionAnalysis !== false) {
+          await ctx.once('status-promoted', () =>
+            kit.status('in_progress', 'promoted; watching post-promotion analysis'),
+          );
+        }
         await ctx.once('notify-promoted', () => kit.notify({ type: 'promoted' }));
         return { output: { resumed: true } };
       },

@@ -63,14 +63,44 @@ export async function getCheckRun(
 }
 
 /**
- * The check run `name` with `externalId` on `headSha`, created `queued` if it does not
+ * How a check run starts its life on GitHub. Each state Shipgate can already tell at creation
+ * is sent with the creating POST rather than as a PATCH after it: GitHub paces writes (see
+ * create-github-app.ts), so every write saved is up to a second off a busy installation's run.
+ * - `queued` (the default): created ahead of work that has not started;
+ * - `in_progress`: its work starts now (`startedAt`);
+ * - `completed`: its result is already known (the config check): only annotations past the
+ *   first 50 need further requests, which `completeCheckRun` sends.
+ */
+export type CheckRunStart =
+  | { status: 'queued' }
+  | { status: 'in_progress'; startedAt?: Date }
+  | ({ status: 'completed' } & CheckRunCompletion);
+
+/**
+ * The check run `name` with `externalId` on `headSha`, created as `start` says if it does not
  * exist yet. Safe to call again after a crash or a retried job: it never makes a second one.
+ * `created` is false when it existed already; it then keeps whatever state it had.
  */
 export async function ensureCheckRun(
   octokit: Octokit,
-  target: RepoTarget & { name: string; headSha: string; externalId: string; detailsUrl?: string },
+  target: RepoTarget & {
+    name: string;
+    headSha: string;
+    externalId: string;
+    detailsUrl?: string;
+    start?: CheckRunStart;
+  },
 ): Promise<{ id: number; created: boolean }> {
-  const { owner, repo, name, headSha, externalId, detailsUrl, deliveryId } = target;
+  const {
+    owner,
+    repo,
+    name,
+    headSha,
+    externalId,
+    detailsUrl,
+    deliveryId,
+    start = { status: 'queued' },
+  } = target;
   const op = 'POST /repos/{owner}/{repo}/check-runs';
   const { value, created } = await findOrCreate(
     octokit,
@@ -86,7 +116,7 @@ export async function ensureCheckRun(
           name,
           head_sha: headSha,
           external_id: externalId,
-          status: 'queued',
+          ...initialState(start),
           ...(detailsUrl ? { details_url: detailsUrl } : {}),
           ...correlation(deliveryId),
           // A POST that failed may have been applied: findOrCreate looks before trying again.
@@ -97,6 +127,40 @@ export async function ensureCheckRun(
     },
   );
   return { id: value.id, created };
+}
+
+/** The creating POST's fields for `start`. */
+function initialState(start: CheckRunStart): Record<string, unknown> {
+  switch (start.status) {
+    case 'queued':
+      return { status: 'queued' };
+    case 'in_progress':
+      return { status: 'in_progress', started_at: (start.startedAt ?? new Date()).toISOString() };
+    case 'completed': {
+      const { output, annotations } = completionOutput(start);
+      return {
+        status: 'completed',
+        conclusion: start.conclusion,
+        completed_at: (start.completedAt ?? new Date()).toISOString(),
+        output: { ...output, annotations: annotations.slice(0, ANNOTATIONS_PER_REQUEST) },
+      };
+    }
+  }
+}
+
+/** A completion's output (texts cut to GitHub's limits) and the annotations that fit. */
+function completionOutput(completion: CheckRunCompletion) {
+  const { annotations, dropped } = prepareAnnotations(completion.annotations ?? []);
+  const summary =
+    dropped > 0
+      ? `${completion.summary}\n\n_${dropped} more annotations were not attached (limit ${annotations.length})._`
+      : completion.summary;
+  const output = {
+    title: truncateOutputText(completion.title),
+    summary: truncateOutputText(summary),
+    ...(completion.text !== undefined ? { text: truncateOutputText(completion.text) } : {}),
+  };
+  return { output, annotations, dropped };
 }
 
 /** Marks the check run `in_progress`. Repeating it is harmless. */
@@ -140,16 +204,7 @@ export async function completeCheckRun(
   target: RepoTarget & { checkRunId: number } & CheckRunCompletion,
 ): Promise<{ annotationsAttached: number; annotationsDropped: number; requests: number }> {
   const { owner, repo, checkRunId, conclusion, deliveryId, completedAt = new Date() } = target;
-  const { annotations, dropped } = prepareAnnotations(target.annotations ?? []);
-  const summary =
-    dropped > 0
-      ? `${target.summary}\n\n_${dropped} more annotations were not attached (limit ${annotations.length})._`
-      : target.summary;
-  const output = {
-    title: truncateOutputText(target.title),
-    summary: truncateOutputText(summary),
-    ...(target.text !== undefined ? { text: truncateOutputText(target.text) } : {}),
-  };
+  const { output, annotations, dropped } = completionOutput(target);
 
   const op = 'PATCH /repos/{owner}/{repo}/check-runs/{check_run_id}';
   const patch = (body: Record<string, unknown>) =>

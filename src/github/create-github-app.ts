@@ -44,10 +44,11 @@ export interface GithubAppOptions {
    */
   spaceWrites?: boolean;
   /**
-   * Writes let through at once before the one-a-second pace applies; refilled one a second.
-   * A run makes about a dozen writes (check runs, a deployment and its statuses), so one run
-   * is never held back, while a burst of runs still averages one write a second. With 15,
-   * no minute exceeds GitHub's 80 content-creating requests. @defaultValue 15
+   * Writes let through at once, per installation, before the one-a-second pace applies;
+   * refilled one a second. A release makes 11 writes and a PR run 7 (check runs, a deployment
+   * and its statuses), so one run after a quiet spell is never held back, while a burst of
+   * runs still averages one write a second. With 15, no minute exceeds GitHub's 80
+   * content-generating requests (15 + 60 = 75). @defaultValue 15
    */
   writeBurst?: number;
   /** @defaultValue `shipgate` */
@@ -88,20 +89,64 @@ const unthrottledGroup = {
 };
 
 /**
- * The plugin's own write group spaces every write a full second apart, process-wide: a run's
- * dozen writes then take a dozen seconds (most of a tag's time to its staging commit). A token
- * bucket keeps GitHub's pace on average but lets one run's writes through at once. One bucket
- * per GithubApp, shared by all installations: stricter than GitHub, which counts per token.
+ * GitHub's guidance for writes, which this pacing follows:
+ * - "Best practices for using the REST API", *Pause between mutative requests*: when making a
+ *   large number of POST, PATCH, PUT or DELETE requests, wait at least one second between them
+ *   (https://docs.github.com/rest/guides/best-practices-for-using-the-rest-api); the older text
+ *   of that guide scoped it "for a single user or client ID".
+ * - "Rate limits for the REST API", *secondary rate limits*: in general no more than 80
+ *   content-generating requests a minute and 500 an hour
+ *   (https://docs.github.com/rest/using-the-rest-api/rate-limits-for-the-rest-api).
+ * - An installation token is its own actor, with its own primary rate limit ("Rate limits for
+ *   GitHub Apps": the installation's rate limit of 5,000 requests an hour and up).
+ *
+ * So the budget is kept per installation (the plugin keys it by `throttle.id`, which
+ * `installationScoped` sets): one busy installation no longer holds back another's check runs.
+ * The plugin's own write group spaces every write a full second apart, so a run's dozen writes
+ * took a dozen seconds; a token bucket keeps the one-a-second average and lets one run's writes
+ * through at once. In any minute it lets through at most `burst` + 60 writes (75 with the
+ * default 15: under 80). A second bucket, chained behind it, keeps any hour under 500:
+ * `HOUR_BURST` + 3,600 s / `HOUR_REFILL_MS` = 100 + 400. Both are per process: several worker
+ * processes on one installation share nothing (the plugin's Redis clustering would).
  */
+const HOUR_BURST = 100;
+const HOUR_REFILL_MS = 9_000;
+
 function writeBudget(burst: number): Bottleneck.Group {
   const size = Math.max(1, Math.floor(burst));
-  return new Bottleneck.Group({
+  const perMinute = new Bottleneck.Group({
     id: 'shipgate-write',
     reservoir: size,
     reservoirIncreaseAmount: 1,
     reservoirIncreaseInterval: 1_000,
     reservoirIncreaseMaximum: size,
   });
+  const perHour = new Bottleneck.Group({
+    id: 'shipgate-write-hour',
+    reservoir: HOUR_BURST,
+    reservoirIncreaseAmount: 1,
+    reservoirIncreaseInterval: HOUR_REFILL_MS,
+    reservoirIncreaseMaximum: HOUR_BURST,
+    // Dropped after an hour idle, when it would be full again anyway (not after 5 minutes).
+    timeout: 3_600_000,
+  });
+  perMinute.on('created', (limiter, key) => limiter.chain(perHour.key(key)));
+  return perMinute;
+}
+
+/** The throttling plugin's budget key for an Octokit: its installation, or the App itself. */
+function installationScoped(base: Record<string, unknown>, throttle: Record<string, unknown>) {
+  return (options: Record<string, unknown>) => {
+    const installationId = (options.auth as { installationId?: unknown } | undefined)?.installationId;
+    return {
+      ...base,
+      ...options,
+      throttle: {
+        ...throttle,
+        id: installationId === undefined ? 'app' : `installation:${String(installationId)}`,
+      },
+    };
+  };
 }
 
 export function createGithubApp(options: GithubAppOptions): GithubApp {
@@ -131,23 +176,28 @@ export function createGithubApp(options: GithubAppOptions): GithubApp {
       return retry;
     };
 
-  const Octokit = ShipgateOctokit.defaults({
-    baseUrl: apiUrl.replace(/\/+$/, ''),
-    userAgent,
-    request: { fetch: fetchWithTimeout(requestTimeoutMs) },
-    retry: { retries, retryAfterBaseValue: retryAfterBaseMs },
-    throttle: {
-      retryAfterBaseValue: retryAfterBaseMs,
-      onRateLimit: waitOnLimit('primary'),
-      onSecondaryRateLimit: waitOnLimit('secondary'),
-      // The plugin only calls `group.key(id).schedule(...)`; the cast is for its Bottleneck type.
-      ...((spaceWrites
-        ? { write: writeBudget(writeBurst) }
-        : { write: unthrottledGroup, notifications: unthrottledGroup }) as Pick<ThrottlingOptions, 'write'>),
-    },
-    log: octokitLog(logger),
-    ...(options.outgoingTextMasker ? { outgoingTextMasker: options.outgoingTextMasker } : {}),
-  });
+  const throttle = {
+    retryAfterBaseValue: retryAfterBaseMs,
+    onRateLimit: waitOnLimit('primary'),
+    onSecondaryRateLimit: waitOnLimit('secondary'),
+    // The plugin only calls `group.key(id).schedule(...)`; the cast is for its Bottleneck type.
+    ...((spaceWrites
+      ? { write: writeBudget(writeBurst) }
+      : { write: unthrottledGroup, notifications: unthrottledGroup }) as Pick<ThrottlingOptions, 'write'>),
+  };
+  const Octokit = ShipgateOctokit.defaults(
+    installationScoped(
+      {
+        baseUrl: apiUrl.replace(/\/+$/, ''),
+        userAgent,
+        request: { fetch: fetchWithTimeout(requestTimeoutMs) },
+        retry: { retries, retryAfterBaseValue: retryAfterBaseMs },
+        log: octokitLog(logger),
+        ...(options.outgoingTextMasker ? { outgoingTextMasker: options.outgoingTextMasker } : {}),
+      },
+      throttle,
+    ),
+  );
 
   const app = new App({ appId, privateKey, Octokit, log: octokitLog(logger) });
   const appOctokit = app.octokit as GithubOctokit;

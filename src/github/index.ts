@@ -14,6 +14,7 @@ export {
   listCheckRunsForRef,
   type CheckRun,
   type CheckRunCompletion,
+  type CheckRunStart,
   type CheckAnnotation,
   type CheckConclusion,
   type RepoTarget,

@@ -1,11 +1,10 @@
 import { recordGateOverrides } from '../../audit/record-decision.js';
-import { startCheckRun } from '../../github/index.js';
 import { isShipgateError } from '../../errors.js';
 import { runTestsGate, runTrivyGate, type GateResult } from '../../gates/index.js';
 import { isTerminal } from '../../runs/run-state-machine.js';
 import type { Run } from '../../runs/run-types.js';
 import { advanceGatingRun } from '../progress/advance-run.js';
-import { splitRepo, type EngineContext } from '../context/engine-context.js';
+import type { EngineContext } from '../context/engine-context.js';
 import { testsGateOptions, trivyGateOptions } from '../decisions/gate-options.js';
 import { requirePipelineOfRun } from '../progress/pipeline-of-run.js';
 import { recordGateResult } from '../progress/record-gate-result.js';
@@ -40,8 +39,7 @@ export async function runGateStage(ctx: EngineContext, job: GateJob): Promise<Ga
     return undefined;
   }
   const pipeline = await requirePipelineOfRun(ctx, run);
-  const octokit = await ctx.github.forInstallation(run.installationId);
-  await startCheckRun(octokit, { ...splitRepo(run.repo), checkRunId: job.checkRunId });
+  // The check run was created `in_progress` with this job (see ensureRunChecks): no PATCH here.
 
   const controller = new AbortController();
   const stopWatching = abortWhenRunEnds(ctx, run.id, controller);

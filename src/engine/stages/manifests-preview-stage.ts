@@ -1,12 +1,11 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { startCheckRun } from '../../github/index.js';
 import { cloneAtSha } from '../../git/clone-with-token.js';
 import { previewManifestDiffs } from '../../gitops/preview-diff.js';
 import { isTerminal } from '../../runs/run-state-machine.js';
 import { advanceGatingRun } from '../progress/advance-run.js';
 import { planEnvironments } from '../decisions/deploy-targets.js';
-import { splitRepo, type EngineContext } from '../context/engine-context.js';
+import type { EngineContext } from '../context/engine-context.js';
 import { requirePipelineOfRun } from '../progress/pipeline-of-run.js';
 import { recordGateResult } from '../progress/record-gate-result.js';
 import { completeRunCheck } from '../progress/run-checks.js';
@@ -33,8 +32,7 @@ export async function runManifestsPreviewStage(ctx: EngineContext, job: PreviewJ
   const pipeline = await requirePipelineOfRun(ctx, run);
   const { policy } = await ctx.policy.current();
   const plan = planEnvironments(pipeline, policy, run.repo);
-  const octokit = await ctx.github.forInstallation(run.installationId);
-  await startCheckRun(octokit, { ...splitRepo(run.repo), checkRunId: job.checkRunId });
+  // The check run was created `in_progress` with this job (see ensureRunChecks): no PATCH here.
 
   const refusedNote = plan.refused.map((r) => `- \`${r.env}\`: not rendered — ${r.reason}`).join('\n');
   if (plan.environments.length === 0) {

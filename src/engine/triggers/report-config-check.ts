@@ -1,7 +1,7 @@
 import type { Run } from '../../runs/run-types.js';
 import type { PipelineLoad } from '../progress/pipeline-of-run.js';
 import { configIssueAnnotations } from '../progress/pipeline-of-run.js';
-import { completeRunCheck, ensureRunChecks } from '../progress/run-checks.js';
+import { reportRunCheck } from '../progress/run-checks.js';
 import type { EngineContext } from '../context/engine-context.js';
 
 /**
@@ -14,10 +14,9 @@ export async function reportConfigCheck(
   load: PipelineLoad,
   extraProblems: readonly string[] = [],
 ): Promise<boolean> {
-  const { config: checkRunId } = await ensureRunChecks(ctx, run, ['config']);
-  if (checkRunId === undefined) throw new Error('config check run was not created');
+  // The result is known before the check run exists, so it is created completed (one write).
   if (!load.ok && load.missing) {
-    await completeRunCheck(ctx, run, checkRunId, {
+    await reportRunCheck(ctx, run, 'config', {
       conclusion: 'neutral',
       title: 'No .shipgate.yml',
       summary: `There is no \`.shipgate.yml\` at ${run.sha.slice(0, 7)}, so Shipgate has nothing to run.`,
@@ -34,7 +33,7 @@ export async function reportConfigCheck(
     const lines = load.errors.map(
       (e) => `- \`${e.file}:${e.line}:${e.column}\` **${e.yamlPath || '(root)'}**: ${e.message}`,
     );
-    await completeRunCheck(ctx, run, checkRunId, {
+    await reportRunCheck(ctx, run, 'config', {
       conclusion: 'failure',
       title: `.shipgate.yml has ${load.errors.length} problem${load.errors.length === 1 ? '' : 's'}`,
       summary: lines.join('\n'),
@@ -49,7 +48,7 @@ export async function reportConfigCheck(
     return false;
   }
   const notes = extraProblems.map((p) => `- ${p}`).join('\n');
-  await completeRunCheck(ctx, run, checkRunId, {
+  await reportRunCheck(ctx, run, 'config', {
     conclusion: 'success',
     title: `.shipgate.yml is valid (app ${load.config.app})`,
     summary: notes

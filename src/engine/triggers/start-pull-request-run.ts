@@ -68,7 +68,9 @@ export async function startPullRequestRun(
     const keys: CheckKey[] =
       forkMode === 'checks-only' ? ['trivy', 'manifests'] : ['tests', 'trivy', 'manifests'];
     await setExpectedGates(ctx, run.id, keys);
-    const checks = await ensureRunChecks(ctx, run, keys);
+    // Their gate jobs are enqueued in this same step, so the checks are created running: a
+    // PATCH to mark each one started a moment later would be one more paced GitHub write.
+    const checks = await ensureRunChecks(ctx, run, keys, { status: 'in_progress' });
     const moved = await ctx.runs.transition(run.id, {
       from: 'queued',
       to: 'gating',

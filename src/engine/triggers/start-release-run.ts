@@ -61,7 +61,9 @@ export async function startReleaseRun(
       plan!.environments.map((e) => e.target.env),
     );
     await setExpectedGates(ctx, run.id, ['tests', 'trivy']);
-    const checks = await ensureRunChecks(ctx, run, ['tests', 'trivy']);
+    // Their gate jobs are enqueued in this same step, so the checks are created running: a
+    // PATCH to mark each one started a moment later would be one more paced GitHub write.
+    const checks = await ensureRunChecks(ctx, run, ['tests', 'trivy'], { status: 'in_progress' });
     const moved = await ctx.runs.transition(run.id, {
       from: 'queued',
       to: 'gating',

@@ -100,6 +100,24 @@ describe('pull request runs', () => {
     expect(events.map((e) => e.type)).toEqual(expect.arrayContaining(['created', 'gate', 'state']));
     // Exactly one check run per name: the stages are idempotent.
     expect(h.github.checkRuns('acme', 'web')).toHaveLength(4);
+
+    // Seven check-run writes in all (GitHub paces writes, so each one counts): the config check
+    // is created completed; each gate's is created running and completed by one PATCH.
+    const writes = h.github.requests.filter((r) => r.method !== 'GET' && r.path.includes('/check-runs'));
+    expect(writes.map((r) => r.method).sort()).toEqual([...Array(3).fill('PATCH'), ...Array(4).fill('POST')]);
+    const created = Object.fromEntries(
+      writes
+        .filter((r) => r.method === 'POST')
+        .map((r) => r.body as { name: string; status: string })
+        .map((b) => [b.name, b.status]),
+    );
+    expect(created).toEqual({
+      'shipgate/config': 'completed',
+      'shipgate/tests': 'in_progress',
+      'shipgate/trivy': 'in_progress',
+      'shipgate/manifests': 'in_progress',
+    });
+    expect(checks.get('shipgate/tests')!.started_at).toEqual(expect.any(String));
   });
 
   it('supersedes the older run on synchronize and cancels its checks', async () => {

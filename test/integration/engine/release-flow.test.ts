@@ -130,10 +130,31 @@ describe('release runs', () => {
     const states = h.github.deploymentStatuses(deployment!.id).map((s) => s.state);
     expect(states[0]).toBe('success');
     expect(states).toContain('in_progress');
+    // The fixture's Rollout has no post-promotion analysis, so no "promoted; watching …" status
+    // that `success` would supersede at once: syncing, ZAP on the preview, live.
+    expect(h.github.deploymentStatuses(deployment!.id).map((s) => s.description)).toEqual([
+      expect.stringMatching(/is live in staging$/),
+      expect.stringMatching(/^ZAP scanning the preview/),
+      expect.stringMatching(/^syncing /),
+    ]);
 
     // The approval request is queued for production.
     expect(await h.queues.approval.getJob(`${run.id}.approval-request.production`)).toBeDefined();
-  });
+
+    // GitHub paces writes, so each one counts: the config check is created completed, the gate
+    // checks are created running and completed once, and nothing is sent twice.
+    const checkWrites = h.github.requests.filter(
+      (r) => (r.method === 'POST' || r.method === 'PATCH') && r.path.includes('/check-runs'),
+    );
+    expect(checkWrites.filter((r) => r.method === 'POST')).toHaveLength(4);
+    expect(checkWrites.filter((r) => r.method === 'PATCH')).toHaveLength(3);
+    for (const name of ['shipgate/tests', 'shipgate/trivy', 'shipgate/zap']) {
+      expect(checkWrites.find((r) => (r.body as { name?: string }).name === name)?.body).toMatchObject({
+        status: 'in_progress',
+        started_at: expect.any(String),
+      });
+    }
+  }, 90_000); // Its own wait for the release is 60 s: the suite's 30 s cut it short at load 25.
 
   it('aborts the Rollout AND reverts git when a gate fails on the preview', async () => {
     // ZAP's medium alerts fail this app's gate.

@@ -27,7 +27,11 @@ import {
 } from '../../../src/github/index.js';
 import { createLogger } from '../../../src/logger.js';
 import { createSecretMasker } from '../../../src/masking/secret-masker.js';
-import { startGithubStandIn, type GithubStandIn } from '../../../sandbox/github-stand-in.js';
+import {
+  startGithubStandIn,
+  type GithubStandIn,
+  type StandInInstallation,
+} from '../../../sandbox/github-stand-in.js';
 
 const APP_ID = 4711;
 const SHA = 'ec26c3e57ca3a959ca5aad62de7213c562f8c821';
@@ -60,8 +64,15 @@ afterEach(async () => {
   await Promise.all(open.splice(0).map((s) => s.close()));
 });
 
-async function harness(overrides: Partial<GithubAppOptions> = {}): Promise<Harness> {
-  const standIn = await startGithubStandIn({ appId: APP_ID, publicKeyPem: keys.publicKey });
+async function harness(
+  overrides: Partial<GithubAppOptions> = {},
+  installations?: StandInInstallation[],
+): Promise<Harness> {
+  const standIn = await startGithubStandIn({
+    appId: APP_ID,
+    publicKeyPem: keys.publicKey,
+    ...(installations ? { installations } : {}),
+  });
   open.push(standIn);
   const logs: string[] = [];
   const sink = new Writable({
@@ -364,6 +375,28 @@ describe('check runs', () => {
     for (let i = 0; i < 3; i += 1) await startCheckRun(octokit, { owner: OWNER, repo: REPO, checkRunId: id });
     // Three more writes need three refills, one a second: at least two full intervals.
     expect(Date.now() - started).toBeGreaterThanOrEqual(1_900);
+    expect(count(standIn, 'PATCH', /\/check-runs\/\d+$/)).toBe(4);
+  });
+
+  it('keeps one write budget per installation: a busy installation does not hold back another', async () => {
+    const { standIn, app } = await harness({ spaceWrites: true, writeBurst: 2 }, [
+      { id: 1, account: '*' },
+      { id: 2, account: '*' },
+    ]);
+    const [busy, quiet] = [await app.forInstallation(1), await app.forInstallation(2)];
+    const target = { owner: OWNER, repo: REPO, name: 'shipgate/tests', headSha: SHA };
+    const { id } = await ensureCheckRun(busy, { ...target, externalId: 'run-1' });
+    await startCheckRun(busy, { owner: OWNER, repo: REPO, checkRunId: id });
+    // Installation 1 has spent its burst: its next two writes wait for refills.
+    const paced = (async () => {
+      for (let i = 0; i < 2; i += 1) await startCheckRun(busy, { owner: OWNER, repo: REPO, checkRunId: id });
+    })();
+    const started = Date.now();
+    const other = await ensureCheckRun(quiet, { ...target, externalId: 'run-2' });
+    await startCheckRun(quiet, { owner: OWNER, repo: REPO, checkRunId: other.id });
+    expect(Date.now() - started).toBeLessThan(800);
+    await paced;
+    expect(Date.now() - started).toBeGreaterThanOrEqual(900);
     expect(count(standIn, 'PATCH', /\/check-runs\/\d+$/)).toBe(4);
   });
 

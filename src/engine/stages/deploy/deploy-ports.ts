@@ -80,7 +80,8 @@ export async function createDeployPorts(
     rolloutSource: ctx.rolloutSource,
     deploymentSource: ctx.deploymentSource,
     zap: async (url, zapSignal) => {
-      const { zap: checkRunId } = await ensureRunChecks(ctx, run, ['zap']);
+      // Created running: the scan starts right after (it used to stay `queued` until completed).
+      const { zap: checkRunId } = await ensureRunChecks(ctx, run, ['zap'], { status: 'in_progress' });
       const gate = await runZapGate(
         ctx.executor,
         { runId: run.id, attemptKey: `${run.id}.zap.${env}` },
