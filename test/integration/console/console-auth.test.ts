@@ -278,7 +278,9 @@ describe('sign-in with GitHub', () => {
     const noToken = await post('/api/rollbacks', body, { cookie, origin: 'https://evil.example' });
     expect(noToken.status).toBe(403);
     expect(await noToken.json()).toMatchObject({ error: { code: 'SHIPGATE_E_CSRF' } });
-    const wrong = await post('/api/rollbacks', body, { cookie, 'x-csrf-token': `${csrf.slice(0, -1)}A` });
+    // One character changed (a fixed 'A' would be no change for a token that ends in 'A').
+    const forged = `${csrf.slice(0, -1)}${csrf.endsWith('A') ? 'B' : 'A'}`;
+    const wrong = await post('/api/rollbacks', body, { cookie, 'x-csrf-token': forged });
     expect(wrong.status).toBe(403);
     expect((await post('/auth/logout', {}, { cookie })).status).toBe(403);
   });
