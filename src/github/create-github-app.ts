@@ -105,33 +105,23 @@ const unthrottledGroup = {
  * The plugin's own write group spaces every write a full second apart, so a run's dozen writes
  * took a dozen seconds; a token bucket keeps the one-a-second average and lets one run's writes
  * through at once. In any minute it lets through at most `burst` + 60 writes (75 with the
- * default 15: under 80). A second bucket, chained behind it, keeps any hour under 500:
- * `HOUR_BURST` + 3,600 s / `HOUR_REFILL_MS` = 100 + 400. Both are per process: several worker
- * processes on one installation share nothing (the plugin's Redis clustering would).
+ * default 15: under 80). It is per process: several worker processes on one installation share
+ * nothing (the plugin's Redis clustering would).
+ *
+ * No hourly bucket for the 500: paced ahead of time (100, then one every 9 s) it turned every
+ * busy hour into minute-long waits per release (the fault soak fell from 36 to 13 releases a
+ * minute and gave one up). GitHub answers an hour's overrun with a secondary-limit 403/429 and
+ * `retry-after`, which the throttling plugin waits out and retries (`onSecondaryRateLimit`).
  */
-const HOUR_BURST = 100;
-const HOUR_REFILL_MS = 9_000;
-
 function writeBudget(burst: number): Bottleneck.Group {
   const size = Math.max(1, Math.floor(burst));
-  const perMinute = new Bottleneck.Group({
+  return new Bottleneck.Group({
     id: 'shipgate-write',
     reservoir: size,
     reservoirIncreaseAmount: 1,
     reservoirIncreaseInterval: 1_000,
     reservoirIncreaseMaximum: size,
   });
-  const perHour = new Bottleneck.Group({
-    id: 'shipgate-write-hour',
-    reservoir: HOUR_BURST,
-    reservoirIncreaseAmount: 1,
-    reservoirIncreaseInterval: HOUR_REFILL_MS,
-    reservoirIncreaseMaximum: HOUR_BURST,
-    // Dropped after an hour idle, when it would be full again anyway (not after 5 minutes).
-    timeout: 3_600_000,
-  });
-  perMinute.on('created', (limiter, key) => limiter.chain(perHour.key(key)));
-  return perMinute;
 }
 
 /** The throttling plugin's budget key for an Octokit: its installation, or the App itself. */
