@@ -69,7 +69,7 @@ export async function getCheckRun(
 export async function ensureCheckRun(
   octokit: Octokit,
   target: RepoTarget & { name: string; headSha: string; externalId: string; detailsUrl?: string },
-): Promise<{ id: number; created: boolean }> {
+): Promise<{ id: number; created: boolean; htmlUrl?: string }> {
   const { owner, repo, name, headSha, externalId, detailsUrl, deliveryId } = target;
   const op = 'POST /repos/{owner}/{repo}/check-runs';
   const { value, created } = await findOrCreate(
@@ -96,7 +96,8 @@ export async function ensureCheckRun(
       return parseGithubResponse(op, CheckRunSchema, data);
     },
   );
-  return { id: value.id, created };
+  // The check run's own page, for links to it (the console); GitHub returns it on create and list.
+  return { id: value.id, created, ...(value.html_url ? { htmlUrl: value.html_url } : {}) };
 }
 
 /** Marks the check run `in_progress`. Repeating it is harmless. */
