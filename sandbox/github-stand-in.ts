@@ -533,6 +533,47 @@ export async function startGithubStandIn(options: GithubStandInOptions): Promise
         };
       },
     },
+    // List repository tags, newest first (GitHub documents no order; its own is close to
+    // newest first for release tags). `commit.sha` is the tagged commit, annotated tags peeled.
+    {
+      method: 'GET',
+      pattern: new RegExp(`${R}/tags$`),
+      auth: 'installation',
+      handler: (ctx) => {
+        const bare = gitRepos.get(repoKey(ctx.owner, ctx.repo));
+        const lines = bare
+          ? execFileSync(
+              'git',
+              [
+                '-C',
+                bare,
+                'for-each-ref',
+                'refs/tags',
+                '--sort=-creatordate',
+                '--format=%(refname:strip=2) %(objectname) %(*objectname)',
+              ],
+              { encoding: 'utf8' },
+            )
+              .split('\n')
+              .filter(Boolean)
+          : [];
+        const repoUrl = `${baseUrl}/repos/${ctx.owner}/${ctx.repo}`;
+        return paginate(
+          ctx,
+          lines.map((line) => {
+            const [name, object, peeled] = line.split(' ');
+            const sha = peeled || object!;
+            return {
+              name,
+              commit: { sha, url: `${repoUrl}/commits/${sha}` },
+              zipball_url: `${repoUrl}/zipball/refs/tags/${name}`,
+              tarball_url: `${repoUrl}/tarball/refs/tags/${name}`,
+              node_id: `TAG_${object}`,
+            };
+          }),
+        );
+      },
+    },
     {
       method: 'GET',
       pattern: new RegExp(`${R}/git/tags/(?<sha>[0-9a-f]{40})$`),

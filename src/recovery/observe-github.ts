@@ -17,11 +17,18 @@ import type { ObservedCheck, ObservedDeployment } from './types.js';
 
 const SHIPGATE_CHECKS = new Set<string>(Object.values(CHECK_NAMES));
 const PullHeadsSchema = z.array(z.object({ head: z.object({ sha: z.string() }) }));
+const TagsSchema = z.array(z.object({ name: z.string(), commit: z.object({ sha: z.string() }) }));
+/**
+ * Tags read per repo: a release lost in its first gates has committed nothing and is on no PR,
+ * but its tag is there. One page; a repo that pushes more release tags than this between a loss
+ * and the recovery is beyond the drill.
+ */
+export const RECENT_TAGS = 30;
 
 /**
  * What GitHub shows of Shipgate's recent work in `repos`: its deployments (newest 100 per repo,
  * with their newest status), and its check runs on the commits that may carry a run (see
- * `candidateCommits`). A repo the App cannot reach is logged and skipped.
+ * `candidateCommits`: env-repo sources, open PR heads, the newest tags, deployed commits). A repo the App cannot reach is logged and skipped.
  */
 export async function observeGithub(
   github: GithubApp,
@@ -42,6 +49,7 @@ export async function observeGithub(
 
   const deployments: ObservedDeployment[] = [];
   const pullHeads: { repo: string; sha: string }[] = [];
+  const tagCommits: { repo: string; sha: string }[] = [];
   for (const { repo, installationId, octokit } of reachable) {
     const target = splitRepo(repo);
     for (const d of await listDeployments(octokit, target)) {
@@ -64,9 +72,15 @@ export async function observeGithub(
     );
     for (const pr of parseGithubResponse(op, PullHeadsSchema, data))
       pullHeads.push({ repo, sha: pr.head.sha });
+    const tagsOp = 'GET /repos/{owner}/{repo}/tags';
+    const tags = await callGithub(tagsOp, () =>
+      octokit.request(tagsOp, { ...target, per_page: RECENT_TAGS }),
+    );
+    for (const tag of parseGithubResponse(tagsOp, TagsSchema, tags.data))
+      tagCommits.push({ repo, sha: tag.commit.sha });
   }
 
-  const candidates = candidateCommits({ recentEnvCommits, pullHeads, deployments });
+  const candidates = candidateCommits({ recentEnvCommits, pullHeads, tagCommits, deployments });
   const checks: ObservedCheck[] = [];
   for (const { repo, installationId, octokit } of reachable) {
     for (const sha of candidates.get(repo.toLowerCase()) ?? []) {

@@ -35,13 +35,16 @@ export function liveEntryOf(target: GrantedTarget, live: LiveState | null): Live
 
 /**
  * The app commits worth asking GitHub about, per repo: what recent env-repo commits released
- * (`Source-Commit`), the heads of open pull requests, and the commits of recent deployments.
- * A run lost before it committed or deployed anything, on a commit that is none of these, is
- * not found (its checks stay open until the tag is pushed again; see the runbook).
+ * (`Source-Commit`), the heads of open pull requests, the commits of the newest tags, and the
+ * commits of recent deployments. A run lost on a commit that is none of these (a push to a
+ * branch with no PR, or a tag older than the newest `RECENT_TAGS`) is not found (its checks stay
+ * open until it runs again; see the runbook).
  */
 export function candidateCommits(input: {
   recentEnvCommits: readonly LiveState[];
   pullHeads: readonly { repo: string; sha: string }[];
+  /** The commits of each repo's newest tags: where a release lost before its first commit sits. */
+  tagCommits: readonly { repo: string; sha: string }[];
   deployments: readonly ObservedDeployment[];
 }): Map<string, Set<string>> {
   const out = new Map<string, Set<string>>();
@@ -56,6 +59,7 @@ export function candidateCommits(input: {
       add(c.sourceRepo, c.sourceCommit);
   }
   for (const p of input.pullHeads) add(p.repo, p.sha);
+  for (const t of input.tagCommits) add(t.repo, t.sha);
   for (const d of input.deployments) if (d.runId !== undefined) add(d.repo, d.sha);
   return out;
 }

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,15 +18,17 @@ import {
   startHarness,
   type Harness,
   type HarnessWorld,
+  WEB_PIPELINE,
 } from '../support/shipgate-harness.js';
 
 /**
  * The disaster-recovery drill of docs/operations/disaster-recovery.md, as a test:
- *   1. a release is in flight (its staging Rollout paused, ZAP scanning the preview);
+ *   1. a release is in flight (its staging Rollout paused, ZAP scanning the preview), and a
+ *      second one is in its first gates on a commit only its tag points at;
  *   2. Redis loses everything (FLUSHALL on a redis-server of our own);
  *   3. Shipgate is killed and started again on the empty Redis;
- *   4. the run is reported lost exactly once: its open check run and deployment completed with
- *      an explanation; another restart reports nothing again;
+ *   4. both runs are reported lost exactly once: their open check runs and deployment completed
+ *      with an explanation; another restart reports nothing again;
  *   5. the live state Shipgate rebuilt matches the env repo;
  *   6. a new release goes through.
  */
@@ -107,11 +110,43 @@ describe('disaster recovery drill', () => {
     const [deployment] = h.github.deployments('acme', 'web');
     expect(h.github.deploymentStatuses(deployment!.id)[0]?.state).toBe('in_progress');
 
+    // 1b. A second release caught in its first gates, on a commit that only its tag points at:
+    // not deployed, not a pull request's head, nothing in the env repo. Trivy never finishes.
+    const bare = h.appRepo.bareDir;
+    const gitIn = (args: string[]) => execFileSync('git', ['-C', bare, ...args], { encoding: 'utf8' }).trim();
+    const taggedOnly = gitIn([
+      'commit-tree',
+      `${h.appRepo.shas[0]}^{tree}`,
+      '-p',
+      h.appRepo.shas[0]!,
+      '-m',
+      'next',
+    ]);
+    gitIn(['tag', '-a', 'v1.1.0', '-m', 'v1.1.0', taggedOnly]);
+    h.github.setFile('acme', 'web', taggedOnly, '.shipgate.yml', WEB_PIPELINE);
+    scanners.configure({ trivy: { behaviour: 'hang' }, zap: { behaviour: 'hang' } });
+    const trivyCallsBefore = scanners.calls().filter((c) => c.tool === 'trivy').length;
+    expect(await h.deliver('push', { ...tagPush(h, 'v1.1.0'), after: taggedOnly })).toBe(202);
+    const lostInGates = await h.waitForRun(
+      (r) => r.tag === 'v1.1.0' && r.state === 'gating',
+      'second release gating',
+      60_000,
+    );
+    await eventually(
+      () => scanners.calls().filter((c) => c.tool === 'trivy').length > trivyCallsBefore,
+      30_000,
+      'Trivy running for the second release',
+    );
+
     // 2. Redis loses everything; 3. Shipgate is killed and started again.
     const admin = new Redis(redis.url);
     await admin.flushall();
     admin.disconnect();
     await h.crash();
+    const openInGates = h.github
+      .checkRuns('acme', 'web')
+      .filter((c) => c.head_sha === taggedOnly && c.status !== 'completed').length;
+    expect(openInGates).toBeGreaterThan(0);
     scanners.configure({
       trivy: { fixture: `${FIXTURES}/trivy/image-no-vulnerabilities.json` },
       zap: { fixture: `${FIXTURES}/zap/baseline-zap2.14-medium-low-info.json` },
@@ -127,7 +162,10 @@ describe('disaster recovery drill', () => {
       30_000,
       'recovery job finished',
     );
-    expect(recovery.returnvalue).toMatchObject({ lost: 1, reported: [lostRun.id] });
+    expect(recovery.returnvalue).toMatchObject({ lost: 2 });
+    expect([...(recovery.returnvalue as { reported: string[] }).reported].sort()).toEqual(
+      [lostRun.id, lostInGates.id].sort(),
+    );
     const zapAfter = h.github.checkRuns('acme', 'web').find((c) => c.id === zapCheck.id)!;
     expect(zapAfter).toMatchObject({ status: 'completed', conclusion: 'cancelled' });
     expect(JSON.stringify(zapAfter.output)).toContain(`Shipgate lost run ${lostRun.id}`);
@@ -145,8 +183,10 @@ describe('disaster recovery drill', () => {
     await new Promise((r) => setTimeout(r, 1000));
     expect((await h.queues.maintenance.getJob(RECOVER_LOST_RUNS_JOB))?.timestamp).toBe(recovery.timestamp);
     expect(lostReports(h)).toEqual(reportsSoFar);
-    expect(reportsSoFar).toEqual({ checkPatches: 1, deploymentErrors: 1 });
-    expect(await h.workerCtx.producer.hkeys(h.runs.keys.recoveryReported())).toEqual([lostRun.id]);
+    expect(reportsSoFar).toEqual({ checkPatches: 1 + openInGates, deploymentErrors: 1 });
+    expect((await h.workerCtx.producer.hkeys(h.runs.keys.recoveryReported())).sort()).toEqual(
+      [lostRun.id, lostInGates.id].sort(),
+    );
 
     // 5. What is live, rebuilt from the env repo's trailers, is what git says.
     const live = await eventually(

@@ -48,7 +48,7 @@ function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
 }
 
 function run(args: string[], env: Record<string, string> = {}, dir = cwd) {
-  return spawnSync(TSX, [CLI, ...args], { cwd: dir, env: cleanEnv(env), encoding: 'utf8', timeout: 30_000 });
+  return spawnSync(TSX, [CLI, ...args], { cwd: dir, env: cleanEnv(env), encoding: 'utf8', timeout: 90_000 });
 }
 
 describe('shipgate CLI', () => {

@@ -71,19 +71,21 @@ describe('liveEntryOf', () => {
 });
 
 describe('candidateCommits', () => {
-  it('gathers released commits, pull-request heads and deployed commits per repo', () => {
+  it('gathers released commits, pull-request heads, tagged commits and deployed commits per repo', () => {
     const out = candidateCommits({
       recentEnvCommits: [
         live({ run: RUN_A, sourceRepo: 'Acme/Web', sourceCommit: SHA }),
         live({ sourceRepo: 'acme/web', sourceCommit: 'e'.repeat(40) }), // no Shipgate-Run: a person's
       ],
       pullHeads: [{ repo: 'acme/api', sha: 'b'.repeat(40) }],
+      // A release lost in its first gates: only its tag points at it.
+      tagCommits: [{ repo: 'ACME/web', sha: '1'.repeat(40) }],
       deployments: [
         deployment({ sha: 'f'.repeat(40) }),
         deployment({ runId: undefined, sha: '0'.repeat(40) }),
       ],
     });
-    expect([...(out.get('acme/web') ?? [])].sort()).toEqual([SHA, 'f'.repeat(40)]);
+    expect([...(out.get('acme/web') ?? [])].sort()).toEqual(['1'.repeat(40), SHA, 'f'.repeat(40)]);
     expect([...(out.get('acme/api') ?? [])]).toEqual(['b'.repeat(40)]);
   });
 });
