@@ -9,6 +9,7 @@ import {
 import { enqueueStage, type StageQueues } from '../engine/context/stage-jobs.js';
 import { ApprovalNotAwaited, ApprovalRefused, BadRequest, Forbidden, RunNotFound } from '../errors.js';
 import type { Logger } from '../logger.js';
+import { APPROVAL_COMMENT_MAX_CHARS } from '../approvals/approval-comment.js';
 import { isRunId } from '../runs/run-id.js';
 import { RunStore } from '../runs/run-store.js';
 import { ResourceName } from '../runs/run-types.js';
@@ -23,7 +24,8 @@ import { createReplayGuard } from '../slack/replay-guard.js';
  * The fallback when Slack is down: an approval or rejection through the authenticated API.
  *
  *   POST /api/runs/:id/approvals   Authorization: Bearer <SHIPGATE_API_TOKEN>
- *     body { env, decision: 'approve' | 'reject', slackUserId, via?: 'api' | 'cli' }
+ *     body { env, decision: 'approve' | 'reject', slackUserId, via?: 'api' | 'cli', comment? }
+ *       comment: at most 500 characters, stored with the decision on the run (GET /api/runs/:id)
  *     200 { result }    the worker applied it: result.outcome approved | rejected | recorded | duplicate | closed | …
  *     202 { jobId }     queued; no worker answered within the wait (see GET /api/runs/:id)
  *     403 SHIPGATE_E_APPROVAL_REFUSED       the platform policy refused this person (same rules as a click)
@@ -58,7 +60,7 @@ const BodySchema = z
       .regex(/^[A-Z0-9]{2,32}$/, 'expected a Slack user id like U0123ABCD')
       .optional(),
     via: z.enum(['api', 'cli']).optional(),
-    comment: z.string().max(500).optional(),
+    comment: z.string().max(APPROVAL_COMMENT_MAX_CHARS).optional(),
   })
   .strict();
 
@@ -133,6 +135,7 @@ export function approvalsRoutes(options: ApprovalsRoutesOptions): FastifyPluginA
           via: body.via ?? 'api',
           receivedAt: now(),
           ...(decider.actor === undefined ? {} : { userName: decider.actor }),
+          ...(body.comment === undefined ? {} : { comment: body.comment }),
         });
         const jobId = await enqueueStage(options.queues, job);
         request.log.info(
@@ -143,7 +146,8 @@ export function approvalsRoutes(options: ApprovalsRoutesOptions): FastifyPluginA
             actor: decider.actor ?? decider.tokenActor,
             decision: body.decision,
             via: job.via,
-            comment: body.comment,
+            // Never the comment itself: it is free text, and a log line outlives the run.
+            commentChars: job.comment?.length ?? 0,
           },
           'approval decision queued through the API',
         );

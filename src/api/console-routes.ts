@@ -108,15 +108,27 @@ export function consoleRoutes(options: ConsoleRoutesOptions): FastifyPluginAsync
           version: run.tag ?? null,
           releaser: run.releaser,
           required: req?.rule.required ?? rule?.required ?? 1,
+          // The store counts the votes; the run keeps what each approver wrote with theirs.
           approvals: req
-            ? req.votes.map((v) => ({
-                by: v.userName ?? v.userId,
-                at: v.at.toISOString(),
-                decision: v.decision,
-              }))
+            ? req.votes.map((v) => {
+                const comment = run.approvals.find(
+                  (a) => a.env === env && a.slackUserId === v.userId,
+                )?.comment;
+                return {
+                  by: v.userName ?? v.userId,
+                  at: v.at.toISOString(),
+                  decision: v.decision,
+                  ...(comment === undefined ? {} : { comment }),
+                };
+              })
             : run.approvals
                 .filter((a) => a.env === env)
-                .map((a) => ({ by: a.slackUserId, at: a.at, decision: a.decision })),
+                .map((a) => ({
+                  by: a.slackUserId,
+                  at: a.at,
+                  decision: a.decision,
+                  ...(a.comment === undefined ? {} : { comment: a.comment }),
+                })),
           expiresAt: req ? req.expiresAt.toISOString() : null,
           canDecide: whyNot === undefined,
           ...(whyNot === undefined ? {} : { whyNot }),

@@ -5,6 +5,7 @@ import { isRunId } from '../runs/run-id.js';
 import { ListRunsQuerySchema, type RunStore } from '../runs/run-store.js';
 import type { Run, RunEvent } from '../runs/run-types.js';
 import { buildTimeline, type TimelineStage } from '../runs/run-timeline.js';
+import { gateLogStepKey, type GateLog } from '../runs/gate-log.js';
 
 /**
  * The read-only runs API.
@@ -14,6 +15,8 @@ import { buildTimeline, type TimelineStage } from '../runs/run-timeline.js';
  *     400 SHIPGATE_E_RUNS_QUERY_INVALID                   unknown parameter or bad value
  *   GET /api/runs/:id
  *     200 { run: Run, events: RunEvent[], timeline: TimelineStage[] }   events oldest first
+ *         each gate of `run.gates` with its `logTail` (the end of its output, masked and
+ *         bounded: src/runs/gate-log.ts) when the gate ran a command; the list leaves it out
  *     404 SHIPGATE_E_RUN_NOT_FOUND
  *
  * Both routes sit behind `requireToken` (401 without a valid bearer token). Errors are
@@ -86,10 +89,31 @@ export function runsRoutes(options: RunsRoutesOptions): FastifyPluginAsync {
         // An id that is not a ULID cannot name a run; answer without touching Redis.
         const run = isRunId(id) ? await store.getRun(id) : undefined;
         if (!run) throw RunNotFound(id.slice(0, 64));
-        const events = await store.getEvents(id);
+        const [events, withLogs] = await Promise.all([store.getEvents(id), withGateLogs(store, run)]);
         void reply.header('cache-control', 'no-store');
-        return { run, events, timeline: buildTimeline(run, events) };
+        return { run: withLogs, events, timeline: buildTimeline(run, events) };
       },
     );
   };
+}
+
+/**
+ * The run with each gate's stored output tail (`logTail`, `logTruncated`) beside its summary.
+ * Only the run's own page pays for them: the list and the event stream carry summaries only.
+ */
+async function withGateLogs(store: RunStore, run: Run): Promise<Run> {
+  const keys = Object.keys(run.gates).filter((key) => /^[a-z]{1,32}$/.test(key));
+  if (keys.length === 0) return run;
+  const logs = await Promise.all(
+    keys.map((key) => store.getStepResult<GateLog>(run.id, gateLogStepKey(key))),
+  );
+  const gates: Run['gates'] = { ...run.gates };
+  keys.forEach((key, i) => {
+    const log = logs[i];
+    const summary = gates[key];
+    if (log === undefined || typeof log.tail !== 'string' || summary === null || typeof summary !== 'object')
+      return;
+    gates[key] = { ...summary, logTail: log.tail, logTruncated: log.truncated === true };
+  });
+  return { ...run, gates };
 }

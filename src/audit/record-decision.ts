@@ -18,6 +18,8 @@ export interface VoteDecision {
   at: Date;
   /** `approved`, `rejected`, `recorded` (counted, quorum not yet met). */
   outcome: string;
+  /** The approver's comment, already bounded and masked (src/approvals/approval-comment.ts). */
+  comment?: string;
 }
 
 /** One vote per approver, run and environment: a retried or double click is the same vote. */
@@ -33,7 +35,14 @@ export function recordVote(audit: AuditLog, v: VoteDecision): Promise<string | n
       ...(v.app !== undefined ? { app: v.app } : {}),
       outcome: v.outcome,
       reason: `${v.userName ?? v.userId} ${v.decision === 'approve' ? 'approved' : 'rejected'} ${v.env}`,
-      ...(v.userName !== undefined ? { details: { userName: v.userName } } : {}),
+      ...(v.userName !== undefined || v.comment !== undefined
+        ? {
+            details: {
+              ...(v.userName !== undefined ? { userName: v.userName } : {}),
+              ...(v.comment !== undefined ? { comment: v.comment } : {}),
+            },
+          }
+        : {}),
     },
     `vote:${v.runId}:${v.env}:${v.userId}`,
   );

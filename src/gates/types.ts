@@ -1,4 +1,4 @@
-import type { CheckoutSpec } from '../executors/executor.js';
+import type { CheckoutSpec, ExecutionResult } from '../executors/executor.js';
 
 export type GateName = 'tests' | 'trivy' | 'zap';
 export type GateConclusion = 'success' | 'failure' | 'neutral';
@@ -31,6 +31,11 @@ export interface GateResult {
   overrides?: { id: string; reason: string; expires?: string | undefined; findings: number }[];
   /** Set when the run was cancelled: report the check run as `cancelled`, or not at all. */
   cancelled?: true;
+  /**
+   * The end of the command's output as the executor returned it (already masked), and how many
+   * bytes it wrote in all; absent when no command ran. Stored with the run for the console.
+   */
+  log?: { tail: string; bytes: number };
 }
 
 /** What a scanner gate does when its scanner is missing, crashes, times out or writes no valid report. */
@@ -53,3 +58,8 @@ export interface GateContext {
 
 /** GitHub accepts 50 annotations per request; more only bury the first ones. */
 export const MAX_ANNOTATIONS = 50;
+
+/** `result` with the executor's output tail attached (see `GateResult.log`). */
+export function withLog(result: GateResult, execution: ExecutionResult): GateResult {
+  return { ...result, log: { tail: execution.logTail, bytes: execution.logBytes } };
+}

@@ -90,7 +90,7 @@ export async function ensureCheckRun(
     detailsUrl?: string;
     start?: CheckRunStart;
   },
-): Promise<{ id: number; created: boolean }> {
+): Promise<{ id: number; created: boolean; htmlUrl?: string }> {
   const {
     owner,
     repo,
@@ -126,7 +126,8 @@ export async function ensureCheckRun(
       return parseGithubResponse(op, CheckRunSchema, data);
     },
   );
-  return { id: value.id, created };
+  // The check run's own page, for links to it (the console); GitHub returns it on create and list.
+  return { id: value.id, created, ...(value.html_url ? { htmlUrl: value.html_url } : {}) };
 }
 
 /** The creating POST's fields for `start`. */

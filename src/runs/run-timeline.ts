@@ -167,12 +167,17 @@ export function buildTimeline(run: Run, events: readonly RunEvent[]): TimelineSt
     if (target) target.steps.push({ at: event.at, type: event.type, message: event.message });
   }
 
-  // Approvals with who and when, on their environment's stage.
+  // Approvals with who, when and what they wrote, on their environment's stage.
   for (const s of stages) {
     if (s.kind !== 'approval' || s.env === undefined) continue;
     s.detail.approvals = run.approvals
       .filter((a) => a.env === s.env)
-      .map((a) => ({ by: a.slackUserId, at: a.at, decision: a.decision }));
+      .map((a) => ({
+        by: a.slackUserId,
+        at: a.at,
+        decision: a.decision,
+        ...(a.comment === undefined ? {} : { comment: a.comment }),
+      }));
   }
   if (run.reason !== undefined) {
     const last = stages[stages.length - 1];

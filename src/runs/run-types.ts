@@ -29,6 +29,8 @@ export const RUN_LIMITS = {
   /** Serialised `gates` summary. */
   gatesBytes: 16 * 1024,
   approvals: 100,
+  /** An approver's comment on one decision (see src/approvals/approval-comment.ts). */
+  approvalCommentChars: 500,
   /** `reason` text. */
   reasonChars: 2000,
   eventMessageChars: 2000,
@@ -63,6 +65,8 @@ export const ApprovalSchema = z.object({
   slackUserId: z.string().regex(/^[A-Z0-9]{2,32}$/, 'expected a Slack user id'),
   at: z.iso.datetime(),
   decision: z.enum(['approve', 'reject']),
+  /** What the approver wrote with the decision: untrusted, bounded, token shapes masked. */
+  comment: z.string().max(RUN_LIMITS.approvalCommentChars).optional(),
 });
 export type Approval = z.infer<typeof ApprovalSchema>;
 

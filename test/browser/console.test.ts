@@ -3,8 +3,9 @@ import path from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { build } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { git } from '../../sandbox/demo-world.js';
 import { collectPageErrors, launchChromium, seriousAxeViolations } from './support/chromium.js';
-import { PEOPLE, startConsoleStack, type ConsoleStack } from './support/console-stack.js';
+import { CONSOLE_POLICY, PEOPLE, startConsoleStack, type ConsoleStack } from './support/console-stack.js';
 
 /**
  * The web console in real Chromium, against Shipgate as `shipgate start` runs it with the
@@ -178,13 +179,45 @@ describe('the web console in Chromium', () => {
 
   it('lets the approver approve with a comment, and the run go on to production', async () => {
     const page = await signedIn(PEOPLE.approver.login);
-    await approveInPage(page, releaseRunId, 'Staging looks right; ship it.');
+    // Markup in a comment is text: the timeline shows it as typed and renders no element.
+    const comment = 'Staging looks right; ship <em>it</em>.';
+    await approveInPage(page, releaseRunId, comment);
     await page.goto(`/runs/${releaseRunId}`);
     const state = page.locator('.page-head .badge');
     await eventually(() => state.getAttribute('data-state'), { timeout: 60_000 }).toBe('succeeded');
     await eventually(() => page.getByText(/approved/i).count()).toBeGreaterThan(0);
+    const approval = page.locator('tr[data-stage="approval:production"]');
+    await eventually(() => approval.textContent()).toContain(`“${comment}”`);
+    expect(await page.locator('main em').count()).toBe(0);
     await expectAccessible(page, 'run page');
     await page.screenshot({ path: path.join(IMAGES, 'console-run.png'), fullPage: true });
+  });
+
+  it('shows each gate’s last output and links it to its own check run', async () => {
+    const page = await signedIn(PEOPLE.viewer.login);
+    await page.goto(`/runs/${releaseRunId}`);
+    const tests = page.locator('li[data-gate="tests"]');
+    await tests.waitFor();
+    // The end of the app's test output (the demo's run-tests.sh), as text in a <pre>.
+    expect(await tests.locator('pre.log').textContent()).toContain('all 3 tests passed');
+    // Every gate the run has (the demo's pipeline: tests and Trivy; ZAP when it scans a preview).
+    const gates = await page
+      .locator('li[data-gate]')
+      .evaluateAll((cards) => cards.map((c) => c.getAttribute('data-gate') ?? ''));
+    expect(gates).toEqual(expect.arrayContaining(['tests', 'trivy']));
+    for (const gate of gates) {
+      const link = page
+        .locator(`li[data-gate="${gate}"]`)
+        .getByRole('link', { name: `shipgate/${gate} check run` });
+      // Its own check run as GitHub named it (html_url), not the commit's checks page.
+      expect(await link.getAttribute('href'), gate).toMatch(
+        /^https:\/\/github\.example\/acme\/web\/runs\/\d+$/,
+      );
+    }
+    const hrefs = await page
+      .locator('li[data-gate] a[data-external]')
+      .evaluateAll((links) => links.map((a) => a.getAttribute('href')));
+    expect(new Set(hrefs).size).toBe(hrefs.length);
   });
 
   it('shows the release live in production in the environments matrix', async () => {
@@ -231,6 +264,53 @@ describe('the web console in Chromium', () => {
     await page.getByRole('link', { name: 'Runs' }).click();
     await page.getByRole('link', { name: 'v1.1.0', exact: true }).waitFor();
     await page.screenshot({ path: path.join(IMAGES, 'console-runs.png') });
+  });
+
+  it('lets an operator break glass during a freeze of staging, and the audit page shows it', async () => {
+    // Staging frozen from now on, in the platform policy on the env repo's main branch (on
+    // top of the commits Shipgate pushed there since).
+    git(stack.world.env.work, ['pull', '-q', '--rebase', 'origin', 'main']);
+    stack.world.env.commit(
+      {
+        'shipgate/policy.yml': CONSOLE_POLICY.replace(
+          '    namespace: web-staging\n',
+          "    namespace: web-staging\n    freezeWindows:\n      - { start: '2000-01-01 00:00', end: '2099-01-01 00:00', timeZone: UTC, reason: 'browser-test freeze' }\n",
+        ),
+      },
+      'platform policy: freeze staging',
+    );
+    const page = await signedIn(PEOPLE.operator.login);
+    // The server reads the policy again within seconds: until then a rollback is not frozen.
+    // Asked with a version that does not exist, so nothing rolls back while it waits.
+    await eventually(
+      async () =>
+        (
+          await apiPost(page, '/api/rollbacks', {
+            app: 'web',
+            env: 'staging',
+            to: 'v0.0.404',
+            reason: 'probe',
+          })
+        ).code,
+      { timeout: 30_000 },
+    ).toBe('SHIPGATE_E_ROLLBACK_FROZEN');
+
+    // Staging runs v1.1.0 (production was rolled back above, staging was not).
+    await page.goto('/rollback?app=web&env=staging');
+    await page.getByRole('radio', { name: /v1\.0\.0/ }).check();
+    await page.getByLabel('Manifest diff').waitFor();
+    await page.getByLabel(/^Reason/).fill('checkout errors during the freeze');
+    await page.getByRole('button', { name: 'Confirm rollback' }).click();
+    await page.getByLabel(/Break-glass reason/).fill('customers cannot pay: roll back now');
+    await page.getByRole('button', { name: 'Break glass and roll back' }).click();
+    await page.getByRole('link', { name: 'Follow the rollback run' }).waitFor();
+
+    await page.getByRole('link', { name: 'Audit' }).click();
+    const entry = page.locator('tr[data-kind="rollback"]', { hasText: 'checkout errors during the freeze' });
+    await eventually(() => entry.count()).toBeGreaterThan(0);
+    expect(await entry.first().locator('.break-glass').textContent()).toContain('break-glass');
+    expect(await entry.first().textContent()).toContain(PEOPLE.operator.login);
+    await expectAccessible(page, 'audit page (break-glass)');
   });
 
   it('shows the audit trail: who approved and who rolled back', async () => {

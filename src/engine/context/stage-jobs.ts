@@ -1,6 +1,7 @@
 import type { JobsOptions, Queue } from 'bullmq';
 import { z } from 'zod';
 import type { QueueName } from '../../queue/names.js';
+import { RUN_LIMITS } from '../../runs/run-types.js';
 import { currentTraceparent, TRACEPARENT_PATTERN } from '../../telemetry/trace-context.js';
 
 /**
@@ -75,6 +76,11 @@ export const StageJobSchema = z.discriminatedUnion('stage', [
      */
     clickId: JOB_ID_PART,
     userName: z.string().max(100).optional(),
+    /**
+     * The approver's comment (API and console; Slack buttons carry none). Free text, but bounded
+     * and with token shapes masked before it is enqueued (src/approvals/approval-comment.ts).
+     */
+    comment: z.string().max(RUN_LIMITS.approvalCommentChars).optional(),
     messageTs: z.string().max(32).optional(),
     threadTs: z.string().max(32).optional(),
     teamId: z.string().max(32).optional(),

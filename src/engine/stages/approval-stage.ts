@@ -5,6 +5,7 @@ import type { JobsOptions } from 'bullmq';
 import { z } from 'zod';
 import type { ApprovalDeps } from '../../approvals/approval-deps.js';
 import { approvedByTrailerValues } from '../../approvals/approval-audit.js';
+import { approvalCommentOf } from '../../approvals/approval-comment.js';
 import {
   handleApprovalClick,
   recordApiDecision,
@@ -85,7 +86,10 @@ export function apiDecisionJobOf(input: {
   receivedAt: Date;
   /** Who decided, as authenticated (GitHub login or `token:<name>`): shown in the audit. */
   userName?: string;
+  /** What they wrote with it; cleaned here (bounded, no controls, token shapes masked). */
+  comment?: string;
 }): ApprovalDecisionJob {
+  const comment = approvalCommentOf(input.comment);
   return StageDecisionSchema.parse({
     stage: 'approval-decision',
     runId: input.runId,
@@ -99,6 +103,7 @@ export function apiDecisionJobOf(input: {
     retryNum: 0,
     receivedAt: input.receivedAt.toISOString(),
     ...(input.userName === undefined ? {} : { userName: input.userName }),
+    ...(comment === undefined ? {} : { comment }),
   });
 }
 
@@ -368,6 +373,9 @@ export async function runApprovalDecisionStage(
       slackUserId: vote.userId,
       at: vote.at.toISOString(),
       decision: vote.decision,
+      // The comment of the job that carried this vote; a later click by the same person is not
+      // added again (one decision per approver), so its comment does not replace the first.
+      ...(job.comment === undefined ? {} : { comment: job.comment }),
     });
     await auditVote(ctx, job, {
       outcome: result.outcome === 'duplicate' ? 'recorded' : result.outcome,
@@ -481,6 +489,7 @@ async function auditVote(
     ...(job.userName !== undefined ? { userName: job.userName } : {}),
     decision: job.decision,
     via: job.via,
+    ...(job.comment === undefined ? {} : { comment: job.comment }),
   };
   try {
     const app = (await ctx.runs.getRun(job.runId))?.app;

@@ -2,7 +2,7 @@ import type { ExecutionResult, Executor } from '../../executors/executor.js';
 import { ReportInvalid } from '../../errors.js';
 import { cell, code, codeBlock, fitSummary, logTail } from '../markdown.js';
 import { cancelledResult } from '../scanner-failure.js';
-import { MAX_ANNOTATIONS, type Annotation, type GateContext, type GateResult } from '../types.js';
+import { MAX_ANNOTATIONS, withLog, type Annotation, type GateContext, type GateResult } from '../types.js';
 import { parseJunit, type JunitSummary } from './parse-junit.js';
 
 export interface TestsGateOptions {
@@ -150,5 +150,5 @@ export async function runTestsGate(
     },
     { signal: run.signal },
   );
-  return evaluateTests(result, options);
+  return withLog(evaluateTests(result, options), result);
 }

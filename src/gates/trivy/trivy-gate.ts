@@ -1,7 +1,7 @@
 import type { Executor } from '../../executors/executor.js';
 import { ReportInvalid } from '../../errors.js';
 import { scannerFailureResult, scannerReport } from '../scanner-failure.js';
-import type { GateContext, GateResult, ScannerFailureOptions } from '../types.js';
+import { withLog, type GateContext, type GateResult, type ScannerFailureOptions } from '../types.js';
 import { evaluateTrivy, type TrivyPolicy } from './evaluate-trivy.js';
 import { parseTrivyReport } from './parse-trivy-report.js';
 
@@ -96,13 +96,13 @@ export async function runTrivyGate(
     },
     options,
   );
-  if ('done' in read) return read.done;
+  if ('done' in read) return withLog(read.done, result);
   const text = read.text;
   try {
     const report = parseTrivyReport(text, { maxFindings: options.maxFindings });
-    return evaluateTrivy(report, { ...options, mode: options.mode }, run.now ?? new Date());
+    return withLog(evaluateTrivy(report, { ...options, mode: options.mode }, run.now ?? new Date()), result);
   } catch (err) {
     if (!ReportInvalid.is(err)) throw err;
-    return scannerFailureResult('trivy', 'Trivy', 'crashed', err.message, result, options);
+    return withLog(scannerFailureResult('trivy', 'Trivy', 'crashed', err.message, result, options), result);
   }
 }

@@ -1,7 +1,7 @@
 import type { Executor } from '../../executors/executor.js';
 import { ReportInvalid } from '../../errors.js';
 import { scannerFailureResult, scannerReport } from '../scanner-failure.js';
-import type { GateContext, GateResult, ScannerFailureOptions } from '../types.js';
+import { withLog, type GateContext, type GateResult, type ScannerFailureOptions } from '../types.js';
 import { evaluateZap, type ZapPolicy } from './evaluate-zap.js';
 import { parseZapReport } from './parse-zap-report.js';
 
@@ -85,12 +85,12 @@ export async function runZapGate(
     },
     options,
   );
-  if ('done' in read) return read.done;
+  if ('done' in read) return withLog(read.done, result);
   const text = read.text;
   try {
-    return evaluateZap(parseZapReport(text), options);
+    return withLog(evaluateZap(parseZapReport(text), options), result);
   } catch (err) {
     if (!ReportInvalid.is(err)) throw err;
-    return scannerFailureResult('zap', 'ZAP', 'crashed', err.message, result, options);
+    return withLog(scannerFailureResult('zap', 'ZAP', 'crashed', err.message, result, options), result);
   }
 }

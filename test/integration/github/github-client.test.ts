@@ -217,7 +217,9 @@ describe('check runs', () => {
     const first = await ensureCheckRun(octokit, { ...target, deliveryId: 'delivery-123' });
     const second = await ensureCheckRun(octokit, target);
     expect(first.created).toBe(true);
-    expect(second).toEqual({ id: first.id, created: false });
+    // Both carry the check run's own page (html_url), found or created.
+    expect(first.htmlUrl).toMatch(new RegExp(`/runs/${first.id}$`));
+    expect(second).toEqual({ id: first.id, created: false, htmlUrl: first.htmlUrl });
     // Another run's check of the same name on the same sha is a different check run.
     const other = await ensureCheckRun(octokit, { ...target, externalId: 'run-2' });
     expect(other.id).not.toBe(first.id);

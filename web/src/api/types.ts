@@ -64,8 +64,10 @@ export interface GateSummary {
   /** The check run on GitHub, when the server knows it. */
   url?: string;
   htmlUrl?: string;
-  /** The last lines of the gate's log, when the server keeps them. */
+  /** The last lines of the gate's log, when the server keeps them (GET /api/runs/:id only). */
   logTail?: string;
+  /** Whether earlier output was left out of `logTail`. */
+  logTruncated?: boolean;
 }
 
 export interface RunApproval {

@@ -1,9 +1,9 @@
-import { useState } from 'preact/hooks';
 import { query } from '../api/client';
 import { AUDIT_KINDS, type AuditPage as Page } from '../api/types';
 import { navigate, type Location } from '../router';
 import { dateTime } from '../ui/format';
 import { ErrorNotice, Loading } from '../ui/notice';
+import { Pager } from '../ui/pager';
 import { StateBadge } from '../ui/state-badge';
 import { useFetch } from '../ui/use-fetch';
 
@@ -14,7 +14,6 @@ export function AuditPage({ location }: { location: Location }) {
   const filters = { kind: p.get('kind') ?? '', app: p.get('app') ?? '', env: p.get('env') ?? '' };
   const cursor = p.get('cursor') ?? '';
   const page = useFetch<Page>(`/api/audit${query({ ...filters, cursor, limit: PAGE_SIZE })}`);
-  const [earlier, setEarlier] = useState<string[]>([]);
 
   const go = (next: Partial<typeof filters> & { cursor?: string }) =>
     navigate(`/audit${query({ ...filters, ...next })}`);
@@ -22,7 +21,6 @@ export function AuditPage({ location }: { location: Location }) {
   const onSubmit = (event: Event) => {
     event.preventDefault();
     const form = new FormData(event.currentTarget as HTMLFormElement);
-    setEarlier([]);
     go({
       kind: String(form.get('kind') ?? ''),
       app: String(form.get('app') ?? '').trim(),
@@ -111,32 +109,15 @@ export function AuditPage({ location }: { location: Location }) {
           </table>
         </div>
       ) : null}
-      <nav class="pager" aria-label="Pages of the audit trail">
-        {cursor ? (
-          <button
-            type="button"
-            onClick={() => {
-              const stack = earlier.slice();
-              const previous = stack.pop() ?? '';
-              setEarlier(stack);
-              go({ cursor: previous });
-            }}
-          >
-            ← Previous page
-          </button>
-        ) : null}
-        {page.data?.nextCursor ? (
-          <button
-            type="button"
-            onClick={() => {
-              setEarlier([...earlier, cursor]);
-              go({ cursor: page.data!.nextCursor! });
-            }}
-          >
-            Next page →
-          </button>
-        ) : null}
-      </nav>
+      <Pager
+        key={JSON.stringify(filters)}
+        label="Pages of the audit trail"
+        cursor={cursor}
+        nextCursor={page.data?.nextCursor}
+        previousText="Previous page"
+        nextText="Next page"
+        go={(next) => go({ cursor: next })}
+      />
     </section>
   );
 }

@@ -19,7 +19,9 @@ function valueText(value: unknown): string {
     // Who/when records read as a sentence; counts as `name value` pairs.
     const record = value as Record<string, unknown>;
     if ('by' in record || 'decision' in record) {
-      return [record.decision, record.by, record.at].filter(Boolean).map(valueText).join(' ');
+      const who = [record.decision, record.by, record.at].filter(Boolean).map(valueText).join(' ');
+      // The approver's own words, as text (Preact escapes it): quoted so it reads as theirs.
+      return typeof record.comment === 'string' && record.comment !== '' ? `${who} “${record.comment}”` : who;
     }
     return Object.entries(record)
       .filter(([, v]) => typeof v !== 'object' || v === null)
@@ -174,9 +176,12 @@ export function RunPage({ id, me }: { id: string; me: Me }) {
               </a>
             </p>
             {gate.logTail ? (
-              <details>
-                <summary>Log tail</summary>
-                <pre class="log">{gate.logTail}</pre>
+              // Open when the gate failed: the end of its output is usually the reason.
+              <details open={gate.conclusion === 'failure'} data-log={name}>
+                <summary>Log tail{gate.logTruncated ? ' (last lines)' : ''}</summary>
+                <pre class="log" tabIndex={0} aria-label={`Last output of ${name}`}>
+                  {gate.logTail}
+                </pre>
               </details>
             ) : null}
           </li>

@@ -5,6 +5,7 @@ import { RUN_KINDS, RUN_STATES, type RunPage, type RunSummary } from '../api/typ
 import { navigate, type Location } from '../router';
 import { ago, dateTime, runTitle, shortSha } from '../ui/format';
 import { ErrorNotice, Loading } from '../ui/notice';
+import { Pager } from '../ui/pager';
 import { StateBadge } from '../ui/state-badge';
 import { useFetch } from '../ui/use-fetch';
 
@@ -49,7 +50,6 @@ export function RunsPage({ location }: { location: Location }) {
   const path = `/api/runs${query({ ...filters, cursor, limit: PAGE_SIZE })}`;
   const page = useFetch<RunPage>(path);
   const [runs, setRuns] = useState<RunSummary[]>([]);
-  const [newer, setNewer] = useState<string[]>([]);
   const live = useLiveStatus();
 
   useEffect(() => {
@@ -74,7 +74,6 @@ export function RunsPage({ location }: { location: Location }) {
   const onSubmit = (event: Event) => {
     event.preventDefault();
     const form = new FormData(event.currentTarget as HTMLFormElement);
-    setNewer([]);
     go({
       app: String(form.get('app') ?? '').trim(),
       env: String(form.get('env') ?? '').trim(),
@@ -174,32 +173,15 @@ export function RunsPage({ location }: { location: Location }) {
           </table>
         </div>
       ) : null}
-      <nav class="pager" aria-label="Pages of runs">
-        {cursor ? (
-          <button
-            type="button"
-            onClick={() => {
-              const stack = newer.slice();
-              const previous = stack.pop() ?? '';
-              setNewer(stack);
-              go({ cursor: previous });
-            }}
-          >
-            ← Newer runs
-          </button>
-        ) : null}
-        {page.data?.nextCursor ? (
-          <button
-            type="button"
-            onClick={() => {
-              setNewer([...newer, cursor]);
-              go({ cursor: page.data!.nextCursor! });
-            }}
-          >
-            Older runs →
-          </button>
-        ) : null}
-      </nav>
+      <Pager
+        key={JSON.stringify(filters)}
+        label="Pages of runs"
+        cursor={cursor}
+        nextCursor={page.data?.nextCursor}
+        previousText="Newer runs"
+        nextText="Older runs"
+        go={(next) => go({ cursor: next })}
+      />
     </section>
   );
 }
