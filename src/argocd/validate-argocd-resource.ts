@@ -66,6 +66,11 @@ function validators(): Map<string, ValidateFunction> {
   return compiled;
 }
 
+/** Compiles the validators now (a worker does so before it takes jobs; see start-workers). */
+export function warmArgoCdValidators(): void {
+  validators();
+}
+
 function describe(errors: ErrorObject[] | null | undefined): string[] {
   return (errors ?? []).map((e) => {
     const where = e.instancePath || '/';

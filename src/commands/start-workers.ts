@@ -1,6 +1,8 @@
 import type { RedisClient } from '../redis/connection.js';
 import { WORKERS, createWorkers, startSchedules, type WorkerContext } from '../../workers/index.js';
 import { loadDeployKubeConfig } from '../engine/context/create-engine-context.js';
+import { warmArgoCdValidators } from '../argocd/validate-argocd-resource.js';
+import { crdValidators } from '../gitops/crd-schemas.js';
 import { closeQueues, createAllQueues } from '../queue/create-queues.js';
 import { createRedisConnection } from '../redis/connection.js';
 import { claimScratchAndSweep } from '../scratch/sweep-scratch.js';
@@ -37,6 +39,13 @@ export async function startWorkers(
       { others: scratch.sharedWith.length },
       'scratch folders shared with a live worker: not cleared',
     );
+  // Compiled before any job holds a lock, not by the first render: parsing ~1 MB of CRD YAML and
+  // compiling it with ajv blocks the event loop for 1-4 s (more on a loaded machine). Inside a
+  // job that outlasted the 5 s job locks, so every job of the process was taken for stalled.
+  const compileStarted = performance.now();
+  crdValidators();
+  warmArgoCdValidators();
+  logger.debug({ ms: Math.round(performance.now() - compileStarted) }, 'manifest validators compiled');
   const ctx: WorkerContext = {
     config,
     logger,
