@@ -500,6 +500,14 @@ export const GitopsPushConflict = defineError(
   (branch: string, attempts: number) =>
     `push to ${branch} was still rejected as non-fast-forward after ${attempts} attempts`,
 );
+/** Too many Shipgate writers queued for one env-repo branch; the job tries again later. */
+export const EnvRepoWriteBusy = defineError(
+  'SHIPGATE_E_ENV_REPO_WRITE_BUSY',
+  409,
+  true,
+  (branch: string, waitedMs: number) =>
+    `waited ${Math.round(waitedMs / 1000)} s for a turn to write ${branch} of the env repo; trying again later`,
+);
 export const GitopsPushRefused = defineError(
   'SHIPGATE_E_GITOPS_PUSH_REFUSED',
   403,

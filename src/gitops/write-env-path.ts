@@ -59,6 +59,12 @@ export interface EnvRepoOptions {
   backoff?: { baseMs: number; maxMs: number };
   /** Partial-clone filter; null fetches blobs too. @defaultValue `blob:none` */
   filter?: string | null;
+  /**
+   * Runs one direct-mode attempt (fetch → decide → commit → push) in this writer's turn among
+   * Shipgate's writers of the branch, so they stop losing push races to each other. Optional:
+   * without it every writer races, and the loop below still makes that safe.
+   */
+  writeTurn?: <R>(branch: string, work: () => Promise<R>) => Promise<R>;
   /** Test seams around the push (e.g. to simulate a crash between commit and push). */
   hooks?: {
     beforePush?: (commit: string) => Promise<void>;
@@ -151,14 +157,19 @@ export async function writeEnvPath<T>(
       if (!pushed.race) throw GitopsPushRefused(branch, pushed.reason);
       throw new PushRaced();
     };
-    return await retry((_signal, attempt) => attemptWrite(attempt), {
-      attempts: maxAttempts,
-      minDelayMs: backoff.baseMs,
-      maxDelayMs: backoff.maxMs,
-      // Equal jitter: spreads ten writers that collided apart, while still waiting at least half.
-      jitter: 'equal',
-      retryable: (err) => err instanceof PushRaced,
-    }).catch((err: unknown) => {
+    // PR mode waits minutes for a merge and pushes only its own branch: it takes no turn.
+    const inTurn = mode.kind === 'direct' && options.writeTurn ? options.writeTurn : undefined;
+    return await retry(
+      (_signal, attempt) => (inTurn ? inTurn(branch, () => attemptWrite(attempt)) : attemptWrite(attempt)),
+      {
+        attempts: maxAttempts,
+        minDelayMs: backoff.baseMs,
+        maxDelayMs: backoff.maxMs,
+        // Equal jitter: spreads ten writers that collided apart, while still waiting at least half.
+        jitter: 'equal',
+        retryable: (err) => err instanceof PushRaced,
+      },
+    ).catch((err: unknown) => {
       throw err instanceof PushRaced ? GitopsPushConflict(branch, maxAttempts) : err;
     });
   } finally {

@@ -29,6 +29,7 @@ import { AuditLog } from '../../audit/audit-log.js';
 import { auditedPolicySource } from '../../audit/audited-policy-source.js';
 import { DeployHistory } from '../../dora/deploy-history.js';
 import { DeployLock } from '../../runs/deploy-lock.js';
+import { WriteTurns } from '../../runs/write-turn.js';
 import { RunStore } from '../../runs/run-store.js';
 import { createEnvRepoPolicySource, envRepoOptions, githubWebUrl } from './env-repo.js';
 import type { EngineContext } from './engine-context.js';
@@ -103,7 +104,11 @@ export function createEngineContext(deps: {
     logger,
   };
   const notifier = slackClient && ledger ? createNotifier({ slack: slackClient, ledger, logger }) : undefined;
-  const envRepo = envRepoOptions(config, github);
+  const envRepo = envRepoOptions(
+    config,
+    github,
+    new WriteTurns(deps.redis, { prefix: `${config.queuePrefix}:gitops` }),
+  );
   const workDir = path.join(config.dataDir, 'work');
   mkdirSync(workDir, { recursive: true });
   mkdirSync(envRepo.workDir, { recursive: true });

@@ -4,6 +4,7 @@ import type { GithubApp } from '../../github/index.js';
 import { GitCli, type GitAuth } from '../../git/git-cli.js';
 import type { RemoteSpec } from '../../git/scratch-repo.js';
 import { openEnvRepo } from '../../gitops/open-env-repo.js';
+import type { WriteTurns } from '../../runs/write-turn.js';
 import type { EnvRepoOptions, WriteMode } from '../../gitops/write-env-path.js';
 import { createGithubPullRequestPort } from '../../gitops/github-pull-request-port.js';
 import { splitRepo, type EngineContext } from './engine-context.js';
@@ -45,11 +46,18 @@ export function envRepoRemote(config: Readonly<Config>, github: EnvRepoGithub | 
   return { url: envRepo };
 }
 
-export function envRepoOptions(config: Readonly<Config>, github: EnvRepoGithub | undefined): EnvRepoOptions {
+/** `turns`: Shipgate's writers of the env repo take turns (see WriteTurns) instead of racing. */
+export function envRepoOptions(
+  config: Readonly<Config>,
+  github: EnvRepoGithub | undefined,
+  turns?: WriteTurns,
+): EnvRepoOptions {
+  const remote = envRepoRemote(config, github);
   return {
     git: new GitCli(),
-    remote: envRepoRemote(config, github),
+    remote,
     workDir: path.join(config.dataDir, 'gitops'),
+    ...(turns ? { writeTurn: turns.forRepo(remote.url) } : {}),
   };
 }
 

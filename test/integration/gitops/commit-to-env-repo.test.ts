@@ -9,7 +9,10 @@ import { removeStaleScratchRepos } from '../../../src/git/scratch-repo.js';
 import { commitToEnvRepo } from '../../../src/gitops/commit-to-env-repo.js';
 import type { ReleaseTrailers } from '../../../src/gitops/commit-message.js';
 import type { EnvRepoOptions } from '../../../src/gitops/write-env-path.js';
+import { createRedisConnection } from '../../../src/redis/connection.js';
+import { WriteTurns } from '../../../src/runs/write-turn.js';
 import { createEnvRepo, git, type EnvRepo } from '../../support/env-repo.js';
+import { TEST_REDIS_URL } from '../../support/redis.js';
 
 const trailers = (run: string, over: Partial<ReleaseTrailers> = {}): ReleaseTrailers => ({
   shipgateRun: run,
@@ -195,6 +198,34 @@ describe('commitToEnvRepo', () => {
     expect(updates.length).toBeGreaterThanOrEqual(10);
     for (const u of updates) await repo.git(['merge-base', '--is-ancestor', u.old, u.new]);
     expect(await repo.list(head, 'apps/api/staging')).toEqual(['deployment-api.yaml']);
+  });
+
+  it('ten releases at once in turns (WriteTurns on Redis): each lands on its first push', async () => {
+    const redis = createRedisConnection(TEST_REDIS_URL, 'worker');
+    try {
+      const turns = new WriteTurns(redis, { prefix: `test-turns-${process.pid}-${Date.now()}` });
+      const inTurns = { ...options, backoff: undefined, writeTurn: turns.forRepo(repo.url) };
+      const apps = Array.from({ length: 10 }, (_, i) => `app${i}`);
+      const results = await Promise.all(
+        apps.map((app) =>
+          commitToEnvRepo(inTurns, {
+            path: `apps/${app}/staging`,
+            app,
+            env: 'staging',
+            files: files(app),
+            trailers: trailers(`run-${app}`),
+          }),
+        ),
+      );
+      expect(results.map((r) => [r.status, r.attempts])).toEqual(apps.map(() => ['committed', 1]));
+      const head = await repo.head();
+      for (const app of apps)
+        expect(await repo.show(head, `apps/${app}/staging/rollout-web.yaml`)).toBe(
+          `kind: Rollout\nimage: ${app}\n`,
+        );
+    } finally {
+      redis.disconnect();
+    }
   });
 
   it('refuses unsafe paths and symlinks in the env repo, writing nothing', async () => {
