@@ -8,6 +8,8 @@ import { failGateStage, runGateStage } from '../src/engine/stages/gate-stage.js'
 import { failAbandonedRun } from '../src/engine/progress/fail-abandoned-run.js';
 import { StageJobSchema } from '../src/engine/context/stage-jobs.js';
 import { isShipgateError } from '../src/errors.js';
+import type { QueueName } from '../src/queue/names.js';
+import { workerLiveness } from '../src/queue/worker-liveness.js';
 import { runRollbackDeployStage } from '../src/engine/stages/deploy/rollback-deploy-stage.js';
 import { handleRollbackRequest, ROLLBACK_REQUEST_JOB } from '../src/engine/triggers/start-rollback-run.js';
 import { runManifestsPreviewStage } from '../src/engine/stages/manifests-preview-stage.js';
@@ -67,9 +69,9 @@ function stalledOut(err: Error): boolean {
   return /stalled more than allowable limit/.test(err.message);
 }
 
-export function givenUpExplanation(err: Error): string {
+function givenUpExplanation(err: Error, queue: QueueName): string {
   if (stalledOut(err))
-    return 'its worker stopped or missed its lock renewals too many times (the job stalled more than the allowed 3 times)';
+    return `its worker stopped or missed its lock renewals too many times (the job stalled more than the allowed ${workerLiveness(queue).maxStalledCount} times)`;
   return isShipgateError(err)
     ? `${err.code}: ${err.message}`
     : 'its job failed for good (see the worker logs)';
@@ -85,7 +87,7 @@ const stageGivenUp: GivenUpHandler = async (job, err, ctx) => {
   if (!parsed.success) return;
   const data = parsed.data;
   const engine = engineContextOf(ctx);
-  const explanation = givenUpExplanation(err);
+  const explanation = givenUpExplanation(err, job.queueName as QueueName);
   if (data.stage === 'gate' || data.stage === 'manifests-preview') {
     // Any other final failure went through the handler, which reported it with its own words.
     if (!stalledOut(err)) return;
@@ -130,7 +132,9 @@ export const renderWorker: WorkerSpec = {
 export const deployWorker: WorkerSpec = {
   queue: 'deploy',
   // Deploys of different apps and environments run side by side; the lock orders each pair.
-  concurrency: 4,
+  // A deploy spends its minutes waiting on Argo CD and the cluster, not on the CPU: with 4 a
+  // worker the fault soak's deploys queued behind busy slots for up to 100 s (see docs).
+  concurrency: 8,
   onGivenUp: stageGivenUp,
   handlers: {
     deploy: async (job, ctx, { token, signal }) =>

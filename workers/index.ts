@@ -7,7 +7,7 @@ import type { Metrics } from '../src/metrics/create-metrics.js';
 import { bullmqPrefix } from '../src/queue/bullmq-prefix.js';
 import type { AllQueues } from '../src/queue/create-queues.js';
 import type { QueueName } from '../src/queue/names.js';
-import { WORKER_LIVENESS } from '../src/queue/worker-liveness.js';
+import { workerLiveness } from '../src/queue/worker-liveness.js';
 import { RunTraceStore, traceJob } from '../src/telemetry/trace-job.js';
 import { APPROVAL_WORKERS } from './approval-workers.js';
 import { ENGINE_WORKERS } from './engine-workers.js';
@@ -99,7 +99,7 @@ export function createWorkers(ctx: WorkerContext, specs: readonly WorkerSpec[] =
         connection: ctx.createConnection(),
         prefix: bullmqPrefix(ctx.config.queuePrefix),
         concurrency,
-        ...WORKER_LIVENESS,
+        ...workerLiveness(queue),
       },
     );
     worker.on('failed', (job, err) => {

@@ -1,4 +1,5 @@
 import type { WorkerOptions } from 'bullmq';
+import type { QueueName } from './names.js';
 
 /**
  * How fast a dead worker's jobs come back. BullMQ holds a lock per active job and the worker
@@ -23,3 +24,22 @@ export const WORKER_LIVENESS: Readonly<
   stalledInterval: 2_500,
   maxStalledCount: 3,
 });
+
+/**
+ * Deploy jobs may lose their worker 10 times, not 3. A deploy holds its worker for the whole
+ * rollout (a minute or more on a busy machine), so a crash loop or a run of restarts meets it
+ * far more often than a gate job of seconds; and it resumes where it stopped (its step ledger
+ * and env-repo commit are idempotent), while giving it up leaves an environment half deployed.
+ * The fault soak on a slow 2-core machine (kill -9 every 45 s, deploys of 60-100 s) saw the
+ * restarted worker take the same deploy back and be killed under it 4 times.
+ */
+export const DEPLOY_MAX_STALLED_COUNT = 10;
+
+/** The liveness settings of one queue's workers. */
+export function workerLiveness(
+  queue: QueueName,
+): Readonly<Pick<WorkerOptions, 'lockDuration' | 'stalledInterval' | 'maxStalledCount'>> {
+  return queue === 'deploy'
+    ? { ...WORKER_LIVENESS, maxStalledCount: DEPLOY_MAX_STALLED_COUNT }
+    : WORKER_LIVENESS;
+}

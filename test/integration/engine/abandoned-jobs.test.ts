@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { bullmqPrefix } from '../../../src/queue/bullmq-prefix.js';
+import { workerLiveness } from '../../../src/queue/worker-liveness.js';
 import { ensureRunChecks } from '../../../src/engine/progress/run-checks.js';
 import { enqueueStage } from '../../../src/engine/context/stage-jobs.js';
 import { ensureDeployment, setDeploymentStatus } from '../../../src/github/index.js';
@@ -47,14 +48,15 @@ afterEach(async () => {
 
 /**
  * Brings job `jobId` of `queue` to its last allowed stall: BullMQ counts stalls in the job's
- * `stc` field, and Shipgate allows 3 (WORKER_LIVENESS); going through 3 real kills first would
- * only make the test 20 s slower. Then a worker process takes the job and is killed mid-job.
+ * `stc` field, and Shipgate allows 3 (10 for deploys, see workerLiveness); going through them
+ * with real kills would only make the test minutes slower. Then a worker process takes the job
+ * and is killed mid-job.
  */
 async function stallForGood(harness: Harness, queue: 'trivy' | 'deploy', jobId: string): Promise<void> {
   await harness.workerCtx.producer.hset(
     `${bullmqPrefix(harness.config.queuePrefix)}:${queue}:${jobId}`,
     'stc',
-    3,
+    workerLiveness(queue).maxStalledCount!,
   );
   const child = spawn(
     process.execPath,
@@ -156,7 +158,9 @@ describe('a job BullMQ gives up on for stalling', () => {
       'release failed',
       25_000,
     );
-    expect(failed.reason).toMatch(/deploy job for staging its worker stopped/);
+    expect(failed.reason).toMatch(
+      /deploy job for staging its worker stopped .*the job stalled more than the allowed 10 times/,
+    );
     const zapCheck = await eventually(
       () => h!.github.checkRuns('acme', 'web').find((c) => c.id === zap && c.status === 'completed'),
       10_000,
