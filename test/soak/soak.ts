@@ -7,7 +7,7 @@
  * them as a table, and exits 1 when one does not hold.
  *
  *   npm run soak                       full: 50 apps, 4 workers, 300 releases
- *   npm run test:soak                  CI (SOAK_PROFILE=ci): 20 apps, 3 workers, 100 releases, < 5 min
+ *   npm run test:soak                  CI (SOAK_PROFILE=ci): 20 apps, 3 workers, 60 releases offered, < 6 min
  *   SOAK_SCALE=1 npm run soak          releases per minute with 1, 2 and 4 workers, no faults
  *
  * SOAK_APPS, SOAK_RELEASES, SOAK_WORKERS override a profile. Nothing of Shipgate's own is
@@ -15,7 +15,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { sign } from '@octokit/webhooks-methods';
@@ -64,9 +64,10 @@ const PROFILES: Record<string, Profile> = {
     name: 'ci',
     apps: 20,
     // One every 1.3 s is offered within the first 55% of the budget. On the Intel machine of
-    // 2026-12-04 3 workers took 100 in 173 s; on the slower EPYC machine CI also runs on (bare
-    // fastify 3.5x slower) the same code manages 10-11 a minute, so 60 are offered and at least
-    // half must start. The full profile is the scale run.
+    // 2026-12-04 3 workers took 100 in 173 s; on the slower EPYC machines CI also runs on (bare
+    // fastify 3.5x slower) the same code managed 7-12 a minute, so 60 are offered and at least
+    // half must start (33 of them in 176 s on the slowest, after the fixes of 2026-12-04 below).
+    // The full profile is the scale run.
     releases: 60,
     workers: 3,
     releaseEveryMs: 1300,
@@ -74,10 +75,10 @@ const PROFILES: Record<string, Profile> = {
     // Every 15 s was a crash loop here: a worker takes 10-20 s to start under this load, and a
     // job on workers killed four times is given up by BullMQ (maxStalledCount 3) by design.
     // 45 s on the slower machine: there a deploy lasts 60-100 s, and at 30 s a job's workers
-    // were killed under it often enough for BullMQ to give it up.
+    // were killed under it often enough for BullMQ to give it up (deploys now get 10 stalls).
     killEveryMs: 45_000,
     argoOutageMs: 10_000,
-    budgetMs: 280_000,
+    budgetMs: 320_000,
   },
   full: {
     name: 'full',
@@ -159,6 +160,37 @@ interface SoakResult {
   faults: FaultRecord[];
   durationMs: number;
   releases: number;
+  /** Workers' own words on BullMQ stalls, by queue: a job found without its lock, and a lock lost. */
+  stalls: { stalled: Map<string, number>; lockLost: Map<string, number> };
+  observerLoopsMs: number[];
+}
+
+/**
+ * Counts the stall warnings every worker process logged (killed ones included): `job stalled`
+ * (another worker found a job's lock lapsed) and `job lock lost` (a live worker could not renew
+ * it). A stall not explained by a kill means a worker missed its lock renewals.
+ */
+function stallDigest(processes: readonly ShipgateRoleProcess[]): SoakResult['stalls'] {
+  const stalled = new Map<string, number>();
+  const lockLost = new Map<string, number>();
+  for (const p of processes) {
+    for (const line of p.output().split('\n')) {
+      if (!line.startsWith('{')) continue;
+      let entry: { queue?: string; msg?: string };
+      try {
+        entry = JSON.parse(line) as typeof entry;
+      } catch {
+        continue;
+      }
+      const into = entry.msg?.startsWith('job stalled')
+        ? stalled
+        : entry.msg?.startsWith('job lock lost')
+          ? lockLost
+          : undefined;
+      if (into) into.set(entry.queue ?? '?', (into.get(entry.queue ?? '?') ?? 0) + 1);
+    }
+  }
+  return { stalled, lockLost };
 }
 
 async function soak(profile: Profile): Promise<SoakResult> {
@@ -197,6 +229,8 @@ async function soak(profile: Profile): Promise<SoakResult> {
   const serves: ShipgateRoleProcess[] = [];
   const workers: (ShipgateRoleProcess | undefined)[] = [];
   const everyProcess = () => [...serves, ...workers.filter((w): w is ShipgateRoleProcess => w !== undefined)];
+  /** Every worker process ever started, the killed ones too: their logs tell of stalls. */
+  const everyWorker: ShipgateRoleProcess[] = [];
   const killAll = () => {
     for (const p of everyProcess()) p.child.kill('SIGKILL');
     const pid = redis.pid();
@@ -217,6 +251,7 @@ async function soak(profile: Profile): Promise<SoakResult> {
     ]);
     serves.push(...started.slice(0, 2));
     workers.push(...started.slice(2));
+    everyWorker.push(...started.slice(2));
     log(`[${since(t0)}] 2 serve and ${profile.workers} work processes ready; redis on :${redis.port}`);
 
     observer = createRedisConnection(redis.url, 'worker');
@@ -312,41 +347,47 @@ async function soak(profile: Profile): Promise<SoakResult> {
     // ── the run observer: polls the run store, approves production, records movement ───────
     const lastSeen = new Map<string, { version: number; at: number }>();
     const faults: FaultRecord[] = [];
+    /** How long each pass of the observer (and so the approver) took: its own lag. */
+    const observerLoopsMs: number[] = [];
     const observe = async () => {
       const busy = new Set(releases.filter((r) => r.endedAt === undefined).map((r) => r.app.name));
-      for (const app of busy) {
-        let listed: Run[];
-        try {
-          listed = (await runs.listRuns({ repo: `acme/${app}`, limit: 100 })).runs;
-        } catch {
-          return; // Redis is restarting.
-        }
-        for (const run of listed) {
-          const seen = lastSeen.get(run.id);
-          if (!seen || seen.version !== run.version)
-            lastSeen.set(run.id, { version: run.version, at: Date.now() });
-          const release = releases.find((r) => r.app.name === app && r.tag === run.tag);
-          if (!release) continue;
-          release.run = run;
-          if (TERMINAL.has(run.state) && release.endedAt === undefined) release.endedAt = Date.now();
-          // A person approves what Slack shows them: only once the request is in the channel.
-          const asked = () =>
-            world.slack.channelMessages(APPROVAL_CHANNEL).some((m) => !m.threadTs && mentions(m, run.id));
-          if (
-            run.state === 'awaiting-approval' &&
-            run.currentEnv === 'production' &&
-            asked() &&
-            (release.approvedAt === undefined || Date.now() - release.approvedAt > 15_000)
-          ) {
-            // The allowed approver, who is not the releaser; a refused or failed call is retried.
-            const res = await api(`/api/runs/${run.id}/approvals`, {
-              method: 'POST',
-              body: JSON.stringify({ env: 'production', decision: 'approve', slackUserId: APPROVER }),
-            }).catch((err: unknown) => ({ status: 0, text: String(err) }));
-            if (res.status === 200 || res.status === 202) release.approvedAt = Date.now();
+      // The apps side by side: one after another, a pass took seconds on a loaded machine, and
+      // the approver's lag counted as Shipgate's.
+      await Promise.all(
+        [...busy].map(async (app) => {
+          let listed: Run[];
+          try {
+            listed = (await runs.listRuns({ repo: `acme/${app}`, limit: 100 })).runs;
+          } catch {
+            return; // Redis is restarting.
           }
-        }
-      }
+          for (const run of listed) {
+            const seen = lastSeen.get(run.id);
+            if (!seen || seen.version !== run.version)
+              lastSeen.set(run.id, { version: run.version, at: Date.now() });
+            const release = releases.find((r) => r.app.name === app && r.tag === run.tag);
+            if (!release) continue;
+            release.run = run;
+            if (TERMINAL.has(run.state) && release.endedAt === undefined) release.endedAt = Date.now();
+            // A person approves what Slack shows them: only once the request is in the channel.
+            const asked = () =>
+              world.slack.channelMessages(APPROVAL_CHANNEL).some((m) => !m.threadTs && mentions(m, run.id));
+            if (
+              run.state === 'awaiting-approval' &&
+              run.currentEnv === 'production' &&
+              asked() &&
+              (release.approvedAt === undefined || Date.now() - release.approvedAt > 15_000)
+            ) {
+              // The allowed approver, who is not the releaser; a refused or failed call is retried.
+              const res = await api(`/api/runs/${run.id}/approvals`, {
+                method: 'POST',
+                body: JSON.stringify({ env: 'production', decision: 'approve', slackUserId: APPROVER }),
+              }).catch((err: unknown) => ({ status: 0, text: String(err) }));
+              if (res.status === 200 || res.status === 202) release.approvedAt = Date.now();
+            }
+          }
+        }),
+      );
       for (const fault of faults) if (fault.activeJobs) await trackResumes(fault).catch(() => {});
       for (const fault of faults) {
         if (fault.movedAt !== undefined) continue;
@@ -364,7 +405,9 @@ async function soak(profile: Profile): Promise<SoakResult> {
     background.push(
       (async () => {
         while (!stopping.value) {
+          const started = Date.now();
           await observe().catch(() => {});
+          observerLoopsMs.push(Date.now() - started);
           await sleep(400);
         }
       })(),
@@ -403,6 +446,7 @@ async function soak(profile: Profile): Promise<SoakResult> {
             await sleep(1000);
             if (stopping.value) break;
             workers[i] = await startShipgateRole('work', { ...env, PORT: '0' });
+            everyWorker.push(workers[i]!);
             fault.backAt = Date.now();
           }
         })(),
@@ -591,11 +635,24 @@ async function soak(profile: Profile): Promise<SoakResult> {
       faults,
       durationMs: Date.now() - t0,
       releases: releases.length,
+      stalls: stallDigest(everyWorker),
+      observerLoopsMs,
     };
   } finally {
     stopping.value = true;
     await Promise.race([Promise.allSettled(background), sleep(15_000)]);
     await Promise.allSettled(everyProcess().map((p) => p.stop(5000)));
+    // SOAK_LOG_DIR keeps every process's own log (killed ones too) for a failure's post-mortem.
+    const logDir = process.env.SOAK_LOG_DIR;
+    if (logDir) {
+      mkdirSync(logDir, { recursive: true });
+      [...serves, ...everyWorker].forEach((p, i) =>
+        writeFileSync(
+          path.join(logDir, `${i < serves.length ? 'serve' : 'work'}-${p.child.pid}.log`),
+          p.output(),
+        ),
+      );
+    }
     process.removeListener('exit', killAll);
     await closeQueues(queues).catch(() => {});
     observer?.disconnect();
@@ -869,6 +926,17 @@ function report(profile: Profile, result: SoakResult): void {
     ['check', 'expected', 'actual', 'ok'],
     ...result.checks.map((c) => [c.check, c.expected, c.actual, c.ok ? 'yes' : 'NO']),
   ]);
+  const byQueue = (m: Map<string, number>) =>
+    [...m].map(([queue, n]) => `${queue} ${n}`).join(', ') || 'none';
+  log('');
+  log(
+    `BullMQ stalls found: ${byQueue(result.stalls.stalled)}; locks a live worker lost: ${byQueue(result.stalls.lockLost)}`,
+  );
+  const loops = [...result.observerLoopsMs].sort((a, b) => a - b);
+  if (loops.length > 0)
+    log(
+      `The soak's own observer and approver: ${loops.length} passes, p50 ${loops[Math.floor(loops.length / 2)]} ms, max ${loops.at(-1)} ms`,
+    );
   if (result.faults.length > 0) {
     log('');
     const s = (ms: number | undefined) => (ms === undefined ? '–' : `${(ms / 1000).toFixed(1)} s`);
