@@ -19,12 +19,12 @@ import { defineLuaCommand, type LuaCommand } from './lua-command.js';
  *
  * Layout (one hash tag per branch, so the script is atomic on Redis Cluster too):
  * `<p>:{envwrite:<id>}` the holder's token with a lease; `…:queue` a zset of waiting tokens by
- * arrival; `…:seen` token → when that waiter last asked. A waiter that stops asking (its process
+ * arrival (`…:arrivals` counts them); `…:seen` token → when that waiter last asked. A waiter that stops asking (its process
  * died) is dropped after `waiterTtlMs`, so it cannot hold up the line.
  */
 
 /**
- * KEYS: 1 turn, 2 queue, 3 seen. ARGV: 1 token, 2 lease ms, 3 waiter ttl ms.
+ * KEYS: 1 turn, 2 queue, 3 seen, 4 arrival counter. ARGV: 1 token, 2 lease ms, 3 waiter ttl ms.
  * Returns 1 when the caller holds the turn, 0 when it must ask again.
  */
 const TAKE_TURN_LUA = `
@@ -46,10 +46,12 @@ if holder == token then
   redis.call('PEXPIRE', KEYS[1], ARGV[2])
   return 1
 end
-redis.call('ZADD', KEYS[2], 'NX', now, token)
+if not redis.call('ZSCORE', KEYS[2], token) then
+  -- Arrival order from a counter: two waiters can arrive within one millisecond.
+  redis.call('ZADD', KEYS[2], redis.call('INCR', KEYS[4]), token)
+end
 redis.call('HSET', KEYS[3], token, now)
-redis.call('PEXPIRE', KEYS[2], ttl * 2)
-redis.call('PEXPIRE', KEYS[3], ttl * 2)
+for i = 2, 4 do redis.call('PEXPIRE', KEYS[i], ttl * 2) end
 if holder then return 0 end
 if redis.call('ZRANGE', KEYS[2], 0, 0)[1] ~= token then return 0 end
 redis.call('SET', KEYS[1], token, 'PX', ARGV[2])
@@ -72,11 +74,15 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
 return 1
 `;
 
-/** The turn's keys for one branch: holder, queue, seen (see the layout above). */
-export function writeTurnKeys(prefix: string, repoUrl: string, branch: string): [string, string, string] {
+/** The turn's keys for one branch (see the layout above). */
+export function writeTurnKeys(
+  prefix: string,
+  repoUrl: string,
+  branch: string,
+): [turn: string, queue: string, seen: string, arrivals: string] {
   const id = createHash('sha256').update(`${repoUrl}\0${branch}`).digest('hex').slice(0, 24);
   const turn = `${prefix}:{envwrite:${id}}`;
-  return [turn, `${turn}:queue`, `${turn}:seen`];
+  return [turn, `${turn}:queue`, `${turn}:seen`, `${turn}:arrivals`];
 }
 
 export interface WriteTurnOptions {
@@ -112,7 +118,7 @@ export class WriteTurns {
     this.maxWaitMs = options.maxWaitMs ?? 120_000;
     this.pollMs = options.pollMs ?? 100;
     this.waiterTtlMs = options.waiterTtlMs ?? 5_000;
-    this.take = defineLuaCommand(redis, 'shipgateWriteTurnTakeV1', 3, TAKE_TURN_LUA);
+    this.take = defineLuaCommand(redis, 'shipgateWriteTurnTakeV1', 4, TAKE_TURN_LUA);
     this.renew = defineLuaCommand(redis, 'shipgateWriteTurnRenewV1', 1, RENEW_TURN_LUA);
     this.leave = defineLuaCommand(redis, 'shipgateWriteTurnLeaveV1', 3, LEAVE_LUA);
   }
@@ -139,7 +145,7 @@ export class WriteTurns {
           clearInterval(renewal);
         }
       } finally {
-        await this.leave(...keys, token).catch(() => undefined);
+        await this.leave(keys[0], keys[1], keys[2], token).catch(() => undefined);
       }
     };
   }

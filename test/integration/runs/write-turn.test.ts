@@ -7,6 +7,14 @@ import { deleteKeysWithPrefix, testRedis, uniquePrefix } from '../../support/red
 
 const REPO = 'https://github.example/acme/env.git';
 
+async function until(condition: () => Promise<boolean>, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await sleep(5);
+  }
+}
+
 describe('WriteTurns (real Redis)', () => {
   let prefix: string;
   let connections: RedisClient[];
@@ -25,25 +33,35 @@ describe('WriteTurns (real Redis)', () => {
 
   it('one writer of a branch at a time across clients, served in arrival order', async () => {
     const takers = [turnsOn(0), turnsOn(1), turnsOn(2)];
+    const [turn, queue, seen] = writeTurnKeys(prefix, REPO, 'main');
     let inside = 0;
     let mostInside = 0;
     const order: number[] = [];
-    const writes = Array.from({ length: 9 }, async (_, i) => {
-      await sleep(i * 15); // arrivals 15 ms apart, well beyond a poll's round trip
-      return takers[i % 3]!('main', async () => {
+    let releaseFirst = () => {};
+    const firstHeld = new Promise<void>((resolve) => (releaseFirst = resolve));
+    const write = (i: number) =>
+      takers[i % 3]!('main', async () => {
         inside += 1;
         mostInside = Math.max(mostInside, inside);
         order.push(i);
-        await sleep(40);
+        await (i === 0 ? firstHeld : sleep(20));
         inside -= 1;
         return i;
       });
-    });
+    // Writer 0 holds the turn; each next writer starts once the one before it is in line, so
+    // the arrival order is known whatever the clients' latency (a cluster client's first call
+    // waits for the slot map).
+    const writes = [write(0)];
+    await until(async () => (await connections[0]!.get(turn)) !== null);
+    for (let i = 1; i < 9; i++) {
+      writes.push(write(i));
+      await until(async () => (await connections[0]!.zcard(queue)) === i);
+    }
+    releaseFirst();
     expect(await Promise.all(writes)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8]);
     expect(mostInside).toBe(1);
     expect(order).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8]);
     // Nothing is left behind: no holder, nobody in line.
-    const [turn, queue, seen] = writeTurnKeys(prefix, REPO, 'main');
     expect(await connections[0]!.exists(turn, queue, seen)).toBe(0);
   });
 
@@ -107,7 +125,7 @@ describe('WriteTurns (real Redis)', () => {
       await sleep(900); // three leases: only renewal keeps the turn
       events.push('a end');
     });
-    await sleep(30);
+    await until(async () => events.includes('a start'));
     const b = second('main', async () => {
       events.push('b');
     });
