@@ -1,7 +1,7 @@
 import type { RedisClient } from '../redis/connection.js';
 import { z } from 'zod';
 import { RunInputInvalid } from '../errors.js';
-import { defineLuaCommand, type LuaCommand } from './lua-command.js';
+import { defineLuaCommand, RENEW_OWNED_LEASE_LUA, type LuaCommand } from './lua-command.js';
 import { isRunId } from './run-id.js';
 import { RunKeys } from './run-keys.js';
 import { ResourceName } from './run-types.js';
@@ -79,12 +79,6 @@ redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 return 1
 `;
 
-/** KEYS: 1 lock. ARGV: 1 run id, 2 lease ms. */
-const RENEW_LUA = `
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
-return redis.call('PEXPIRE', KEYS[1], ARGV[2])
-`;
-
 /** KEYS: 1 lock. ARGV: 1 run id. */
 const RELEASE_LUA = `
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
@@ -131,7 +125,7 @@ export class DeployLock {
     this.highWaterTtlMs = options.highWaterTtlMs ?? 30 * 24 * 60 * 60_000;
     this.waitTurnCmd = defineLuaCommand(redis, 'shipgateLockWaitTurnV1', 3, WAIT_TURN_LUA);
     this.acquireCmd = defineLuaCommand(redis, 'shipgateLockAcquireV1', 1, ACQUIRE_LUA);
-    this.renewCmd = defineLuaCommand(redis, 'shipgateLockRenewV1', 1, RENEW_LUA);
+    this.renewCmd = defineLuaCommand(redis, 'shipgateLockRenewV1', 1, RENEW_OWNED_LEASE_LUA);
     this.releaseCmd = defineLuaCommand(redis, 'shipgateLockReleaseV1', 1, RELEASE_LUA);
   }
 

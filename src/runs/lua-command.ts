@@ -22,3 +22,12 @@ export function defineLuaCommand(
   if (typeof command !== 'function') throw new Error(`ioredis did not define ${name}`);
   return command.bind(redis);
 }
+
+/**
+ * KEYS: 1 a lease key holding its owner's id. ARGV: 1 owner id, 2 lease ms. Extends the lease
+ * only for its owner: 1, or 0 when it ran out and someone else (or nobody) holds it now.
+ */
+export const RENEW_OWNED_LEASE_LUA = `
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+`;

@@ -2,7 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { EnvRepoWriteBusy, RunInputInvalid } from '../errors.js';
 import type { RedisClient } from '../redis/connection.js';
-import { defineLuaCommand, type LuaCommand } from './lua-command.js';
+import { defineLuaCommand, RENEW_OWNED_LEASE_LUA, type LuaCommand } from './lua-command.js';
 
 /**
  * Writers of one env-repo branch take turns, first come first served, across every worker
@@ -60,12 +60,6 @@ redis.call('HDEL', KEYS[3], token)
 return 1
 `;
 
-/** KEYS: 1 turn. ARGV: 1 token, 2 lease ms. */
-const RENEW_TURN_LUA = `
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
-return redis.call('PEXPIRE', KEYS[1], ARGV[2])
-`;
-
 /** KEYS: 1 turn, 2 queue, 3 seen. ARGV: 1 token. Ends a turn or leaves the line. */
 const LEAVE_LUA = `
 redis.call('ZREM', KEYS[2], ARGV[1])
@@ -119,7 +113,7 @@ export class WriteTurns {
     this.pollMs = options.pollMs ?? 100;
     this.waiterTtlMs = options.waiterTtlMs ?? 5_000;
     this.take = defineLuaCommand(redis, 'shipgateWriteTurnTakeV1', 4, TAKE_TURN_LUA);
-    this.renew = defineLuaCommand(redis, 'shipgateWriteTurnRenewV1', 1, RENEW_TURN_LUA);
+    this.renew = defineLuaCommand(redis, 'shipgateWriteTurnRenewV1', 1, RENEW_OWNED_LEASE_LUA);
     this.leave = defineLuaCommand(redis, 'shipgateWriteTurnLeaveV1', 3, LEAVE_LUA);
   }
 
