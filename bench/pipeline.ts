@@ -131,10 +131,8 @@ const span = (records: Logged[]) =>
   records.length === 0 ? 0 : Math.max(...records.map((r) => r.doneAt ?? r.at)) - records[0]!.at;
 const busy = (records: Logged[]) => records.reduce((sum, r) => sum + ((r.doneAt ?? r.at) - r.at), 0);
 
-/** One release per tag, sequentially, through every worker. */
-async function releaseLatency(
-  variant: ReleaseVariant,
-): Promise<{ samples: ReleaseSample[]; tokens: number }> {
+/** The cluster stand-ins and a harness running the app's pipeline with the variant's settings. */
+async function startVariant(variant: ReleaseVariant) {
   const cluster = await startClusterStandIns();
   const h = await startHarness({
     env: cluster.env,
@@ -154,6 +152,14 @@ async function releaseLatency(
       executor: { local: { mounts: fakeScannerMounts() } },
     },
   });
+  return { cluster, h };
+}
+
+/** One release per tag, sequentially, through every worker. */
+async function releaseLatency(
+  variant: ReleaseVariant,
+): Promise<{ samples: ReleaseSample[]; tokens: number }> {
+  const { cluster, h } = await startVariant(variant);
   const sim = cluster.simulate(h);
   await seedLiveRelease(h, sim, ['staging'], 'ghcr.io/acme/web:v0.9.0');
   const samples: ReleaseSample[] = [];
@@ -264,24 +270,7 @@ interface PrSample {
  * are all completed: config, tests, Trivy (fs) and the manifests diff.
  */
 async function prLatency(variant: ReleaseVariant): Promise<PrSample[]> {
-  const cluster = await startClusterStandIns();
-  const h = await startHarness({
-    env: cluster.env,
-    appFiles: {
-      '.shipgate.yml': WEB_PIPELINE.replace(
-        'command: sh ./run-tests.sh',
-        `command: ${JSON.stringify(variant.testCommand)}`,
-      ),
-    },
-    engineTuning: {
-      github: {
-        spaceWrites: variant.spaceWrites ?? true,
-        writeBurst: variant.writeBurst,
-        retryAfterBaseMs: 5,
-      },
-      executor: { local: { mounts: fakeScannerMounts() } },
-    },
-  });
+  const { cluster, h } = await startVariant(variant);
   const samples: PrSample[] = [];
   const windows: number[] = [];
   const sha = h.appRepo.shas[0]!;

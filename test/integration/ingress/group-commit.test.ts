@@ -1,22 +1,11 @@
-import { readFileSync } from 'node:fs';
 import { Queue } from 'bullmq';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { createRedisConnection } from '../../../src/redis/connection.js';
 import { createDeliveryEnqueuer, type EnqueueOutcome } from '../../../src/webhooks/enqueue-delivery.js';
-import { normalizeWebhook } from '../../../src/webhooks/normalize-webhook.js';
 import { deleteKeysWithPrefix, testRedis, uniquePrefix } from '../../support/redis.js';
 import { startRedisServer } from '../../support/redis-server.js';
-import { FIXTURES } from '../../support/fixtures.js';
+import { tagPushJob } from '../../support/tag-push-job.js';
 import { bullmqPrefix } from '../../../src/queue/bullmq-prefix.js';
-
-const push = JSON.parse(
-  readFileSync(`${FIXTURES}/github/push-tag-created.docs-example.json`, 'utf8'),
-) as Record<string, unknown>;
-const job = (deliveryId: string) =>
-  normalizeWebhook(
-    { deliveryId, event: 'push', hookId: '1', hookTargetId: '2', receivedAt: new Date() },
-    push,
-  );
 
 async function settle<T>(promises: Promise<T>[]): Promise<(T | Error)[]> {
   return Promise.all(promises.map((p) => p.catch((err: Error) => err)));
@@ -34,11 +23,11 @@ describe('group commit against real Redis', () => {
 
   it('one addBulk for a turn of mixed new and duplicate deliveries: one job each, each its own answer', async () => {
     const enqueuer = createDeliveryEnqueuer({ producer, queue });
-    await enqueuer.enqueue('gh-old', job('old'));
+    await enqueuer.enqueue('gh-old', tagPushJob('old'));
     const addBulk = vi.spyOn(queue, 'addBulk');
     // All in one turn of the event loop, as concurrent requests verified together would be.
     const keys = ['gh-a', 'gh-b', 'gh-a', 'gh-old', 'gh-c', 'gh-b', 'gh-a'];
-    const outcomes = await Promise.all(keys.map((k) => enqueuer.enqueue(k, job(k))));
+    const outcomes = await Promise.all(keys.map((k) => enqueuer.enqueue(k, tagPushJob(k))));
     expect(outcomes).toEqual<EnqueueOutcome[]>([
       'accepted',
       'accepted',
@@ -59,7 +48,7 @@ describe('group commit against real Redis', () => {
     const enqueuer = createDeliveryEnqueuer({ producer, queue, maxBatch: 10 });
     const addBulk = vi.spyOn(queue, 'addBulk');
     const outcomes = await Promise.all(
-      Array.from({ length: 25 }, (_, i) => enqueuer.enqueue(`gh-cap-${i}`, job(`cap-${i}`))),
+      Array.from({ length: 25 }, (_, i) => enqueuer.enqueue(`gh-cap-${i}`, tagPushJob(`cap-${i}`))),
     );
     expect(outcomes.every((o) => o === 'accepted')).toBe(true);
     expect(addBulk.mock.calls.map((c) => c[0].length)).toEqual([10, 10, 5]);
@@ -78,7 +67,7 @@ describe('group commit while Redis fails', () => {
       const pid = Number(/process_id:(\d+)/.exec(await producer.info('server'))?.[1]);
       const started = Date.now();
       const pending = Array.from({ length: 50 }, (_, i) =>
-        enqueuer.enqueue(`gh-stop-${i}`, job(`stop-${i}`)),
+        enqueuer.enqueue(`gh-stop-${i}`, tagPushJob(`stop-${i}`)),
       );
       // The batch is formed this turn and flushed on the next: Redis freezes in between.
       process.kill(pid, 'SIGSTOP');
@@ -108,7 +97,7 @@ describe('group commit while Redis fails', () => {
       const enqueuer = createDeliveryEnqueuer({ producer, queue, timeoutMs: 1500 });
       const keys = Array.from({ length: 200 }, (_, i) => `gh-down-${i}`);
       const started = Date.now();
-      const pending = keys.map((k) => enqueuer.enqueue(k, job(k)));
+      const pending = keys.map((k) => enqueuer.enqueue(k, tagPushJob(k)));
       const stopping = redis.stop();
       const results = await settle(pending);
       expect(Date.now() - started).toBeLessThan(1500 + 500);

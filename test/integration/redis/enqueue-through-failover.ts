@@ -4,24 +4,14 @@
  * enqueues with the primary killed in the middle, and the checks that the outage was felt, was
  * bounded, and lost nothing. Only how the primary is found and killed differs between them.
  */
-import { readFileSync } from 'node:fs';
 import { Queue } from 'bullmq';
 import { expect } from 'vitest';
 import { isShipgateError } from '../../../src/errors.js';
 import { bullmqPrefix } from '../../../src/queue/bullmq-prefix.js';
 import { createRedisConnection, waitUntilReady, type RedisClient } from '../../../src/redis/connection.js';
 import { createDeliveryEnqueuer, type DeliveryEnqueuer } from '../../../src/webhooks/enqueue-delivery.js';
-import { normalizeWebhook } from '../../../src/webhooks/normalize-webhook.js';
-import { FIXTURES } from '../../support/fixtures.js';
+import { tagPushJob } from '../../support/tag-push-job.js';
 
-const push = JSON.parse(
-  readFileSync(`${FIXTURES}/github/push-tag-created.docs-example.json`, 'utf8'),
-) as Record<string, unknown>;
-const job = (deliveryId: string) =>
-  normalizeWebhook(
-    { deliveryId, event: 'push', hookId: '1', hookTargetId: '2', receivedAt: new Date() },
-    push,
-  );
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export interface WebhookQueueOnRedis {
@@ -84,7 +74,7 @@ export async function enqueueThroughFailover(
     if (killedAt > 0 && Date.now() - killedAt > giveUpAfterMs) break;
     const id = `gh-${i}`;
     try {
-      await enqueuer.enqueue(id, job(id));
+      await enqueuer.enqueue(id, tagPushJob(id));
       accepted.push(id);
       if (killedAt > 0) {
         acceptedAfterKill += 1;
@@ -116,7 +106,7 @@ export async function expectRedeliveredNothingLost(
   stream: FailoverStream,
 ): Promise<void> {
   for (const id of stream.refused) {
-    expect(['accepted', 'duplicate']).toContain(await enqueuer.enqueue(id, job(id)));
+    expect(['accepted', 'duplicate']).toContain(await enqueuer.enqueue(id, tagPushJob(id)));
   }
   const jobs = await queue.getJobs(['waiting'], 0, -1);
   expect(jobs.map((j) => j.id).sort()).toEqual([...stream.accepted, ...stream.refused].sort());
