@@ -348,7 +348,7 @@ async function main(): Promise<void> {
   const p = production;
   console.log(
     `\n\`node ${[...p.flags, 'dist/src/cli.js serve'].join(' ')}\` (production entry, compiled; ${p.node}, AOF everysec):` +
-      `\nRSS idle ${p.idleRss.toFixed(0)} MB; at ${FIXED_RATE} req/s: p99 ${p.fixedP99} ms, RSS ${p.fixedRss.toFixed(0)} MB;` +
+      `\nRSS idle ${p.idleRss.toFixed(0)} MB 2 s after listening, ${p.settledRss.toFixed(0)} MB after ${SETTLE_S} s; at ${FIXED_RATE} req/s: p99 ${p.fixedP99} ms, RSS ${p.fixedRss.toFixed(0)} MB;` +
       ` ${CONNECTIONS} connections: ${p.rps.toFixed(0)} req/s, p99 ${p.p99} ms, RSS ${p.peakRss.toFixed(0)} MB; errors ${p.errors}`,
   );
 }
@@ -357,6 +357,8 @@ interface ProductionFigures {
   node: string;
   flags: string[];
   idleRss: number;
+  /** RSS after the server has stood idle for `SETTLE_S` (Node 20's memory reducer runs by then). */
+  settledRss: number;
   fixedRss: number;
   fixedP99: number;
   rps: number;
@@ -365,11 +367,14 @@ interface ProductionFigures {
   errors: number;
 }
 
+/** Seconds the production entry stands idle before its settled RSS is read. */
+const SETTLE_S = 15;
+
 /**
  * Shipgate as production runs it: the compiled `shipgate serve` (`node dist/src/cli.js serve`,
  * the Dockerfile's entry), not the benchmark's tsx child, whose loader alone adds about 45 MB.
- * Idle RSS 2 s after it listens, then (after a warm-up) peak RSS and p99 at the fixed 500 req/s,
- * then throughput and peak RSS with the usual connections. BENCH_SERVE_NODE runs it on another
+ * Idle RSS 2 s after it listens and again once it has stood idle `SETTLE_S`, then (after a
+ * warm-up) peak RSS and p99 at the fixed 500 req/s, then throughput and peak RSS with the usual connections. BENCH_SERVE_NODE runs it on another
  * `node` binary (Node 24, say); BENCH_SERVE_NODE_FLAGS adds flags (`--max-semi-space-size=4`).
  * Undefined when `dist/` is not built.
  */
@@ -421,6 +426,8 @@ async function productionServe(body: string, signature: string): Promise<Product
     });
     await new Promise((r) => setTimeout(r, 2000));
     const idleRss = rssMb(child);
+    await new Promise((r) => setTimeout(r, (SETTLE_S - 2) * 1000));
+    const settledRss = rssMb(child);
     const sample = async (run: () => Promise<Result>) => {
       let peak = 0;
       const sampler = setInterval(() => (peak = Math.max(peak, rssMb(child))), 250);
@@ -438,6 +445,7 @@ async function productionServe(body: string, signature: string): Promise<Product
       node: execFileSync(node, ['--version'], { encoding: 'utf8' }).trim(),
       flags,
       idleRss,
+      settledRss,
       fixedRss: fixed.peak,
       fixedP99: fixed.result.latency.p99,
       rps: full.result.requests.average,

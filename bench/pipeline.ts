@@ -360,6 +360,12 @@ async function prBenchmark(): Promise<void> {
 }
 
 /** The fake Trivy (clean report) and ZAP on PATH for the local executor, as in the tests. */
+/** `BENCH_VARIANTS=off,quiet`: only the columns whose name contains one of these words. */
+function chosen(variant: ReleaseVariant): boolean {
+  const words = (process.env.BENCH_VARIANTS ?? '').split(',').filter(Boolean);
+  return words.length === 0 || words.some((w) => variant.name.includes(w));
+}
+
 async function withFakeScanners(run: () => Promise<void>): Promise<void> {
   const scanners = installFakeScanners();
   const originalPath = process.env.PATH;
@@ -386,7 +392,8 @@ async function releaseBenchmark(): Promise<void> {
   if (process.env.BENCH_OLD_PACING === '1')
     variants.push({ name: 'trivial gates, old pacing', writeBurst: 1, testCommand: 'sh ./run-tests.sh' });
   const results: ({ variant: ReleaseVariant } & Awaited<ReturnType<typeof releaseLatency>>)[] = [];
-  for (const variant of variants) results.push({ variant, ...(await releaseLatency(variant)) });
+  for (const variant of variants.filter(chosen))
+    results.push({ variant, ...(await releaseLatency(variant)) });
   console.log(
     `\nRelease latency: every worker, local executor, fake Trivy (image mode), ${RELEASES} tags per column after a warm-up (ms)`,
   );

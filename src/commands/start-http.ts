@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { closeQueues, createAllQueues } from '../queue/create-queues.js';
 import { API_PLUGINS } from '../server/api-plugins.js';
 import { buildServer } from '../server/build-server.js';
+import { releaseStartupGarbage } from '../process/release-startup-garbage.js';
 import { listenOrExplain } from './listen.js';
 import type { Runtime } from './runtime.js';
 
@@ -19,6 +20,9 @@ export async function startHttp(runtime: Runtime): Promise<FastifyInstance> {
     metrics,
     plugins: API_PLUGINS.map((factory) => factory({ config, logger, producer, queues, metrics })),
   });
+  // Every module the server needs to answer is loaded now (the lazy API routes aside).
+  await app.ready();
+  releaseStartupGarbage();
   await listenOrExplain(app, config.port, config.host);
   // fastify's close stops accepting, answers 503 on kept-alive sockets, and waits for
   // in-flight requests, each of which is bounded by the enqueue timeout.
