@@ -18,8 +18,10 @@
  *     checkout, sandbox, report, check runs) and nothing of the app's;
  *   - "trivial gates": the fixture app's `sh ./run-tests.sh`;
  *   - "write pacing off": no-op gates with GitHub write pacing off (what is left of Shipgate's time);
- *   - "after a quiet spell": no-op gates, each tag sent once the write bucket is full again;
+ *   - "after a quiet spell": no-op and trivial gates, each tag sent once the write bucket is full
+ *     again (releases of one installation minutes apart, as they mostly are);
  *   - with `BENCH_OLD_PACING=1`, also the old GitHub write pacing (one write a second).
+ *   `BENCH_VARIANTS=quiet,off` runs only the columns whose names contain one of those words.
  *   GitHub API writes per release (POST/PATCH/PUT/DELETE in the stand-in's log, by endpoint).
  *
  * - PR latency (`BENCH_ONLY=pr`, same count): every worker, trivial gates; PR webhook accepted →
@@ -388,6 +390,12 @@ async function releaseBenchmark(): Promise<void> {
     { name: 'trivial gates', writeBurst: 15, testCommand: 'sh ./run-tests.sh' },
     { name: 'no-op gates, write pacing off', writeBurst: 15, spaceWrites: false, testCommand: 'true' },
     { name: 'no-op gates, after a quiet spell', writeBurst: 15, testCommand: 'true', quiet: true },
+    {
+      name: 'trivial gates, after a quiet spell',
+      writeBurst: 15,
+      testCommand: 'sh ./run-tests.sh',
+      quiet: true,
+    },
   ];
   if (process.env.BENCH_OLD_PACING === '1')
     variants.push({ name: 'trivial gates, old pacing', writeBurst: 1, testCommand: 'sh ./run-tests.sh' });

@@ -62,15 +62,7 @@ export class ScratchRepo {
     remote: RemoteSpec,
     filter: string | undefined = 'blob:none',
   ): Promise<ScratchRepo> {
-    if (urlHasCredentials(remote.url)) {
-      throw GitopsRequestInvalid(
-        'the env repo URL must not contain credentials; Shipgate passes tokens itself',
-      );
-    }
-    // eslint-disable-next-line no-control-regex -- stripping control characters is the point
-    if (/[\x00-\x1f\x7f"\\]/.test(remote.url)) {
-      throw GitopsRequestInvalid('the env repo URL contains control characters, quotes or backslashes');
-    }
+    assertSafeRemoteUrl(remote.url);
     await mkdir(workDir, { recursive: true });
     const dir = await mkdtemp(path.join(workDir, 'env-repo-'));
     const repo = new ScratchRepo(git, dir, remote, filter);
@@ -91,6 +83,34 @@ export class ScratchRepo {
       throw err;
     }
     return repo;
+  }
+
+  /**
+   * The tip of `branch` on the remote, or null when it does not exist: one `ls-remote`, one
+   * round trip and no repository on disk. For a caller that only needs to know whether the
+   * branch moved before paying for a fetch.
+   */
+  static async remoteBranchTip(
+    git: GitCli,
+    workDir: string,
+    remote: RemoteSpec,
+    branch: string,
+  ): Promise<string | null> {
+    assertSafeRemoteUrl(remote.url);
+    assertRefName(branch);
+    await mkdir(workDir, { recursive: true });
+    const auth = await remote.auth?.();
+    const ref = `refs/heads/${branch}`;
+    const { stdout } = await git.run(['ls-remote', '--quiet', remote.url, ref], {
+      cwd: workDir,
+      // No repository is needed: stop git from finding (and reading the config of) one above.
+      env: { GIT_CEILING_DIRECTORIES: path.dirname(path.resolve(workDir)) },
+      ...(auth ? { auth } : {}),
+    });
+    const line = stdout.split('\n').find((l) => l.endsWith(`\t${ref}`));
+    const sha = line?.slice(0, line.indexOf('\t')) ?? null;
+    if (sha !== null) assertSha(sha);
+    return sha;
   }
 
   async close(): Promise<void> {
@@ -346,6 +366,19 @@ export async function removeStaleScratchRepos(workDir: string, maxAgeMs = 60 * 6
 }
 
 /** Refuses branch names git would misread (options, ranges, reflog syntax). */
+/** The env repo URL as Shipgate accepts it: no credentials in it, nothing that breaks git config. */
+function assertSafeRemoteUrl(url: string): void {
+  if (urlHasCredentials(url)) {
+    throw GitopsRequestInvalid(
+      'the env repo URL must not contain credentials; Shipgate passes tokens itself',
+    );
+  }
+  // eslint-disable-next-line no-control-regex -- stripping control characters is the point
+  if (/[\x00-\x1f\x7f"\\]/.test(url)) {
+    throw GitopsRequestInvalid('the env repo URL contains control characters, quotes or backslashes');
+  }
+}
+
 export function assertRefName(branch: string): void {
   if (
     !/^[A-Za-z0-9._/-]+$/.test(branch) ||
