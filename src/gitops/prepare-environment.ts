@@ -64,6 +64,11 @@ export interface ReleaseToEnvironmentRequest extends PrepareEnvironmentRequest {
   body?: string;
   /** A deploy that lost its lock between the render and the commit must not commit. */
   signal?: AbortSignal;
+  /**
+   * Awaited once the environment is rendered and valid, before git is touched: a deploy's
+   * preflight, run side by side with the checkout and the render. A rejection commits nothing.
+   */
+  beforeCommit?: () => Promise<void>;
 }
 
 export interface ReleaseToEnvironmentResult extends CommitToEnvRepoResult {
@@ -77,6 +82,7 @@ export async function releaseToEnvironment(
   request: ReleaseToEnvironmentRequest,
 ): Promise<ReleaseToEnvironmentResult> {
   const prepared = await prepareEnvironment(request);
+  await request.beforeCommit?.();
   request.signal?.throwIfAborted();
   const image = pinnedReference(request.image);
   const version = request.image.tag ?? request.image.digest?.slice(0, 19) ?? image;

@@ -69,8 +69,10 @@ export interface PolicySource {
 /**
  * Reads `shipgate/policy.yml` from the env repo's tip. The tip is checked at most once per
  * `ttlMs`: one `ls-remote`, and only when the branch moved a fetch (shallow, blobless) of the
- * new tip's policy. Parsing is cached per commit, so a burst of webhooks costs one check, and a
- * webhook after a quiet spell pays a round trip, not a fetch (~90 ms → ~15 ms on loopback).
+ * new tip, plus the policy blob if it is one not seen before. Parsing is cached per commit, so
+ * a burst of webhooks costs one check, and a webhook after a quiet spell pays one round trip
+ * when nothing was committed meanwhile (the usual case is a deploy commit: two round trips, as
+ * one fetch and one blob fetch were before).
  */
 export function createEnvRepoPolicySource(
   options: EnvRepoOptions,
@@ -78,6 +80,7 @@ export function createEnvRepoPolicySource(
   now = Date.now,
 ): PolicySource {
   const texts = new Map<string, string | null>();
+  const blobTexts = new Map<string, string>();
   const cache = createPolicyCache(async (sha) => texts.get(sha) ?? null);
   let tip: { commit: string; at: number } | undefined;
   let inFlight: Promise<string> | undefined;
@@ -90,14 +93,12 @@ export function createEnvRepoPolicySource(
           `has no branch ${options.branch ?? 'main'} to read ${POLICY_FILE_PATH} from`,
         );
       const oid = await repo.objectAt(head, POLICY_FILE_PATH);
-      let text: string | null = null;
-      if (oid !== null) {
-        await repo.fetchBlobs([oid]);
-        text = (await repo.readBlobs([oid])).get(oid) ?? null;
-      }
-      texts.set(head, text);
-      // Only recent tips are ever asked for again; keep the map as small as the parse cache.
-      if (texts.size > 32) texts.delete(texts.keys().next().value!);
+      // Deploy commits move the tip far more often than the policy changes: a policy blob seen
+      // before is not fetched again.
+      const text =
+        oid === null ? null : (blobTexts.get(oid) ?? (await repo.readBlobs([oid])).get(oid) ?? null);
+      if (oid !== null && text !== null) keepRecent(blobTexts, oid, text);
+      keepRecent(texts, head, text);
       return head;
     });
 
@@ -127,6 +128,13 @@ export function createEnvRepoPolicySource(
       return { policy: await cache.get(tip.commit), commit: tip.commit };
     },
   };
+}
+
+/** Only recent tips and blobs are ever asked for again: as many as the parse cache keeps. */
+function keepRecent<V>(map: Map<string, V>, key: string, value: V): void {
+  map.delete(key);
+  map.set(key, value);
+  if (map.size > 32) map.delete(map.keys().next().value!);
 }
 
 /**

@@ -9,7 +9,8 @@ import { POLICY } from '../../support/shipgate-harness.js';
 class RecordingGit extends GitCli {
   readonly commands: string[] = [];
   override run(args: readonly string[], options: GitRunOptions): Promise<GitResult> {
-    this.commands.push(args.find((a) => !a.startsWith('-'))!);
+    const subcommand = args.find((a, i) => !a.startsWith('-') && args[i - 1] !== '-c')!;
+    this.commands.push(subcommand === 'fetch' && args.includes('--stdin') ? 'fetch blobs' : subcommand);
     return super.run(args, options);
   }
   take(): string[] {
@@ -71,6 +72,23 @@ describe('the env-repo policy source', () => {
     const commands = git.take();
     expect(commands[0]).toBe('ls-remote');
     expect(commands).toContain('fetch');
+  });
+
+  it('after a commit that leaves the policy as it was, fetches the new tip but not the policy again', async () => {
+    const { envRepo, git, source, advance } = await setUp();
+    const first = await source.current();
+    expect(git.take()).toContain('fetch blobs');
+    const deployCommit = await envRepo.commitFiles(
+      { 'apps/web/staging/rollout.yaml': 'kind: Rollout\n' },
+      'deploy web v1.2.0 to staging',
+    );
+    advance(10_001);
+    const next = await source.current();
+    expect(next.commit).toBe(deployCommit);
+    expect(next.policy).toEqual(first.policy);
+    const commands = git.take();
+    expect(commands).toContain('fetch');
+    expect(commands).not.toContain('fetch blobs');
   });
 
   it('shares one check among concurrent callers', async () => {

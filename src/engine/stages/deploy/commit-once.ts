@@ -13,29 +13,35 @@ export interface DeployCommit {
  * Step 1 of a release deploy and of a manual rollback alike: the env-repo commit, once per run
  * and environment. A retry reuses the recorded commit. Before anything is written, the preflight
  * checks that Argo CD and the Rollout can be watched, so nothing reaches the env repo that the
- * deploy could not then verify (issue 11). `write` must itself be idempotent by the run (the
- * Shipgate-Run trailer), for a worker that died between its push and the record.
+ * deploy could not then verify (issue 11). It runs while `write` prepares (a release clones and
+ * renders meanwhile), and `write` awaits `preflighted()` before it touches the env repo. `write`
+ * must itself be idempotent by the run (the Shipgate-Run trailer), for a worker that died
+ * between its push and the record.
  */
 export async function commitOnce(
   ctx: EngineContext,
   run: Run,
   planned: PlannedEnvironment,
   signal: AbortSignal,
-  write: () => Promise<DeployCommit & { event: { message: string; data: Record<string, unknown> } }>,
+  write: (
+    preflighted: () => Promise<void>,
+  ) => Promise<DeployCommit & { event: { message: string; data: Record<string, unknown> } }>,
 ): Promise<DeployCommit> {
   const env = planned.target.env;
   const commitStep = `commit:${env}`;
   const recorded = await ctx.runs.getStepResult<DeployCommit>(run.id, commitStep);
   if (recorded !== undefined) return recorded;
-  await preflightDeploy(
+  const preflight = preflightDeploy(
     ctx,
     {
       application: `${planned.target.app}-${env}`,
       rollout: { namespace: planned.target.namespace, name: planned.target.app },
     },
     signal,
-  );
-  const { event, ...commit } = await write();
+  ).then(() => undefined);
+  // Handled here so a `write` that fails first does not leave it unhandled; awaiting it still throws.
+  preflight.catch(() => undefined);
+  const { event, ...commit } = await write(() => preflight);
   await ctx.runs.recordStepResult(run.id, commitStep, commit);
   await ctx.runs.appendEvent(
     run.id,

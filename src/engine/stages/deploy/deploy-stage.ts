@@ -77,7 +77,7 @@ async function deployWithLock(
 
   // 1. Render, validate and commit. commitToEnvRepo finds this run's earlier commit by its
   //    Shipgate-Run trailer, so a retry reuses it instead of committing twice.
-  const commit = await commitOnce(ctx, run, planned, signal, async () => {
+  const commit = await commitOnce(ctx, run, planned, signal, async (preflighted) => {
     const checkoutDir = await mkdtemp(path.join(ctx.workDir, 'release-'));
     try {
       const src = path.join(checkoutDir, 'src');
@@ -98,6 +98,7 @@ async function deployWithLock(
         },
         mode,
         signal,
+        beforeCommit: preflighted,
       });
       if (result.commit === null) throw DeployNotConfigured(`nothing was committed for ${app} in ${env}`);
       return {

@@ -89,7 +89,8 @@ async function rollbackWithLock(
 
   // 1. The rollback commit: exactly one per run. revertAppEnv recognises its own commit (same
   //    Shipgate-Run, reverting the same live commit), so a retry finds it instead of writing again.
-  const commit = await commitOnce(ctx, run, planned, signal, async () => {
+  const commit = await commitOnce(ctx, run, planned, signal, async (preflighted) => {
+    await preflighted();
     const mode = await envRepoWriteMode(ctx, planned.mode);
     signal.throwIfAborted();
     const result = await revertAppEnv(ctx.envRepo, {
