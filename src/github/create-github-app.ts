@@ -2,13 +2,13 @@ import { App } from '@octokit/app';
 import { Octokit as OctokitCore } from '@octokit/core';
 import { retry } from '@octokit/plugin-retry';
 import { throttling } from '@octokit/plugin-throttling';
-import Bottleneck from 'bottleneck';
 import type { ThrottlingOptions } from '@octokit/plugin-throttling';
 import type { Logger } from '../logger.js';
 import { callGithub, scrubSecrets } from './github-error.js';
 import { fetchWithTimeout } from './fetch-with-timeout.js';
 import { retryPolicyPlugin } from './retry-policy.js';
 import { maskOutgoingTextPlugin } from './mask-outgoing-text.js';
+import { concurrencyGroup, RetryingLimiter, tokenBucketGroup, unlimitedGroup } from './request-limiters.js';
 import type { SecretMasker } from '../masking/secret-masker.js';
 
 /** Octokit with the plugins Shipgate relies on; `forInstallation` returns instances of it. */
@@ -81,13 +81,6 @@ export interface GithubApp {
   findRepoInstallation(owner: string, repo: string): Promise<number>;
 }
 
-/** A Bottleneck.Group stand-in that never waits, for `spaceWrites: false`. */
-const unthrottledGroup = {
-  key: () => ({
-    schedule: <A extends unknown[], R>(_opts: unknown, fn: (...args: A) => R, ...args: A): R => fn(...args),
-  }),
-};
-
 /**
  * GitHub's guidance for writes, which this pacing follows:
  * - "Best practices for using the REST API", *Pause between mutative requests*: when making a
@@ -113,15 +106,24 @@ const unthrottledGroup = {
  * minute and gave one up). GitHub answers an hour's overrun with a secondary-limit 403/429 and
  * `retry-after`, which the throttling plugin waits out and retries (`onSecondaryRateLimit`).
  */
-function writeBudget(burst: number): Bottleneck.Group {
-  const size = Math.max(1, Math.floor(burst));
-  return new Bottleneck.Group({
-    id: 'shipgate-write',
-    reservoir: size,
-    reservoirIncreaseAmount: 1,
-    reservoirIncreaseInterval: 1_000,
-    reservoirIncreaseMaximum: size,
-  });
+function writeBudget(burst: number) {
+  return tokenBucketGroup(burst, 1_000);
+}
+
+/**
+ * The plugin's other limits, as its own defaults set them (`octokit-global`, `-auth`, `-search`,
+ * `-notifications`), on Shipgate's limiters (`request-limiters.ts`: Bottleneck's cost without
+ * Bottleneck). Kept per installation like the write budget.
+ */
+function requestLimits(options: { spaceWrites: boolean; writeBurst: number }) {
+  return {
+    global: concurrencyGroup(10),
+    auth: concurrencyGroup(1),
+    search: concurrencyGroup(1, 2_000),
+    ...(options.spaceWrites
+      ? { write: writeBudget(options.writeBurst), notifications: concurrencyGroup(1, 3_000) }
+      : { write: unlimitedGroup, notifications: unlimitedGroup }),
+  };
 }
 
 /** The throttling plugin's budget key for an Octokit: its installation, or the App itself. */
@@ -134,6 +136,8 @@ function installationScoped(base: Record<string, unknown>, throttle: Record<stri
       throttle: {
         ...throttle,
         id: installationId === undefined ? 'app' : `installation:${String(installationId)}`,
+        // Per Octokit: the plugin adds its rate-limit handler to it once per instance.
+        retryLimiter: new RetryingLimiter(),
       },
     };
   };
@@ -170,10 +174,9 @@ export function createGithubApp(options: GithubAppOptions): GithubApp {
     retryAfterBaseValue: retryAfterBaseMs,
     onRateLimit: waitOnLimit('primary'),
     onSecondaryRateLimit: waitOnLimit('secondary'),
-    // The plugin only calls `group.key(id).schedule(...)`; the cast is for its Bottleneck type.
-    ...((spaceWrites
-      ? { write: writeBudget(writeBurst) }
-      : { write: unthrottledGroup, notifications: unthrottledGroup }) as Pick<ThrottlingOptions, 'write'>),
+    // The plugin only calls `key(id).schedule(...)` and `schedule`/`on('failed')` on these; the
+    // cast is for its Bottleneck types.
+    ...(requestLimits({ spaceWrites, writeBurst }) as unknown as Pick<ThrottlingOptions, 'write'>),
   };
   const Octokit = ShipgateOctokit.defaults(
     installationScoped(
