@@ -1,23 +1,17 @@
 import { App } from '@octokit/app';
 import { Octokit as OctokitCore } from '@octokit/core';
-import { retry } from '@octokit/plugin-retry';
 import { throttling } from '@octokit/plugin-throttling';
 import type { ThrottlingOptions } from '@octokit/plugin-throttling';
 import type { Logger } from '../logger.js';
 import { callGithub, scrubSecrets } from './github-error.js';
 import { fetchWithTimeout } from './fetch-with-timeout.js';
-import { retryPolicyPlugin } from './retry-policy.js';
+import { githubRetryPlugin } from './retry-plugin.js';
 import { maskOutgoingTextPlugin } from './mask-outgoing-text.js';
 import { concurrencyGroup, RetryingLimiter, tokenBucketGroup, unlimitedGroup } from './request-limiters.js';
 import type { SecretMasker } from '../masking/secret-masker.js';
 
 /** Octokit with the plugins Shipgate relies on; `forInstallation` returns instances of it. */
-export const ShipgateOctokit = OctokitCore.plugin(
-  retry,
-  throttling,
-  retryPolicyPlugin,
-  maskOutgoingTextPlugin,
-);
+export const ShipgateOctokit = OctokitCore.plugin(githubRetryPlugin, throttling, maskOutgoingTextPlugin);
 export type GithubOctokit = InstanceType<typeof ShipgateOctokit>;
 
 export interface GithubAppOptions {

@@ -581,6 +581,32 @@ describe('failures', () => {
     expect(count(standIn, 'GET', /\/pulls\/\d+$/)).toBe(3);
   });
 
+  it('retries a transient answer unless the call opts out, and stops at once when its signal aborts', async () => {
+    const { standIn, app } = await harness({ retries: 3, retryAfterBaseMs: 50 });
+    const octokit = await app.forInstallation(1);
+    const route = 'GET /repos/{owner}/{repo}/tags' as const;
+    const params = { owner: OWNER, repo: REPO };
+
+    standIn.failNext({ method: 'GET', path: /\/tags$/, status: 503, times: 1 });
+    expect((await octokit.request(route, params)).status).toBe(200);
+    expect(count(standIn, 'GET', /\/tags$/)).toBe(2);
+
+    standIn.failNext({ method: 'GET', path: /\/tags$/, status: 503, times: 1 });
+    await expect(octokit.request(route, { ...params, request: { retries: 0 } })).rejects.toMatchObject({
+      status: 503,
+    });
+    expect(count(standIn, 'GET', /\/tags$/)).toBe(3);
+
+    // A caller that gives up during the back-off gets its own reason, and no further attempt.
+    standIn.failNext({ method: 'GET', path: /\/tags$/, status: 503, times: 10 });
+    const controller = new AbortController();
+    const pending = octokit.request(route, { ...params, request: { signal: controller.signal } });
+    setTimeout(() => controller.abort(new Error('run cancelled')), 20);
+    await expect(pending).rejects.toThrow('run cancelled');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(count(standIn, 'GET', /\/tags$/)).toBe(4);
+  });
+
   it('waits out a secondary rate limit a bounded number of times', async () => {
     const { standIn, app } = await harness({ maxRateLimitRetries: 1 });
     const octokit = await app.forInstallation(1);
