@@ -137,6 +137,17 @@ describe('disaster recovery drill', () => {
       30_000,
       'Trivy running for the second release',
     );
+    // Its tests gate ends by itself (only Trivy hangs). Wait for it: `crash()` stops the workers
+    // without stopping the jobs they run, so a gate still running then would finish (and complete
+    // its check) after the "crash", which a killed process never does.
+    await eventually(
+      () =>
+        h.github
+          .checkRuns('acme', 'web')
+          .find((c) => c.head_sha === taggedOnly && c.name === 'shipgate/tests' && c.status === 'completed'),
+      30_000,
+      "the second release's tests gate done",
+    );
 
     // 2. Redis loses everything; 3. Shipgate is killed and started again.
     const admin = new Redis(redis.url);

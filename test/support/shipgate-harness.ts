@@ -254,7 +254,9 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       await app.close();
       await closeQueues(Object.values(queues));
       for (const c of connections) c.disconnect();
-      rmSync(dataDir, { recursive: true, force: true });
+      // A forced close does not wait for running jobs: a gate's `git clone` may still be writing
+      // into its execution folder (a real crash would take it along), so retry what it refills.
+      rmSync(dataDir, { recursive: true, force: true, maxRetries: 20, retryDelay: 50 });
     },
     async close() {
       await Promise.allSettled(workers.map((w) => w.close()));
