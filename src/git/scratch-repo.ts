@@ -365,7 +365,6 @@ export async function removeStaleScratchRepos(workDir: string, maxAgeMs = 60 * 6
   return removed;
 }
 
-/** Refuses branch names git would misread (options, ranges, reflog syntax). */
 /** The env repo URL as Shipgate accepts it: no credentials in it, nothing that breaks git config. */
 function assertSafeRemoteUrl(url: string): void {
   if (urlHasCredentials(url)) {
@@ -379,6 +378,7 @@ function assertSafeRemoteUrl(url: string): void {
   }
 }
 
+/** Refuses branch names git would misread (options, ranges, reflog syntax). */
 export function assertRefName(branch: string): void {
   if (
     !/^[A-Za-z0-9._/-]+$/.test(branch) ||

@@ -99,15 +99,10 @@ export interface GithubApp {
  * busy hour into minute-long waits per release (the fault soak fell from 36 to 13 releases a
  * minute and gave one up). GitHub answers an hour's overrun with a secondary-limit 403/429 and
  * `retry-after`, which the throttling plugin waits out and retries (`onSecondaryRateLimit`).
- */
-function writeBudget(burst: number) {
-  return tokenBucketGroup(burst, 1_000);
-}
-
-/**
- * The plugin's other limits, as its own defaults set them (`octokit-global`, `-auth`, `-search`,
- * `-notifications`), on Shipgate's limiters (`request-limiters.ts`: Bottleneck's cost without
- * Bottleneck). Kept per installation like the write budget.
+ *
+ * Beside the write budget, the plugin's other limits as its own defaults set them
+ * (`octokit-global`, `-auth`, `-search`, `-notifications`), all on Shipgate's limiters
+ * (`request-limiters.ts`: Bottleneck's rules without its cost) and kept per installation.
  */
 function requestLimits(options: { spaceWrites: boolean; writeBurst: number }) {
   return {
@@ -115,7 +110,7 @@ function requestLimits(options: { spaceWrites: boolean; writeBurst: number }) {
     auth: concurrencyGroup(1),
     search: concurrencyGroup(1, 2_000),
     ...(options.spaceWrites
-      ? { write: writeBudget(options.writeBurst), notifications: concurrencyGroup(1, 3_000) }
+      ? { write: tokenBucketGroup(options.writeBurst, 1_000), notifications: concurrencyGroup(1, 3_000) }
       : { write: unlimitedGroup, notifications: unlimitedGroup }),
   };
 }
